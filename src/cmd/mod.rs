@@ -1,0 +1,86 @@
+//! Subcommands. Each file parses its arguments, builds the library's config, calls one
+//! library function and reports; no pipeline logic lives here.
+
+mod export;
+mod ingest;
+mod stats;
+
+use clap::{Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::process::ExitCode;
+
+/// Turn NER corpora into clean, taxonomy-aligned instruction data.
+///
+/// Every command prints `read = written + quarantined + skipped` and exits 0 on success,
+/// 1 on bad input (outputs are still written, bad records go to quarantine), 2 on usage
+/// errors.
+#[derive(Debug, Parser)]
+#[command(name = "nerprep", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    /// No progress bars or summaries; errors are still printed.
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    Ingest(ingest::Args),
+    Stats(stats::Args),
+    Export(export::Args),
+}
+
+/// How a command ended, for the exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// Everything was read and written.
+    Clean,
+    /// Outputs were written, but some input was bad (quarantined).
+    BadInput,
+}
+
+impl From<Status> for ExitCode {
+    fn from(s: Status) -> Self {
+        match s {
+            Status::Clean => ExitCode::SUCCESS,
+            Status::BadInput => ExitCode::from(1),
+        }
+    }
+}
+
+/// Settings every command shares.
+pub struct Ctx {
+    pub quiet: bool,
+}
+
+impl Ctx {
+    /// A byte-progress bar on stderr, hidden with `--quiet` or when stderr is not a terminal.
+    pub fn bytes_bar(&self, what: &str) -> ProgressBar {
+        if self.quiet {
+            return ProgressBar::hidden();
+        }
+        let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
+        let style = ProgressStyle::with_template("{msg} {bar:30} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}")
+            .expect("valid template");
+        bar.set_style(style);
+        bar.set_message(what.to_string());
+        bar
+    }
+
+    /// Prints an informational line on stderr unless `--quiet`.
+    pub fn info(&self, line: impl std::fmt::Display) {
+        if !self.quiet {
+            eprintln!("{line}");
+        }
+    }
+}
+
+pub fn run(cli: Cli) -> anyhow::Result<Status> {
+    let ctx = Ctx { quiet: cli.quiet };
+    match cli.command {
+        Command::Ingest(a) => ingest::run(a, &ctx),
+        Command::Stats(a) => stats::run(a, &ctx),
+        Command::Export(a) => export::run(a, &ctx),
+    }
+}

@@ -1,0 +1,143 @@
+//! File-system helpers shared by every stage: atomic outputs and path naming.
+//!
+//! Every output is written to a temporary file in the destination directory and renamed
+//! into place only when complete, so a crash or a bad input never leaves half a file behind.
+
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+/// An I/O failure, with the path it happened on.
+#[derive(Debug, thiserror::Error)]
+#[error("{path}: {source}")]
+pub struct IoError {
+    /// The file or directory involved.
+    pub path: PathBuf,
+    /// What the operating system said.
+    #[source]
+    pub source: io::Error,
+}
+
+impl IoError {
+    /// Wraps an `io::Error` with the path it concerns.
+    pub fn new(path: impl Into<PathBuf>, source: io::Error) -> Self {
+        IoError { path: path.into(), source }
+    }
+}
+
+/// A file being written in place of `path`; it appears there only on [`AtomicFile::commit`].
+/// Dropping it without committing removes the temporary file.
+#[derive(Debug)]
+pub struct AtomicFile {
+    temp: tempfile::NamedTempFile,
+    path: PathBuf,
+}
+
+impl AtomicFile {
+    /// Starts writing a file that will replace `path`, creating parent directories.
+    pub fn create(path: impl AsRef<Path>) -> Result<AtomicFile, IoError> {
+        let path = path.as_ref().to_path_buf();
+        let dir = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        std::fs::create_dir_all(&dir).map_err(|e| IoError::new(&dir, e))?;
+        let temp = tempfile::Builder::new()
+            .prefix(".nerprep-")
+            .suffix(".tmp")
+            .tempfile_in(&dir)
+            .map_err(|e| IoError::new(&dir, e))?;
+        Ok(AtomicFile { temp, path })
+    }
+
+    /// The final path the file will have.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// A second handle on the temporary file, for writers that want to own a `File`.
+    pub fn file(&self) -> Result<File, IoError> {
+        self.temp.reopen().map_err(|e| IoError::new(self.temp.path(), e))
+    }
+
+    /// Flushes the data to disk and renames the temporary file into place.
+    pub fn commit(self) -> Result<(), IoError> {
+        self.temp.as_file().sync_all().map_err(|e| IoError::new(&self.path, e))?;
+        self.temp.persist(&self.path).map_err(|e| IoError::new(&self.path, e.error))?;
+        Ok(())
+    }
+}
+
+impl Write for AtomicFile {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.temp.write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.temp.flush()
+    }
+}
+
+/// Writes `bytes` to `path` atomically.
+pub fn write_atomic(path: impl AsRef<Path>, bytes: &[u8]) -> Result<(), IoError> {
+    let mut f = AtomicFile::create(path)?;
+    f.write_all(bytes).map_err(|e| IoError::new(f.path().to_path_buf(), e))?;
+    f.commit()
+}
+
+/// Streams text to `path` atomically through a buffered writer built by `fill`.
+pub fn write_atomic_with<E: From<IoError>>(
+    path: impl AsRef<Path>,
+    fill: impl FnOnce(&mut BufWriter<&mut AtomicFile>) -> Result<(), E>,
+) -> Result<(), E> {
+    let mut f = AtomicFile::create(path)?;
+    {
+        let mut w = BufWriter::with_capacity(1 << 20, &mut f);
+        fill(&mut w)?;
+        let p = w.get_ref().path().to_path_buf();
+        w.flush().map_err(|e| IoError::new(p, e))?;
+    }
+    f.commit()?;
+    Ok(())
+}
+
+/// The path of a side file of `output`: `data/x.parquet` + `quarantine` → `data/x.quarantine.parquet`.
+pub fn side_path(output: &Path, tag: &str) -> PathBuf {
+    let stem = output.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    let ext = output.extension().map(|e| e.to_string_lossy().into_owned());
+    let name = match ext {
+        Some(ext) => format!("{stem}.{tag}.{ext}"),
+        None => format!("{stem}.{tag}"),
+    };
+    output.with_file_name(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn atomic_file_appears_only_on_commit() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub/out.txt");
+        let mut f = AtomicFile::create(&path).unwrap();
+        f.write_all(b"hello").unwrap();
+        assert!(!path.exists());
+        f.commit().unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "hello");
+    }
+
+    #[test]
+    fn dropped_atomic_file_leaves_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.txt");
+        drop(AtomicFile::create(&path).unwrap());
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn side_path_inserts_the_tag_before_the_extension() {
+        assert_eq!(side_path(Path::new("data/x.parquet"), "quarantine"), PathBuf::from("data/x.quarantine.parquet"));
+        assert_eq!(side_path(Path::new("x"), "q"), PathBuf::from("x.q"));
+    }
+}

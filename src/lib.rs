@@ -1,0 +1,21 @@
+//! # nerprep
+//!
+//! Turns named-entity-recognition corpora into clean, deduplicated, taxonomy-aligned
+//! instruction data for training LLM-based NER models.
+//!
+//! Data flows through one canonical table ([`model`], written by [`table`]):
+//! [`readers`] turn each source format into [`model::Sample`]s, the [`ingest`] stage writes
+//! them with a quarantine side table, [`stats`] describes a table and [`writers`] export it
+//! back to source formats. Every stage accounts for its records with [`report::Counts`]
+//! (`read = written + quarantined + skipped`). Later stages (taxonomy mapping, embeddings,
+//! clustering, screening, pruning, emit, eval) are sibling modules that read and extend the
+//! same table.
+
+pub mod ingest;
+pub mod io;
+pub mod model;
+pub mod readers;
+pub mod report;
+pub mod stats;
+pub mod table;
+pub mod writers;

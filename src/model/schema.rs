@@ -1,0 +1,404 @@
+//! The Arrow schemas of the canonical `samples` and `quarantine` tables, and the
+//! conversions between [`Sample`]s and Arrow record batches. This is the only place that
+//! knows column names and types; stages that add columns extend it here (SPEC §1).
+
+use super::{Entity, QuarantineRecord, Relation, Sample, SourceFormat, Span, Unaligned};
+use arrow_array::builder::{
+    ListBuilder, StringBuilder, StringDictionaryBuilder, StructBuilder, UInt32Builder, UInt64Builder,
+};
+use arrow_array::cast::AsArray;
+use arrow_array::types::{Int8Type, UInt32Type, UInt64Type};
+use arrow_array::{Array, ArrayRef, ListArray, RecordBatch, StringArray, StructArray};
+use arrow_schema::{ArrowError, DataType, Field, Fields, Schema, SchemaRef};
+use std::sync::{Arc, LazyLock};
+
+/// Version of the table layout, stored in the Parquet metadata; bump on incompatible change.
+pub const TABLE_VERSION: &str = "1";
+
+fn utf8(name: &str, nullable: bool) -> Field {
+    Field::new(name, DataType::Utf8, nullable)
+}
+
+fn list_of(fields: Fields) -> DataType {
+    DataType::List(Arc::new(Field::new("item", DataType::Struct(fields), false)))
+}
+
+/// Fields of one element of the `entities` list.
+pub fn entity_fields() -> Fields {
+    Fields::from(vec![
+        Field::new("start", DataType::UInt32, false),
+        Field::new("end", DataType::UInt32, false),
+        utf8("label", false),
+        utf8("text", false),
+        utf8("archetype", true),
+        utf8("identifier", true),
+    ])
+}
+
+/// Fields of one element of the `unaligned` list.
+pub fn unaligned_fields() -> Fields {
+    Fields::from(vec![utf8("label", false), utf8("text", false), utf8("reason", false)])
+}
+
+/// Fields of one element of the `relations` list.
+pub fn relation_fields() -> Fields {
+    Fields::from(vec![
+        Field::new("head", DataType::UInt32, false),
+        Field::new("tail", DataType::UInt32, false),
+        utf8("label", false),
+    ])
+}
+
+static SAMPLES_SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
+    Arc::new(Schema::new(vec![
+        utf8("id", false),
+        utf8("dataset", false),
+        Field::new(
+            "source_format",
+            DataType::Dictionary(Box::new(DataType::Int8), Box::new(DataType::Utf8)),
+            false,
+        ),
+        utf8("split", false),
+        utf8("lang", false),
+        utf8("text", false),
+        Field::new("entities", list_of(entity_fields()), false),
+        Field::new(
+            "label_set",
+            DataType::List(Arc::new(Field::new("item", DataType::Utf8, false))),
+            false,
+        ),
+        Field::new("unaligned", list_of(unaligned_fields()), false),
+        Field::new("relations", list_of(relation_fields()), false),
+        utf8("meta", false),
+    ]))
+});
+
+/// The schema of the canonical `samples` table.
+pub fn samples_schema() -> SchemaRef {
+    SAMPLES_SCHEMA.clone()
+}
+
+static QUARANTINE_SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
+    Arc::new(Schema::new(vec![
+        utf8("file", false),
+        Field::new("line", DataType::UInt64, true),
+        Field::new("record", DataType::UInt64, true),
+        utf8("reason", false),
+        utf8("message", false),
+        utf8("raw", false),
+    ]))
+});
+
+/// The schema of the `quarantine` table (records that could not be read).
+pub fn quarantine_schema() -> SchemaRef {
+    QUARANTINE_SCHEMA.clone()
+}
+
+fn struct_list_builder(fields: Fields) -> ListBuilder<StructBuilder> {
+    let item = Field::new("item", DataType::Struct(fields.clone()), false);
+    ListBuilder::new(StructBuilder::from_fields(fields, 0)).with_field(Arc::new(item))
+}
+
+fn field_str(b: &mut StructBuilder, i: usize) -> &mut StringBuilder {
+    b.field_builder::<StringBuilder>(i).expect("schema: string field")
+}
+
+fn field_u32(b: &mut StructBuilder, i: usize) -> &mut UInt32Builder {
+    b.field_builder::<UInt32Builder>(i).expect("schema: u32 field")
+}
+
+/// Converts samples to one record batch of [`samples_schema`].
+pub fn samples_to_batch(samples: &[Sample]) -> Result<RecordBatch, ArrowError> {
+    let mut id = StringBuilder::new();
+    let mut dataset = StringBuilder::new();
+    let mut format = StringDictionaryBuilder::<Int8Type>::new();
+    let mut split = StringBuilder::new();
+    let mut lang = StringBuilder::new();
+    let mut text = StringBuilder::new();
+    let mut entities = struct_list_builder(entity_fields());
+    let mut label_set = ListBuilder::new(StringBuilder::new())
+        .with_field(Arc::new(Field::new("item", DataType::Utf8, false)));
+    let mut unaligned = struct_list_builder(unaligned_fields());
+    let mut relations = struct_list_builder(relation_fields());
+    let mut meta = StringBuilder::new();
+
+    for s in samples {
+        id.append_value(&s.id);
+        dataset.append_value(&s.dataset);
+        format.append_value(s.source_format.as_str());
+        split.append_value(&s.split);
+        lang.append_value(&s.lang);
+        text.append_value(&s.text);
+
+        let eb = entities.values();
+        for e in &s.entities {
+            field_u32(eb, 0).append_value(e.span.start());
+            field_u32(eb, 1).append_value(e.span.end());
+            field_str(eb, 2).append_value(&e.label);
+            field_str(eb, 3).append_value(&e.text);
+            field_str(eb, 4).append_option(e.archetype.as_deref());
+            field_str(eb, 5).append_option(e.identifier.as_deref());
+            eb.append(true);
+        }
+        entities.append(true);
+
+        for l in &s.label_set {
+            label_set.values().append_value(l);
+        }
+        label_set.append(true);
+
+        let ub = unaligned.values();
+        for u in &s.unaligned {
+            field_str(ub, 0).append_value(&u.label);
+            field_str(ub, 1).append_value(&u.text);
+            field_str(ub, 2).append_value(&u.reason);
+            ub.append(true);
+        }
+        unaligned.append(true);
+
+        let rb = relations.values();
+        for r in &s.relations {
+            field_u32(rb, 0).append_value(r.head);
+            field_u32(rb, 1).append_value(r.tail);
+            field_str(rb, 2).append_value(&r.label);
+            rb.append(true);
+        }
+        relations.append(true);
+
+        meta.append_value(serde_json::Value::Object(s.meta.clone()).to_string());
+    }
+
+    let columns: Vec<ArrayRef> = vec![
+        Arc::new(id.finish()),
+        Arc::new(dataset.finish()),
+        Arc::new(format.finish()),
+        Arc::new(split.finish()),
+        Arc::new(lang.finish()),
+        Arc::new(text.finish()),
+        Arc::new(entities.finish()),
+        Arc::new(label_set.finish()),
+        Arc::new(unaligned.finish()),
+        Arc::new(relations.finish()),
+        Arc::new(meta.finish()),
+    ];
+    RecordBatch::try_new(samples_schema(), columns)
+}
+
+fn invalid(msg: impl Into<String>) -> ArrowError {
+    ArrowError::InvalidArgumentError(msg.into())
+}
+
+fn column<'a>(batch: &'a RecordBatch, name: &str) -> Result<&'a ArrayRef, ArrowError> {
+    batch.column_by_name(name).ok_or_else(|| invalid(format!("samples table has no `{name}` column")))
+}
+
+fn string_column<'a>(batch: &'a RecordBatch, name: &str) -> Result<&'a StringArray, ArrowError> {
+    column(batch, name)?
+        .as_string_opt::<i32>()
+        .ok_or_else(|| invalid(format!("column `{name}` is not utf8")))
+}
+
+fn list_column<'a>(batch: &'a RecordBatch, name: &str) -> Result<Option<&'a ListArray>, ArrowError> {
+    match batch.column_by_name(name) {
+        None => Ok(None),
+        Some(c) => c.as_list_opt::<i32>().map(Some).ok_or_else(|| invalid(format!("column `{name}` is not a list"))),
+    }
+}
+
+/// Reads the `source_format` column whether it is dictionary-encoded or plain utf8.
+fn format_column(batch: &RecordBatch) -> Result<Vec<SourceFormat>, ArrowError> {
+    let col = column(batch, "source_format")?;
+    let parse = |s: &str| s.parse::<SourceFormat>().map_err(invalid);
+    if let Some(dict) = col.as_dictionary_opt::<Int8Type>() {
+        let values = dict.values().as_string_opt::<i32>().ok_or_else(|| invalid("source_format values are not utf8"))?;
+        let formats = (0..values.len()).map(|i| parse(values.value(i))).collect::<Result<Vec<_>, _>>()?;
+        return Ok(dict.keys().values().iter().map(|&k| formats[k as usize]).collect());
+    }
+    let plain = col.as_string_opt::<i32>().ok_or_else(|| invalid("source_format is neither dictionary nor utf8"))?;
+    (0..plain.len()).map(|i| parse(plain.value(i))).collect()
+}
+
+fn struct_str<'a>(s: &'a StructArray, name: &str) -> Result<Option<&'a StringArray>, ArrowError> {
+    match s.column_by_name(name) {
+        None => Ok(None),
+        Some(c) => c.as_string_opt::<i32>().map(Some).ok_or_else(|| invalid(format!("field `{name}` is not utf8"))),
+    }
+}
+
+fn required<T>(v: Option<T>, name: &str) -> Result<T, ArrowError> {
+    v.ok_or_else(|| invalid(format!("struct field `{name}` is missing")))
+}
+
+fn struct_u32<'a>(s: &'a StructArray, name: &str) -> Result<&'a arrow_array::UInt32Array, ArrowError> {
+    s.column_by_name(name)
+        .and_then(|c| c.as_primitive_opt::<UInt32Type>())
+        .ok_or_else(|| invalid(format!("struct field `{name}` is missing or not u32")))
+}
+
+fn opt_value(a: Option<&StringArray>, i: usize) -> Option<String> {
+    a.filter(|a| a.is_valid(i)).map(|a| a.value(i).to_string())
+}
+
+fn list_range(list: &ListArray, row: usize) -> std::ops::Range<usize> {
+    let offsets = list.value_offsets();
+    offsets[row] as usize..offsets[row + 1] as usize
+}
+
+/// Converts a record batch of the samples table back into samples. Columns added after
+/// version 1 (`relations`, `archetype`, `identifier`) may be absent and default to empty.
+pub fn batch_to_samples(batch: &RecordBatch) -> Result<Vec<Sample>, ArrowError> {
+    let id = string_column(batch, "id")?;
+    let dataset = string_column(batch, "dataset")?;
+    let formats = format_column(batch)?;
+    let split = string_column(batch, "split")?;
+    let lang = string_column(batch, "lang")?;
+    let text = string_column(batch, "text")?;
+    let meta = string_column(batch, "meta")?;
+    let entities = required(list_column(batch, "entities")?, "entities")?;
+    let label_set = required(list_column(batch, "label_set")?, "label_set")?;
+    let unaligned = list_column(batch, "unaligned")?;
+    let relations = list_column(batch, "relations")?;
+
+    let ent = entities.values().as_struct();
+    let (e_start, e_end) = (struct_u32(ent, "start")?, struct_u32(ent, "end")?);
+    let e_label = required(struct_str(ent, "label")?, "label")?;
+    let e_text = required(struct_str(ent, "text")?, "text")?;
+    let e_arch = struct_str(ent, "archetype")?;
+    let e_ident = struct_str(ent, "identifier")?;
+    let labels = label_set.values().as_string_opt::<i32>().ok_or_else(|| invalid("label_set items are not utf8"))?;
+
+    let mut out = Vec::with_capacity(batch.num_rows());
+    for row in 0..batch.num_rows() {
+        let mut s = Sample::new(
+            id.value(row),
+            dataset.value(row),
+            formats[row],
+            split.value(row),
+            lang.value(row),
+            text.value(row),
+        );
+        for i in list_range(entities, row) {
+            let span = Span::new(e_start.value(i), e_end.value(i)).map_err(|e| invalid(format!("row {row}: {e}")))?;
+            let mut e = Entity::new(span, e_label.value(i), e_text.value(i));
+            e.archetype = opt_value(e_arch, i);
+            e.identifier = opt_value(e_ident, i);
+            s.entities.push(e);
+        }
+        s.label_set = list_range(label_set, row).map(|i| labels.value(i).to_string()).collect();
+        if let Some(un) = unaligned {
+            let st = un.values().as_struct();
+            let (l, t, r) = (
+                required(struct_str(st, "label")?, "label")?,
+                required(struct_str(st, "text")?, "text")?,
+                required(struct_str(st, "reason")?, "reason")?,
+            );
+            s.unaligned = list_range(un, row)
+                .map(|i| Unaligned { label: l.value(i).into(), text: t.value(i).into(), reason: r.value(i).into() })
+                .collect();
+        }
+        if let Some(rel) = relations {
+            let st = rel.values().as_struct();
+            let (h, t) = (struct_u32(st, "head")?, struct_u32(st, "tail")?);
+            let l = required(struct_str(st, "label")?, "label")?;
+            s.relations = list_range(rel, row)
+                .map(|i| Relation { head: h.value(i), tail: t.value(i), label: l.value(i).into() })
+                .collect();
+        }
+        s.meta = match serde_json::from_str(meta.value(row)) {
+            Ok(serde_json::Value::Object(m)) => m,
+            _ => return Err(invalid(format!("row {row}: meta is not a JSON object"))),
+        };
+        out.push(s);
+    }
+    Ok(out)
+}
+
+/// Converts quarantine records to one record batch of [`quarantine_schema`].
+pub fn quarantine_to_batch(records: &[QuarantineRecord]) -> Result<RecordBatch, ArrowError> {
+    let mut file = StringBuilder::new();
+    let mut line = UInt64Builder::new();
+    let mut record = UInt64Builder::new();
+    let mut reason = StringBuilder::new();
+    let mut message = StringBuilder::new();
+    let mut raw = StringBuilder::new();
+    for q in records {
+        file.append_value(&q.file);
+        line.append_option(q.line);
+        record.append_option(q.record);
+        reason.append_value(&q.reason);
+        message.append_value(&q.message);
+        raw.append_value(&q.raw);
+    }
+    let columns: Vec<ArrayRef> = vec![
+        Arc::new(file.finish()),
+        Arc::new(line.finish()),
+        Arc::new(record.finish()),
+        Arc::new(reason.finish()),
+        Arc::new(message.finish()),
+        Arc::new(raw.finish()),
+    ];
+    RecordBatch::try_new(quarantine_schema(), columns)
+}
+
+/// Converts a record batch of the quarantine table back into records.
+pub fn batch_to_quarantine(batch: &RecordBatch) -> Result<Vec<QuarantineRecord>, ArrowError> {
+    let u64_col = |name: &str| {
+        column(batch, name)?
+            .as_primitive_opt::<UInt64Type>()
+            .ok_or_else(|| invalid(format!("column `{name}` is not u64")))
+    };
+    let (file, reason, message, raw) = (
+        string_column(batch, "file")?,
+        string_column(batch, "reason")?,
+        string_column(batch, "message")?,
+        string_column(batch, "raw")?,
+    );
+    let (line, record) = (u64_col("line")?, u64_col("record")?);
+    Ok((0..batch.num_rows())
+        .map(|i| QuarantineRecord {
+            file: file.value(i).into(),
+            line: line.is_valid(i).then(|| line.value(i)),
+            record: record.is_valid(i).then(|| record.value(i)),
+            reason: reason.value(i).into(),
+            message: message.value(i).into(),
+            raw: raw.value(i).into(),
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rich_sample() -> Sample {
+        let mut s = Sample::new("d/train/f:3#1", "d", SourceFormat::Xmi, "train", "zh", "青岛海牛队 beat 😀 Spain");
+        let mut e = Entity::new(Span::new(0, 5).unwrap(), "组织机构", "青岛海牛队");
+        e.archetype = Some("Organization".into());
+        s.entities.push(e);
+        let mut e2 = Entity::new(Span::new(13, 18).unwrap(), "location", "Spain");
+        e2.identifier = Some("http://www.wikidata.org/entity/Q29".into());
+        s.entities.push(e2);
+        s.label_set = vec!["组织机构".into(), "location".into(), "person".into()];
+        s.unaligned.push(Unaligned { label: "person".into(), text: "Bob".into(), reason: "not_found".into() });
+        s.relations.push(Relation { head: 0, tail: 1, label: "plays_in".into() });
+        s.meta.insert("uri".into(), serde_json::json!("doc.xmi"));
+        s
+    }
+
+    #[test]
+    fn samples_round_trip_through_a_batch() {
+        let samples = vec![rich_sample(), Sample::new("e", "e", SourceFormat::Crossner, "dev", "en", "")];
+        let batch = samples_to_batch(&samples).unwrap();
+        assert_eq!(batch.schema(), samples_schema());
+        assert_eq!(batch_to_samples(&batch).unwrap(), samples);
+    }
+
+    #[test]
+    fn quarantine_round_trips_through_a_batch() {
+        let q = vec![
+            QuarantineRecord::new("a.txt", Some(3), None, "bad_field_count", "expected 2 fields", "x\ty\tz"),
+            QuarantineRecord::new("b.json", None, Some(7), "json_syntax", "eof", "{"),
+        ];
+        assert_eq!(batch_to_quarantine(&quarantine_to_batch(&q).unwrap()).unwrap(), q);
+    }
+}

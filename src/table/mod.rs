@@ -1,0 +1,263 @@
+//! Parquet I/O for the canonical tables: a streaming, atomic batch writer and a batch reader.
+//!
+//! Rows are buffered into Arrow record batches of [`BATCH_ROWS`] and written as zstd Parquet
+//! to a temporary file, renamed into place on [`TableWriter::finish`]. Readers stream the
+//! file back batch by batch, so memory stays bounded by one batch whatever the file size.
+//! Stage counts and provenance travel in the Parquet key-value metadata.
+
+use crate::io::{AtomicFile, IoError};
+use crate::model::schema::{
+    batch_to_quarantine, batch_to_samples, quarantine_schema, quarantine_to_batch, samples_schema,
+    samples_to_batch, TABLE_VERSION,
+};
+use crate::model::{QuarantineRecord, Sample};
+use crate::report::Counts;
+use arrow_array::RecordBatch;
+use arrow_schema::{ArrowError, SchemaRef};
+use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
+use parquet::arrow::ArrowWriter;
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::errors::ParquetError;
+use parquet::file::metadata::KeyValue;
+use parquet::file::properties::WriterProperties;
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+/// Rows per Arrow batch handed to the Parquet writer.
+pub const BATCH_ROWS: usize = 8192;
+/// Rows per Parquet row group: large enough to compress well, small enough to stream.
+const ROW_GROUP_ROWS: usize = 128 * 1024;
+/// Metadata key holding the JSON [`Counts`] of the stage that wrote the file.
+pub const COUNTS_KEY: &str = "nerprep.counts";
+/// Metadata key holding the table layout version.
+pub const VERSION_KEY: &str = "nerprep.table_version";
+
+/// Reading or writing a table failed.
+#[derive(Debug, thiserror::Error)]
+pub enum TableError {
+    /// The file could not be opened, created or renamed.
+    #[error(transparent)]
+    Io(#[from] IoError),
+    /// The Parquet layer failed (corrupt file, not Parquet, …).
+    #[error("{path}: {source}")]
+    Parquet {
+        /// The file.
+        path: PathBuf,
+        /// The Parquet error.
+        #[source]
+        source: ParquetError,
+    },
+    /// The file is Parquet but not a table of the expected shape.
+    #[error("{path}: not a nerprep table: {source}")]
+    Schema {
+        /// The file.
+        path: PathBuf,
+        /// What did not fit.
+        #[source]
+        source: ArrowError,
+    },
+}
+
+/// A kind of row that has a table of its own.
+pub trait TableRow: Sized {
+    /// The table's Arrow schema.
+    fn schema() -> SchemaRef;
+    /// Rows to one record batch.
+    fn to_batch(rows: &[Self]) -> Result<RecordBatch, ArrowError>;
+    /// One record batch back to rows.
+    fn from_batch(batch: &RecordBatch) -> Result<Vec<Self>, ArrowError>;
+}
+
+impl TableRow for Sample {
+    fn schema() -> SchemaRef {
+        samples_schema()
+    }
+    fn to_batch(rows: &[Self]) -> Result<RecordBatch, ArrowError> {
+        samples_to_batch(rows)
+    }
+    fn from_batch(batch: &RecordBatch) -> Result<Vec<Self>, ArrowError> {
+        batch_to_samples(batch)
+    }
+}
+
+impl TableRow for QuarantineRecord {
+    fn schema() -> SchemaRef {
+        quarantine_schema()
+    }
+    fn to_batch(rows: &[Self]) -> Result<RecordBatch, ArrowError> {
+        quarantine_to_batch(rows)
+    }
+    fn from_batch(batch: &RecordBatch) -> Result<Vec<Self>, ArrowError> {
+        batch_to_quarantine(batch)
+    }
+}
+
+/// Streams rows into a Parquet file that appears at its path only when finished.
+///
+/// # Example
+/// ```
+/// use nerprep::model::{Sample, SourceFormat};
+/// use nerprep::table::{read_all, TableWriter};
+/// let dir = tempfile::tempdir().unwrap();
+/// let path = dir.path().join("samples.parquet");
+/// let mut w = TableWriter::<Sample>::create(&path).unwrap();
+/// w.push(Sample::new("d/train/f:0", "d", SourceFormat::Crossner, "train", "en", "Hi")).unwrap();
+/// w.finish(None).unwrap();
+/// assert_eq!(read_all::<Sample>(&path).unwrap().len(), 1);
+/// ```
+pub struct TableWriter<T: TableRow> {
+    writer: ArrowWriter<File>,
+    file: AtomicFile,
+    buffer: Vec<T>,
+    rows: u64,
+}
+
+impl<T: TableRow> TableWriter<T> {
+    /// Starts a table that will replace `path` when finished.
+    pub fn create(path: impl AsRef<Path>) -> Result<Self, TableError> {
+        let file = AtomicFile::create(path)?;
+        let props = WriterProperties::builder()
+            .set_compression(Compression::ZSTD(ZstdLevel::try_new(3).expect("valid zstd level")))
+            .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
+            .set_key_value_metadata(Some(vec![KeyValue::new(VERSION_KEY.into(), TABLE_VERSION.to_string())]))
+            .build();
+        let writer = ArrowWriter::try_new(file.file()?, T::schema(), Some(props))
+            .map_err(|e| TableError::Parquet { path: file.path().to_path_buf(), source: e })?;
+        Ok(TableWriter { writer, file, buffer: Vec::with_capacity(BATCH_ROWS), rows: 0 })
+    }
+
+    /// Adds one row; rows are encoded a batch at a time.
+    pub fn push(&mut self, row: T) -> Result<(), TableError> {
+        self.buffer.push(row);
+        if self.buffer.len() >= BATCH_ROWS {
+            self.flush_batch()?;
+        }
+        Ok(())
+    }
+
+    /// Rows pushed so far.
+    pub fn rows(&self) -> u64 {
+        self.rows + self.buffer.len() as u64
+    }
+
+    fn parquet_err(&self, source: ParquetError) -> TableError {
+        TableError::Parquet { path: self.file.path().to_path_buf(), source }
+    }
+
+    fn flush_batch(&mut self) -> Result<(), TableError> {
+        if self.buffer.is_empty() {
+            return Ok(());
+        }
+        let batch = T::to_batch(&self.buffer)
+            .map_err(|e| TableError::Schema { path: self.file.path().to_path_buf(), source: e })?;
+        self.writer.write(&batch).map_err(|e| self.parquet_err(e))?;
+        self.rows += self.buffer.len() as u64;
+        self.buffer.clear();
+        Ok(())
+    }
+
+    /// Writes the remaining rows and the stage counts (if any) into the metadata, then
+    /// renames the file into place. Returns the number of rows written.
+    pub fn finish(mut self, counts: Option<&Counts>) -> Result<u64, TableError> {
+        self.flush_batch()?;
+        if let Some(c) = counts {
+            let json = serde_json::to_string(c).expect("counts serialise");
+            self.writer.append_key_value_metadata(KeyValue::new(COUNTS_KEY.into(), json));
+        }
+        let TableWriter { writer, file, rows, .. } = self;
+        writer.close().map_err(|e| TableError::Parquet { path: file.path().to_path_buf(), source: e })?;
+        file.commit()?;
+        Ok(rows)
+    }
+}
+
+/// Streams the rows of a table back, one record batch at a time.
+pub struct TableReader<T: TableRow> {
+    inner: ParquetRecordBatchReader,
+    path: PathBuf,
+    _rows: std::marker::PhantomData<T>,
+}
+
+impl<T: TableRow> TableReader<T> {
+    /// Opens `path`; fails if it is not Parquet.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, TableError> {
+        let path = path.as_ref().to_path_buf();
+        let file = File::open(&path).map_err(|e| IoError::new(&path, e))?;
+        let inner = ParquetRecordBatchReaderBuilder::try_new(file)
+            .and_then(|b| b.with_batch_size(BATCH_ROWS).build())
+            .map_err(|e| TableError::Parquet { path: path.clone(), source: e })?;
+        Ok(TableReader { inner, path, _rows: std::marker::PhantomData })
+    }
+}
+
+impl<T: TableRow> Iterator for TableReader<T> {
+    type Item = Result<Vec<T>, TableError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let batch = self.inner.next()?;
+        Some(
+            batch
+                .map_err(|e| TableError::Schema { path: self.path.clone(), source: e })
+                .and_then(|b| T::from_batch(&b).map_err(|e| TableError::Schema { path: self.path.clone(), source: e })),
+        )
+    }
+}
+
+/// Reads a whole table into memory (for small tables and tests).
+pub fn read_all<T: TableRow>(path: impl AsRef<Path>) -> Result<Vec<T>, TableError> {
+    let mut out = Vec::new();
+    for batch in TableReader::<T>::open(path)? {
+        out.extend(batch?);
+    }
+    Ok(out)
+}
+
+/// The key-value metadata of a Parquet file.
+pub fn read_metadata(path: impl AsRef<Path>) -> Result<BTreeMap<String, String>, TableError> {
+    let path = path.as_ref();
+    let file = File::open(path).map_err(|e| IoError::new(path, e))?;
+    let builder = ParquetRecordBatchReaderBuilder::try_new(file)
+        .map_err(|e| TableError::Parquet { path: path.to_path_buf(), source: e })?;
+    let kv = builder.metadata().file_metadata().key_value_metadata().cloned().unwrap_or_default();
+    Ok(kv.into_iter().filter_map(|k| Some((k.key, k.value?))).collect())
+}
+
+/// The stage counts stored in a table's metadata, if the stage that wrote it recorded any.
+pub fn read_counts(path: impl AsRef<Path>) -> Result<Option<Counts>, TableError> {
+    Ok(read_metadata(path)?.get(COUNTS_KEY).and_then(|json| serde_json::from_str(json).ok()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::SourceFormat;
+
+    #[test]
+    fn writer_streams_many_batches_and_records_counts() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.parquet");
+        let mut w = TableWriter::<Sample>::create(&path).unwrap();
+        let n = BATCH_ROWS * 2 + 5;
+        for i in 0..n {
+            w.push(Sample::new(format!("d/train/f:{i}"), "d", SourceFormat::B2nerd, "train", "en", "t")).unwrap();
+        }
+        let mut counts = Counts::new("ingest");
+        counts.read = n as u64;
+        counts.written = n as u64;
+        assert_eq!(w.finish(Some(&counts)).unwrap(), n as u64);
+        let back = read_all::<Sample>(&path).unwrap();
+        assert_eq!(back.len(), n);
+        assert_eq!(back[n - 1].id, format!("d/train/f:{}", n - 1));
+        assert_eq!(read_counts(&path).unwrap(), Some(counts));
+    }
+
+    #[test]
+    fn reading_a_non_parquet_file_names_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.parquet");
+        std::fs::write(&path, b"not parquet").unwrap();
+        let err = TableReader::<Sample>::open(&path).err().unwrap();
+        assert!(err.to_string().contains("x.parquet"), "{err}");
+    }
+}
