@@ -1,0 +1,39 @@
+# nerprep — the two commands a new user needs are `make data` and `make test`.
+# Everything they need is installed by this file (Rust crates by cargo, Python peers and
+# test clients into git-ignored virtual environments).
+
+CARGO ?= cargo
+PYTHON ?= python3
+# Builds go to a cache outside the clone when CARGO_TARGET_DIR is set (CI does this).
+TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
+NERPREP := $(TARGET_DIR)/release/nerprep
+DATA := data
+
+.PHONY: all build data test bench clean
+
+all: build
+
+build:
+	$(CARGO) build --release --locked
+
+## data: ingest the fixtures into data/*.parquet and print their statistics.
+data: build
+	mkdir -p $(DATA)
+	$(NERPREP) ingest --format crossner fixtures/crossner -o $(DATA)/crossner.parquet
+	$(NERPREP) ingest --format b2nerd fixtures/b2nerd -o $(DATA)/b2nerd.parquet
+	$(NERPREP) stats $(DATA)/crossner.parquet --by dataset,label -o $(DATA)/crossner.stats.md
+	$(NERPREP) stats $(DATA)/b2nerd.parquet --by dataset,label -o $(DATA)/b2nerd.stats.md
+	$(NERPREP) stats $(DATA)/crossner.parquet --by dataset
+	$(NERPREP) stats $(DATA)/b2nerd.parquet --by dataset
+
+## test: the whole test suite (unit, integration over the real fixtures, doc tests).
+test:
+	$(CARGO) test --locked --all-targets
+	$(CARGO) test --locked --doc
+
+## bench: nerprep against its Python peers on the same inputs, one table with ratios.
+bench: build
+	NERPREP=$(NERPREP) $(PYTHON) benches/compare.py $(BENCH_ARGS)
+
+clean:
+	rm -rf $(DATA) benches/.work

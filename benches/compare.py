@@ -1,0 +1,114 @@
+#!/usr/bin/env python3
+"""nerprep against its Python peers, on the same inputs, in one run.
+
+Each job makes its input once (under benches/.work/, git-ignored), runs the nerprep
+release binary and the peer script on it, and the run ends with one table:
+
+    job | nerprep | peer | ratio
+
+Times are wall-clock seconds (best of --repeat runs), peak RSS is the child's maximum
+resident set. The ratio is peer time / nerprep time (higher is better for nerprep).
+Peers live in benches/peers/ and run in a venv made here from benches/peers/requirements.txt.
+
+Usage: NERPREP=target/release/nerprep python3 benches/compare.py [--only JOB ...] [--repeat N]
+"""
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+WORK = ROOT / "benches" / ".work"
+PEERS = ROOT / "benches" / "peers"
+VENV = WORK / "venv"
+MB = 1024 * 1024
+
+
+def venv_python():
+    """The peers' interpreter, creating the venv and installing requirements once."""
+    py = VENV / "bin" / "python"
+    stamp = VENV / ".installed"
+    req = PEERS / "requirements.txt"
+    if not stamp.exists() or stamp.read_text() != req.read_text():
+        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
+        subprocess.run([str(py), "-m", "pip", "install", "-q", "-r", str(req)], check=True)
+        stamp.write_text(req.read_text())
+    return str(py)
+
+
+def replicate(sources, target, min_bytes, separator=b""):
+    """Concatenates `sources` over and over into `target` until it holds `min_bytes`."""
+    if target.exists() and target.stat().st_size >= min_bytes:
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    chunks = [Path(s).read_bytes() for s in sources]
+    written = 0
+    with open(target, "wb") as out:
+        while written < min_bytes:
+            for c in chunks:
+                out.write(c)
+                out.write(separator)
+                written += len(c) + len(separator)
+    return target
+
+
+def run(cmd):
+    """Runs `cmd`, returning (seconds, peak RSS in MiB); fails loudly on a non-zero exit."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - start
+    stderr = proc.stderr.read().decode(errors="replace")
+    code = os.waitstatus_to_exitcode(status)
+    if code != 0:
+        raise SystemExit(f"{' '.join(map(str, cmd))} exited {code}:\n{stderr}")
+    return elapsed, usage.ru_maxrss / 1024
+
+
+# --- jobs -------------------------------------------------------------------------------
+# A job returns (input description, nerprep command, peer command). Add one per hot path.
+
+def job_crossner_ingest(nerprep, py):
+    src = sorted((ROOT / "fixtures" / "crossner").glob("*.txt"))
+    data = replicate(src, WORK / "crossner" / "big_train.txt", 200 * MB)
+    out = WORK / "out"
+    return (
+        f"CrossNER {data.stat().st_size / MB:.0f} MB",
+        [nerprep, "--quiet", "ingest", "--format", "crossner", "--dataset", "bench", str(data), "-o", str(out / "crossner.parquet")],
+        [py, str(PEERS / "crossner_ingest.py"), str(data), str(out / "crossner_peer.parquet")],
+    )
+
+
+JOBS = {
+    "crossner-ingest": job_crossner_ingest,
+}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--only", nargs="*", choices=sorted(JOBS), help="run only these jobs")
+    ap.add_argument("--repeat", type=int, default=1, help="runs per side; the best time counts")
+    args = ap.parse_args()
+    nerprep = os.environ.get("NERPREP") or shutil.which("nerprep")
+    if not nerprep or not Path(nerprep).exists():
+        raise SystemExit("set NERPREP to the nerprep release binary (make bench does)")
+    py = venv_python()
+    rows = []
+    for name in args.only or JOBS:
+        what, ours, peer = JOBS[name](nerprep, py)
+        (WORK / "out").mkdir(parents=True, exist_ok=True)
+        print(f"[{name}] {what} ...", file=sys.stderr, flush=True)
+        t_ours = min(run(ours) for _ in range(args.repeat))
+        t_peer = min(run(peer) for _ in range(args.repeat))
+        rows.append((name, what, t_ours, t_peer))
+    print("\n| job | input | nerprep | peer | ratio |")
+    print("|---|---|---|---|---|")
+    for name, what, (ts, rs), (tp, rp) in rows:
+        print(f"| {name} | {what} | {ts:.2f} s, {rs:.0f} MiB | {tp:.2f} s, {rp:.0f} MiB | {tp / ts:.1f}x |")
+
+
+if __name__ == "__main__":
+    main()

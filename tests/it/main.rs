@@ -1,0 +1,9 @@
+//! Integration tests: the `nerprep` binary and the library over the real fixtures.
+//! One test binary (ripgrep-style) keeps link time down; one module per subcommand/format.
+
+mod common;
+
+mod b2nerd;
+mod bad_input;
+mod crossner;
+mod stats;
