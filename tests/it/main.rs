@@ -3,7 +3,10 @@
 
 mod common;
 
+mod answers;
 mod b2nerd;
 mod bad_input;
 mod crossner;
+mod iepile;
+mod pile_ner;
 mod stats;
