@@ -22,6 +22,7 @@ use crate::io::IoError;
 use crate::model::SourceFormat;
 use serde::de::{Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
+use std::borrow::Cow;
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -37,9 +38,11 @@ pub struct IepileReader {
 
 /// Any of the three variants; which fields are present says which one it is.
 #[derive(Deserialize)]
-struct Envelope {
-    task: Option<String>,
-    source: Option<String>,
+struct Envelope<'a> {
+    #[serde(borrow)]
+    task: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    source: Option<Cow<'a, str>>,
     instruction: Option<String>,
     output: Option<String>,
     id: Option<serde_json::Value>,
@@ -119,7 +122,7 @@ impl IepileReader {
         if let Some(task) = env.task.as_deref().filter(|t| *t != "NER") {
             return Parsed::Skipped(format!("skipped_task:{task}"));
         }
-        let source = env.source.clone();
+        let source = env.source.as_deref();
         let result = if let Some(text) = env.text {
             let labels = env.entity.unwrap_or_default();
             Ok(self.passage(ctx, raw, source, text, schema().unwrap_or_default(), labels.into_iter().map(|m| (m.entity_type, m.entity)).collect()))
@@ -131,7 +134,7 @@ impl IepileReader {
         match result {
             Ok(mut p) => {
                 if let Some(task) = env.task {
-                    p.sample.meta.insert("task".into(), task.into());
+                    p.sample.meta.insert("task".into(), task.into_owned().into());
                 }
                 if let Some(id) = env.id {
                     p.sample.meta.insert("iepile_id".into(), id);
@@ -147,7 +150,7 @@ impl IepileReader {
         &self,
         ctx: &FileContext,
         raw: &RawRecord,
-        source: Option<String>,
+        source: Option<&str>,
         instruction: &str,
         output: Option<String>,
         label: Option<String>,
@@ -159,14 +162,17 @@ impl IepileReader {
                 let Output(lists) = serde_json::from_str(&out)
                     .map_err(|e| ("bad_output", format!("`output` must hold a JSON object of type -> list of mentions: {e}")))?;
                 let mut passage = self.passage(ctx, raw, source, ins.input, ins.schema, Vec::new());
-                for (label, mentions) in lists {
-                    if !passage.sample.label_set.contains(&label) {
+                for (i, (label, _)) in lists.iter().enumerate() {
+                    if !passage.sample.label_set.contains(label) {
                         passage.note("label_not_in_schema");
-                        passage.ask(&label);
+                        passage.ask(label);
                     }
-                    if passage.answers.add(&label, mentions) {
+                    if lists[..i].iter().any(|(l, _)| l == label) {
                         passage.note("type_answered_twice");
                     }
+                }
+                for (label, mentions) in lists {
+                    passage.answers.add(&label, mentions);
                 }
                 return Ok(passage);
             }
@@ -186,7 +192,7 @@ impl IepileReader {
         &self,
         ctx: &FileContext,
         raw: &RawRecord,
-        source: Option<String>,
+        source: Option<&str>,
         text: String,
         schema: Vec<String>,
         answers: Vec<(String, String)>,
@@ -194,7 +200,7 @@ impl IepileReader {
         let mut sample = ctx.new_sample(SourceFormat::Iepile, raw.index, text);
         if let Some(source) = source.filter(|s| self.source_as_dataset && !s.is_empty()) {
             sample.id = format!("{}/{}/{}:{}", source, ctx.split, ctx.stem, raw.index);
-            sample.dataset = source;
+            sample.dataset = source.to_string();
         }
         let mut passage = Passage::new(sample);
         let from_schema = !schema.is_empty();

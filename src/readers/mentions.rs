@@ -72,53 +72,44 @@ impl std::fmt::Display for MergeMode {
     }
 }
 
-/// Mention lists per label, in the order the labels were answered.
+/// `(label, mention)` pairs, grouped by label in the order the labels were answered: the
+/// input of [`align`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Answers {
-    labels: Vec<(String, Vec<String>)>,
+    pairs: Vec<(String, String)>,
 }
 
 impl Answers {
-    /// Adds the answer for `label`. When the label was already answered (a type asked twice,
+    /// Adds the answer for `label`. When the label was answered before (a type asked twice,
     /// or two merged records asking the same type) the lists are united so that each mention
-    /// keeps its largest multiplicity, and `true` is returned.
-    pub fn add(&mut self, label: &str, mentions: Vec<String>) -> bool {
-        match self.labels.iter_mut().find(|(l, _)| l == label) {
-            None => {
-                self.labels.push((label.to_string(), mentions));
-                false
-            }
-            Some((_, existing)) => {
-                let mut have: HashMap<&str, usize> = HashMap::new();
-                for m in existing.iter() {
-                    *have.entry(m).or_default() += 1;
-                }
-                let mut extra = Vec::new();
-                for m in mentions {
-                    match have.get_mut(m.as_str()) {
-                        Some(n) if *n > 0 => *n -= 1,
-                        _ => extra.push(m),
-                    }
-                }
-                existing.extend(extra);
-                true
+    /// keeps its largest multiplicity.
+    pub fn add(&mut self, label: &str, mentions: Vec<String>) {
+        let Some(last) = self.pairs.iter().rposition(|(l, _)| l == label) else {
+            self.pairs.extend(mentions.into_iter().map(|m| (label.to_string(), m)));
+            return;
+        };
+        let mut have: HashMap<&str, usize> = HashMap::new();
+        for (_, m) in self.pairs.iter().filter(|(l, _)| l == label) {
+            *have.entry(m).or_default() += 1;
+        }
+        let mut extra = Vec::new();
+        for m in mentions {
+            match have.get_mut(m.as_str()) {
+                Some(n) if *n > 0 => *n -= 1,
+                _ => extra.push((label.to_string(), m)),
             }
         }
+        self.pairs.splice(last + 1..last + 1, extra);
     }
 
-    /// True when no label has a mention.
+    /// True when there is no mention at all.
     pub fn is_empty(&self) -> bool {
-        self.labels.iter().all(|(_, m)| m.is_empty())
+        self.pairs.is_empty()
     }
 
-    /// `(label, mention)` pairs for [`align`], label by label in answer order.
-    pub fn pairs(&self) -> Vec<(String, String)> {
-        self.labels.iter().flat_map(|(l, ms)| ms.iter().map(move |m| (l.clone(), m.clone()))).collect()
-    }
-
-    /// Mentions given per label, counted (for tests and reports).
-    pub fn counts(&self) -> BTreeMap<&str, usize> {
-        self.labels.iter().map(|(l, m)| (l.as_str(), m.len())).collect()
+    /// The pairs, label by label in answer order.
+    pub fn pairs(&self) -> &[(String, String)] {
+        &self.pairs
     }
 }
 
@@ -162,10 +153,17 @@ impl Passage {
     /// Folds a later record of the same passage into this one: label sets and answers are
     /// united, unparsable answers and notes kept, meta keys of the first record win.
     fn absorb(&mut self, other: Passage) {
-        for label in &other.sample.label_set {
-            self.ask(label);
+        for label in other.sample.label_set {
+            if !self.sample.label_set.contains(&label) {
+                self.sample.label_set.push(label);
+            }
         }
-        for (label, mentions) in other.answers.labels {
+        let mut pairs = other.answers.pairs.into_iter().peekable();
+        while let Some((label, first)) = pairs.next() {
+            let mut mentions = vec![first];
+            while let Some((_, m)) = pairs.next_if(|(l, _)| *l == label) {
+                mentions.push(m);
+            }
             self.answers.add(&label, mentions);
         }
         self.sample.unaligned.extend(other.sample.unaligned);
@@ -181,7 +179,7 @@ impl Passage {
     /// Aligns the answers and returns the finished sample with the notes to count.
     pub fn finish(mut self, options: &AlignOptions) -> (Sample, BTreeMap<String, u64>) {
         if !self.answers.is_empty() {
-            let alignment = align(&self.sample.text, &self.answers.pairs(), options);
+            let alignment = align(&self.sample.text, self.answers.pairs(), options);
             self.sample.entities = alignment.entities;
             self.sample.unaligned.extend(alignment.unaligned);
             for (k, v) in alignment.notes {
@@ -305,19 +303,24 @@ where
     let options = AlignOptions::default();
     let mut records = JsonRecords::new(input);
     let mut merger = Merger::new(mode);
+    // Buffers live across batches: fewer large allocations and frees.
+    let mut batch: Vec<Result<RawRecord, SplitError>> = Vec::with_capacity(BATCH_RECORDS);
+    let mut parsed: Vec<Parsed> = Vec::with_capacity(BATCH_RECORDS);
     loop {
-        let batch: Vec<Result<RawRecord, SplitError>> = records.by_ref().take(BATCH_RECORDS).collect();
+        batch.extend(records.by_ref().take(BATCH_RECORDS));
         if batch.is_empty() {
             break;
         }
-        let parsed: Vec<Parsed> = batch
-            .into_par_iter()
-            .map(|r| match r {
-                Ok(raw) => parse(&raw),
-                Err(e) => Parsed::Quarantined(Box::new(split_error(ctx, e))),
-            })
-            .collect();
-        for p in parsed {
+        parsed.par_extend(batch.par_iter().map(|r| match r {
+            Ok(raw) => parse(raw),
+            Err(e) => Parsed::Quarantined(Box::new(split_error(ctx, e))),
+        }));
+        for r in batch.drain(..) {
+            if let Ok(raw) = r {
+                records.recycle(raw.bytes);
+            }
+        }
+        for p in parsed.drain(..) {
             sink.counts().read += 1;
             match p {
                 Parsed::Passage(p) => merger.push(*p, sink.counts()),
@@ -337,8 +340,8 @@ where
     Ok(())
 }
 
-fn split_error(ctx: &FileContext, e: SplitError) -> QuarantineRecord {
-    ctx.quarantine(Some(e.line), Some(e.index), e.reason, e.message, &String::from_utf8_lossy(&e.bytes))
+fn split_error(ctx: &FileContext, e: &SplitError) -> QuarantineRecord {
+    ctx.quarantine(Some(e.line), Some(e.index), e.reason, e.message.clone(), &String::from_utf8_lossy(&e.bytes))
 }
 
 /// Which syntax a mention list was written in.
@@ -460,9 +463,11 @@ mod tests {
     #[test]
     fn answers_for_a_label_asked_twice_unite_by_multiplicity() {
         let mut a = Answers::default();
-        assert!(!a.add("x", vec!["a".into(), "a".into(), "b".into()]));
-        assert!(a.add("x", vec!["a".into(), "c".into(), "c".into()]));
-        assert_eq!(a.pairs().iter().map(|p| p.1.as_str()).collect::<Vec<_>>(), vec!["a", "a", "b", "c", "c"]);
+        a.add("x", vec!["a".into(), "a".into(), "b".into()]);
+        a.add("y", vec!["z".into()]);
+        a.add("x", vec!["a".into(), "c".into(), "c".into()]);
+        let got: Vec<_> = a.pairs().iter().map(|(l, m)| (l.as_str(), m.as_str())).collect();
+        assert_eq!(got, vec![("x", "a"), ("x", "a"), ("x", "b"), ("x", "c"), ("x", "c"), ("y", "z")]);
     }
 
     #[test]
