@@ -673,7 +673,10 @@ impl TaxonomyDiff {
                     ),
                     ChangeKind::TypeRenamed => (
                         format!("{} → {}", code(c.from.as_deref().unwrap_or_default()), code(label)),
-                        format!("{archetype} (same {})", c.detected_by.as_deref().unwrap_or_default()),
+                        match c.detected_by.as_deref() {
+                            Some("spelling") => format!("{archetype} (close spelling)"),
+                            other => format!("{archetype} (same {})", other.unwrap_or_default()),
+                        },
                     ),
                     ChangeKind::TypeDefinitionChanged => (code(label), format!("{archetype}; see below")),
                     _ => (code(label), archetype.to_string()),
