@@ -6,4 +6,6 @@ mod common;
 mod b2nerd;
 mod bad_input;
 mod crossner;
+mod map;
 mod stats;
+mod taxonomy;
