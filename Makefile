@@ -19,7 +19,8 @@ all: build
 build:
 	$(CARGO) build --release --locked
 
-## data: ingest the fixtures into data/*.parquet and print their statistics.
+## data: ingest the fixtures into data/*.parquet, print their statistics, check the taxonomy
+## and map the tables to archetypes (data/*.mapped.parquet + *.mapped.coverage.md).
 data: build
 	mkdir -p $(DATA)
 	$(NERPREP) ingest --format crossner fixtures/crossner -o $(DATA)/crossner.parquet
@@ -34,6 +35,9 @@ data: build
 	$(NERPREP) stats $(DATA)/b2nerd.parquet --by dataset
 	$(NERPREP) stats $(DATA)/iepile.parquet --by dataset
 	$(NERPREP) stats $(DATA)/pile-ner.parquet --by dataset
+	$(NERPREP) taxonomy check taxonomy mappings
+	$(NERPREP) map $(DATA)/crossner.parquet --mapping mappings/crossner.yaml --unmapped error -o $(DATA)/crossner.mapped.parquet
+	$(NERPREP) map $(DATA)/b2nerd.parquet --mapping mappings/crossner.yaml --mapping mappings/iepile.yaml --unmapped keep -o $(DATA)/b2nerd.mapped.parquet
 
 ## test: the whole test suite (unit, integration over the real fixtures, doc tests).
 test:

@@ -8,5 +8,7 @@ mod b2nerd;
 mod bad_input;
 mod crossner;
 mod iepile;
+mod map;
 mod pile_ner;
 mod stats;
+mod taxonomy;
