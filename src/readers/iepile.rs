@@ -125,21 +125,21 @@ impl IepileReader {
         let source = env.source.as_deref();
         let result = if let Some(text) = env.text {
             let labels = env.entity.unwrap_or_default();
-            Ok(self.passage(ctx, raw, source, text, schema().unwrap_or_default(), labels.into_iter().map(|m| (m.entity_type, m.entity)).collect()))
+            Ok(self.passage(raw, source, text, schema().unwrap_or_default(), labels.into_iter().map(|m| (m.entity_type, m.entity)).collect()))
         } else if let Some(instruction) = env.instruction {
-            self.instructed(ctx, raw, source, &instruction, env.output, env.label)
+            self.instructed(raw, source, &instruction, env.output, env.label)
         } else {
             Err(("unknown_variant", "expected `task/source/instruction/output`, `id/instruction/label` or `text/entity` fields".to_string()))
         };
         match result {
             Ok(mut p) => {
                 if let Some(task) = env.task {
-                    p.sample.meta.insert("task".into(), task.into_owned().into());
+                    p.meta.insert("task".into(), task.into_owned().into());
                 }
                 if let Some(id) = env.id {
-                    p.sample.meta.insert("iepile_id".into(), id);
+                    p.meta.insert("iepile_id".into(), id);
                 }
-                Parsed::Passage(Box::new(p))
+                Parsed::Passage(p)
             }
             Err((reason, message)) => Parsed::bad(ctx, raw, raw.line, reason, message),
         }
@@ -148,7 +148,6 @@ impl IepileReader {
     /// The training and test variants: decode the instruction, then `output` or `label`.
     fn instructed(
         &self,
-        ctx: &FileContext,
         raw: &RawRecord,
         source: Option<&str>,
         instruction: &str,
@@ -161,9 +160,9 @@ impl IepileReader {
             (Some(out), _) => {
                 let Output(lists) = serde_json::from_str(&out)
                     .map_err(|e| ("bad_output", format!("`output` must hold a JSON object of type -> list of mentions: {e}")))?;
-                let mut passage = self.passage(ctx, raw, source, ins.input, ins.schema, Vec::new());
+                let mut passage = self.passage(raw, source, ins.input, ins.schema, Vec::new());
                 for (i, (label, _)) in lists.iter().enumerate() {
-                    if !passage.sample.label_set.contains(label) {
+                    if !passage.label_set.contains(label) {
                         passage.note("label_not_in_schema");
                         passage.ask(label);
                     }
@@ -183,33 +182,30 @@ impl IepileReader {
             }
             (None, None) => return Err(("missing_output", "a record with `instruction` needs `output` or `label`".into())),
         };
-        Ok(self.passage(ctx, raw, source, ins.input, ins.schema, answers))
+        Ok(self.passage(raw, source, ins.input, ins.schema, answers))
     }
 
     /// A passage of `text` asking `schema`, answered by `(type, mention)` pairs; types
     /// answered outside the schema are added to the label set and counted.
     fn passage(
         &self,
-        ctx: &FileContext,
         raw: &RawRecord,
         source: Option<&str>,
         text: String,
         schema: Vec<String>,
         answers: Vec<(String, String)>,
     ) -> Passage {
-        let mut sample = ctx.new_sample(SourceFormat::Iepile, raw.index, text);
+        let mut passage = Passage::new(raw.index, text);
         if let Some(source) = source.filter(|s| self.source_as_dataset && !s.is_empty()) {
-            sample.id = format!("{}/{}/{}:{}", source, ctx.split, ctx.stem, raw.index);
-            sample.dataset = source.to_string();
+            passage.dataset = Some(source.to_string());
         }
-        let mut passage = Passage::new(sample);
         let from_schema = !schema.is_empty();
         for label in &schema {
             passage.ask(label);
         }
         let mut grouped: Vec<(String, Vec<String>)> = Vec::new();
         for (label, mention) in answers {
-            if from_schema && !passage.sample.label_set.contains(&label) {
+            if from_schema && !passage.label_set.contains(&label) {
                 passage.note("label_not_in_schema");
             }
             passage.ask(&label);
@@ -247,7 +243,7 @@ impl Reader for IepileReader {
             });
             loaded.as_ref().ok().cloned().flatten()
         };
-        drive(ctx, input, self.merge, sink, |raw| self.parse(ctx, &get_schema, raw))?;
+        drive(ctx, input, SourceFormat::Iepile, self.merge, sink, |raw| self.parse(ctx, &get_schema, raw))?;
         match schema.get() {
             Some(Err(message)) => {
                 Err(ReadError::Input { path: schema_file.unwrap_or_default(), line: Some(1), message: message.clone() })
