@@ -2,10 +2,11 @@
 //! that repeat one passage, and turning merged answers into spans with [`crate::align`].
 //!
 //! A format reader parses each raw record into a [`Parsed`] value (in parallel, a batch at a
-//! time); [`drive`] feeds them in file order through a [`Merger`], which folds records with
-//! the same `(dataset, text)` into one [`Passage`] according to the [`MergeMode`], aligns the
-//! finished passages (in parallel again) and hands the samples to the sink in order. Output
-//! therefore never depends on the thread count. Every record is counted once: as written (the
+//! time, while the next batch is cut from the input); [`drive`] feeds them in file order
+//! through a [`Merger`], which folds records with the same `(dataset, text)` into one
+//! [`Passage`] according to the [`MergeMode`], aligns the finished passages (in parallel
+//! again) and hands the samples to the sink in order. Output therefore never depends on the
+//! thread count. Every record is counted once: as written (the
 //! first record of a sample), `merged` (a later record folded into it), skipped or quarantined.
 
 use super::json_stream::{JsonRecords, RawRecord, SplitError};
@@ -312,17 +313,11 @@ impl Merger {
     }
 }
 
-/// Aligns `passages` in parallel and writes them to `sink` in order.
-fn emit(passages: Vec<Passage>, ctx: &FileContext, format: SourceFormat, sink: &mut dyn Sink) -> Result<(), ReadError> {
-    let options = AlignOptions::default();
-    let finished: Vec<(Sample, BTreeMap<String, u64>, u64)> = passages
-        .into_par_iter()
-        .map(|p| {
-            let records = p.records;
-            let (sample, notes) = p.finish(ctx, format, &options);
-            (sample, notes, records)
-        })
-        .collect();
+/// A finished sample with the notes to count and the number of records it holds.
+type Finished = (Sample, BTreeMap<String, u64>, u64);
+
+/// Writes finished samples to `sink` in order, counting their notes and merges.
+fn write(finished: Vec<Finished>, sink: &mut dyn Sink) -> Result<(), ReadError> {
     let (mut samples, mut records) = (0, 0);
     for (sample, notes, n) in finished {
         let counts = sink.counts();
@@ -340,9 +335,13 @@ fn emit(passages: Vec<Passage>, ctx: &FileContext, format: SourceFormat, sink: &
     Ok(())
 }
 
-/// Runs a format's record parser over `input`: splits records, parses each batch in
-/// parallel with `parse`, merges per `mode`, aligns and writes `format` samples. Counts
-/// every record.
+/// Runs a format's record parser over `input` and writes `format` samples to `sink`,
+/// counting every record.
+///
+/// Batches flow through a two-stage pipeline: while the calling thread cuts the next batch
+/// of raw records out of the input, a helper thread parses the current batch and aligns
+/// the passages finished by the previous merge, both in parallel on the rayon pool. Merging
+/// and writing stay on the calling thread, in file order.
 pub fn drive<F>(
     ctx: &FileContext,
     input: &mut dyn BufRead,
@@ -354,26 +353,44 @@ pub fn drive<F>(
 where
     F: Fn(&RawRecord) -> Parsed + Sync,
 {
+    let options = AlignOptions::default();
     let mut records = JsonRecords::new(input);
     let mut merger = Merger::new(mode);
-    // Buffers live across batches: fewer large allocations and frees.
-    let mut batch: Vec<Result<RawRecord, SplitError>> = Vec::with_capacity(BATCH_RECORDS);
-    let mut parsed: Vec<Parsed> = Vec::with_capacity(BATCH_RECORDS);
     let mut skipped: BTreeMap<String, u64> = BTreeMap::new();
+    let mut current: Vec<Result<RawRecord, SplitError>> = records.by_ref().take(BATCH_RECORDS).collect();
+    let mut to_finish: Vec<Passage> = Vec::new();
     loop {
-        batch.extend(records.by_ref().take(BATCH_RECORDS));
-        if batch.is_empty() {
-            break;
-        }
-        parsed.par_extend(batch.par_iter().map(|r| match r {
-            Ok(raw) => parse(raw),
-            Err(e) => Parsed::Quarantined(Box::new(split_error(ctx, e))),
-        }));
-        for raw in batch.drain(..).flatten() {
-            records.recycle(raw.bytes);
-        }
+        let input_over = current.is_empty();
+        let finishing = std::mem::take(&mut to_finish);
+        let mut next: Vec<Result<RawRecord, SplitError>> = Vec::new();
+        let (parsed, finished) = std::thread::scope(|scope| {
+            let work = scope.spawn(|| {
+                let parsed: Vec<Parsed> = current
+                    .par_iter()
+                    .map(|r| match r {
+                        Ok(raw) => parse(raw),
+                        Err(e) => Parsed::Quarantined(Box::new(split_error(ctx, e))),
+                    })
+                    .collect();
+                let finished: Vec<Finished> = finishing
+                    .into_par_iter()
+                    .map(|p| {
+                        let n = p.records;
+                        let (sample, notes) = p.finish(ctx, format, &options);
+                        (sample, notes, n)
+                    })
+                    .collect();
+                (parsed, finished)
+            });
+            if !input_over {
+                next.extend(records.by_ref().take(BATCH_RECORDS));
+            }
+            work.join()
+        })
+        .map_err(|_| ReadError::Input { path: ctx.path.clone(), line: None, message: "a parser thread panicked".into() })?;
+        write(finished, sink)?;
         sink.counts().read += parsed.len() as u64;
-        for p in parsed.drain(..) {
+        for p in parsed {
             match p {
                 Parsed::Passage(p) => merger.push(p),
                 Parsed::Skipped(reason) => *skipped.entry(reason).or_default() += 1,
@@ -381,9 +398,15 @@ where
             }
         }
         sink.counts().skip(MERGED, merger.take_merged());
-        emit(merger.take_ready(), ctx, format, sink)?;
+        for raw in current.drain(..).flatten() {
+            records.recycle(raw.bytes);
+        }
+        to_finish = if input_over { merger.finish() } else { merger.take_ready() };
+        if input_over && to_finish.is_empty() {
+            break;
+        }
+        current = next;
     }
-    emit(merger.finish(), ctx, format, sink)?;
     for (reason, n) in skipped {
         sink.counts().skip(&reason, n);
     }
