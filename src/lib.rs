@@ -11,9 +11,12 @@
 //! clustering, screening, pruning, emit, eval) are sibling modules that read and extend the
 //! same table.
 
+pub mod consensus;
+pub mod eval;
 pub mod ingest;
 pub mod io;
 pub mod model;
+pub mod plot;
 pub mod readers;
 pub mod report;
 pub mod stats;
