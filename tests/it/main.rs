@@ -3,6 +3,7 @@
 
 mod common;
 
+mod answer;
 mod b2nerd;
 mod bad_input;
 mod crossner;
