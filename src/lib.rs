@@ -19,4 +19,5 @@ pub mod readers;
 pub mod report;
 pub mod stats;
 pub mod table;
+pub mod taxonomy;
 pub mod writers;
