@@ -12,6 +12,7 @@
 //! same table.
 
 pub mod answer;
+pub mod emit;
 pub mod ingest;
 pub mod io;
 pub mod model;

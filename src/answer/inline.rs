@@ -151,6 +151,10 @@ pub(super) fn parse(format: AnswerFormat, ctx: AnswerContext<'_>, answer: &str) 
                 });
             }
             furthest = furthest.max(walk.i);
+            if let Some(n) = plain_text(format, a, t, &walk) {
+                walk.apply(Move::Text(n));
+                continue;
+            }
             let mut moves = moves(format, &labels, a, t, &walk);
             if moves.is_empty() {
                 break;
@@ -169,6 +173,17 @@ pub(super) fn parse(format: AnswerFormat, ctx: AnswerContext<'_>, answer: &str) 
         _ => "the text, `[`, or ` LABEL]` closing an open entity",
     };
     Err(ParseError::Syntax { format, at: char_at(a, furthest), expected: expected.to_string(), found: snippet(a, furthest) })
+}
+
+/// The common case, decided without building the move list: the answer continues the text
+/// with a character that cannot start markup here. Returns its length in bytes.
+fn plain_text(format: AnswerFormat, a: &str, t: &str, w: &Walk) -> Option<usize> {
+    let c = a[w.i..].chars().next()?;
+    let markup = match format {
+        AnswerFormat::InlineXml => c == '<',
+        _ => c == '[' || (c == ' ' && !w.open.is_empty()),
+    };
+    (!markup && t[w.j..].starts_with(c)).then(|| c.len_utf8())
 }
 
 /// The possible next steps, most likely first: closing with an asked label, continuing the

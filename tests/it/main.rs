@@ -7,4 +7,5 @@ mod answer;
 mod b2nerd;
 mod bad_input;
 mod crossner;
+mod emit;
 mod stats;
