@@ -25,6 +25,12 @@ data: build
 	$(NERPREP) stats $(DATA)/b2nerd.parquet --by dataset,label -o $(DATA)/b2nerd.stats.md
 	$(NERPREP) stats $(DATA)/crossner.parquet --by dataset
 	$(NERPREP) stats $(DATA)/b2nerd.parquet --by dataset
+	# Training JSONL (and data/train/dataset_info.json for LLaMA-Factory) from the tables.
+	$(NERPREP) emit $(DATA)/b2nerd.parquet --template b2ner --dynamic-label-set --label-dropout 0.1 --seed 0 -o $(DATA)/train/b2nerd_b2ner.jsonl
+	$(NERPREP) emit $(DATA)/b2nerd.parquet --template iepile --neg-ratio 0.5 --seed 0 -o $(DATA)/train/b2nerd_iepile.jsonl
+	$(NERPREP) emit $(DATA)/crossner.parquet --template pile-ner --container sharegpt --seed 0 -o $(DATA)/train/crossner_pile_ner.jsonl
+	$(NERPREP) map $(DATA)/crossner.parquet --mapping mappings/crossner.yaml -o $(DATA)/crossner.mapped.parquet
+	$(NERPREP) emit $(DATA)/crossner.mapped.parquet --template sam-calibrate --archetypes taxonomy/archetypes.yaml --label-descriptions mappings/crossner.yaml -o $(DATA)/train/crossner_sam_calibrate.jsonl
 
 ## test: the whole test suite (unit, integration over the real fixtures, doc tests).
 test:

@@ -13,6 +13,8 @@
 
 pub mod consensus;
 pub mod eval;
+pub mod answer;
+pub mod emit;
 pub mod ingest;
 pub mod io;
 pub mod model;
@@ -21,4 +23,5 @@ pub mod readers;
 pub mod report;
 pub mod stats;
 pub mod table;
+pub mod taxonomy;
 pub mod writers;

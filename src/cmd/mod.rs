@@ -2,9 +2,12 @@
 //! library function and reports; no pipeline logic lives here.
 
 mod consensus;
+mod emit;
 mod export;
 mod ingest;
+mod map;
 mod stats;
+mod taxonomy;
 
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -31,6 +34,9 @@ pub enum Command {
     Stats(stats::Args),
     Export(export::Args),
     Consensus(consensus::Args),
+    Taxonomy(taxonomy::Args),
+    Map(map::Args),
+    Emit(emit::Args),
 }
 
 /// How a command ended, for the exit code.
@@ -40,6 +46,8 @@ pub enum Status {
     Clean,
     /// Outputs were written, but some input was bad (quarantined).
     BadInput,
+    /// Two inputs compared and differ (`taxonomy diff`, like `diff`).
+    Differ,
 }
 
 impl From<Status> for ExitCode {
@@ -47,6 +55,7 @@ impl From<Status> for ExitCode {
         match s {
             Status::Clean => ExitCode::SUCCESS,
             Status::BadInput => ExitCode::from(1),
+            Status::Differ => ExitCode::from(3),
         }
     }
 }
@@ -85,5 +94,8 @@ pub fn run(cli: Cli) -> anyhow::Result<Status> {
         Command::Stats(a) => stats::run(a, &ctx),
         Command::Export(a) => export::run(a, &ctx),
         Command::Consensus(a) => consensus::run(a, &ctx),
+        Command::Taxonomy(a) => taxonomy::run(a, &ctx),
+        Command::Map(a) => map::run(a, &ctx),
+        Command::Emit(a) => emit::run(a, &ctx),
     }
 }

@@ -3,7 +3,9 @@
 
 mod common;
 
+mod answer;
 mod b2nerd;
 mod bad_input;
 mod crossner;
+mod emit;
 mod stats;
