@@ -11,10 +11,11 @@
 //! clustering, screening, pruning, emit, eval) are sibling modules that read and extend the
 //! same table.
 
-pub mod consensus;
-pub mod eval;
+pub mod align;
 pub mod answer;
+pub mod consensus;
 pub mod emit;
+pub mod eval;
 pub mod ingest;
 pub mod io;
 pub mod model;

@@ -8,7 +8,10 @@
 
 pub mod b2nerd;
 pub mod crossner;
+pub mod iepile;
 pub mod json_stream;
+pub mod mentions;
+pub mod pile_ner;
 
 use crate::io::IoError;
 use crate::model::{QuarantineRecord, Sample, SourceFormat};

@@ -5,13 +5,15 @@ use nerprep::model::QuarantineRecord;
 use std::path::Path;
 
 /// (file under fixtures/bad, format, line named in the message, reason, good samples kept)
-const KNOWN_BAD: [(&str, &str, u64, &str, usize); 6] = [
+const KNOWN_BAD: [(&str, &str, u64, &str, usize); 8] = [
     ("crossner_bad_field_count.txt", "crossner", 4, "bad_field_count", 2),
     ("crossner_empty_token.txt", "crossner", 3, "empty_token", 2),
     ("crossner_bad_tag.txt", "crossner", 3, "bad_tag", 2),
     ("crossner_invalid_utf8.txt", "crossner", 3, "invalid_utf8", 2),
     ("b2nerd_truncated.json", "b2nerd", 1, "json_truncated", 1),
     ("b2nerd_bad_record.json", "b2nerd", 2, "bad_record", 2),
+    ("iepile_bad_output.json", "iepile", 2, "bad_output", 2),
+    ("pile_ner_missing_text_turn.json", "pile-ner", 3, "missing_text_turn", 2),
 ];
 
 #[test]

@@ -4,8 +4,11 @@
 mod common;
 
 mod answer;
+mod answers;
 mod b2nerd;
 mod bad_input;
 mod crossner;
 mod emit;
+mod iepile;
+mod pile_ner;
 mod stats;

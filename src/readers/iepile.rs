@@ -1,0 +1,367 @@
+//! IEPile reader: JSON Lines (or concatenated pretty-printed objects) in three variants.
+//!
+//! - Training / corpus: `{task, source, instruction, output}` where `instruction` is a JSON
+//!   document in a string (`{instruction, schema, input}`) and `output` a JSON object in a
+//!   string mapping every schema type, in schema order, to its mention list.
+//! - Test: `{id, instruction, label}` where `label` is a JSON list in a string of
+//!   `{entity, entity_type}`.
+//! - Pre-conversion: `{text, entity: [{entity, entity_type}]}`; the label set comes from the
+//!   `schema.json` beside the file (`x_sample.json` → `x_schema.json`, else `schema.json`;
+//!   its first line is the type list), or from the types used when there is none.
+//!
+//! Only `task == "NER"` records are read; others are skipped and counted as
+//! `skipped_task:<TASK>`. `source` becomes the `dataset` unless a dataset was given. The
+//! schema (in its order) is the `label_set`. IEPile asks a few types per record, so one
+//! sentence comes in several records: they are merged per [`MergeMode`] and the merged
+//! answers aligned with [`crate::align`] (mentions carry no offsets).
+
+use super::json_stream::{error_line, RawRecord};
+use super::mentions::{drive, MergeMode, Parsed, Passage};
+use super::{FileContext, ReadError, Reader, Sink};
+use crate::io::IoError;
+use crate::model::SourceFormat;
+use serde::de::{Deserializer, MapAccess, Visitor};
+use serde::Deserialize;
+use std::io::BufRead;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+/// Reads IEPile files. See the module docs.
+#[derive(Debug, Clone, Default)]
+pub struct IepileReader {
+    /// How records that repeat a sentence are merged.
+    pub merge: MergeMode,
+    /// Use each record's `source` as its dataset (when no dataset was given explicitly).
+    pub source_as_dataset: bool,
+}
+
+/// Any of the three variants; which fields are present says which one it is.
+#[derive(Deserialize)]
+struct Envelope {
+    task: Option<String>,
+    source: Option<String>,
+    instruction: Option<String>,
+    output: Option<String>,
+    id: Option<serde_json::Value>,
+    label: Option<String>,
+    text: Option<String>,
+    entity: Option<Vec<LabelledMention>>,
+}
+
+/// The decoded `instruction` string.
+#[derive(Deserialize)]
+struct Instruction {
+    #[serde(default)]
+    schema: Vec<String>,
+    input: String,
+}
+
+/// One `{entity, entity_type}` item (test `label`, pre-conversion `entity`).
+#[derive(Deserialize)]
+struct LabelledMention {
+    entity: String,
+    entity_type: String,
+}
+
+/// The decoded `output` string: `{type: [mention, ...]}` with the key order kept.
+struct Output(Vec<(String, Vec<String>)>);
+
+impl<'de> Deserialize<'de> for Output {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Output;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an object mapping each type to a list of mention strings")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Output, A::Error> {
+                let mut out = Vec::new();
+                while let Some((k, v)) = map.next_entry::<String, Vec<String>>()? {
+                    out.push((k, v));
+                }
+                Ok(Output(out))
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+/// Finds the schema file of a pre-conversion file: the stem's `sample` replaced by
+/// `schema`, else `schema.json` in the same directory.
+pub fn find_schema_file(path: &Path) -> Option<PathBuf> {
+    let dir = path.parent().unwrap_or(Path::new(""));
+    let stem = path.file_stem()?.to_string_lossy();
+    let named = stem.contains("sample").then(|| dir.join(format!("{}.json", stem.replacen("sample", "schema", 1))));
+    named.into_iter().chain([dir.join("schema.json")]).find(|p| p.is_file())
+}
+
+/// Reads the type list from the first line of an IEPile `schema.json`.
+pub fn read_schema_file(path: &Path) -> Result<Vec<String>, ReadError> {
+    let text = std::fs::read_to_string(path).map_err(|e| IoError::new(path, e))?;
+    let first = text.lines().next().unwrap_or_default();
+    serde_json::from_str::<Vec<String>>(first.trim()).map_err(|e| ReadError::Input {
+        path: path.to_path_buf(),
+        line: Some(1),
+        message: format!("expected the entity type list (a JSON list of strings) on line 1: {e}"),
+    })
+}
+
+impl IepileReader {
+    /// Parses one raw record into a passage, a skip or a quarantine entry.
+    fn parse(&self, ctx: &FileContext, schema: &dyn Fn() -> Option<Vec<String>>, raw: &RawRecord) -> Parsed {
+        let env: Envelope = match serde_json::from_slice(&raw.bytes) {
+            Ok(e) => e,
+            Err(e) => {
+                let reason = if e.is_data() { "bad_record" } else { "json_syntax" };
+                return Parsed::bad(ctx, raw, error_line(raw.line, &e), reason, format!("expected an IEPile record object: {e}"));
+            }
+        };
+        if let Some(task) = env.task.as_deref().filter(|t| *t != "NER") {
+            return Parsed::Skipped(format!("skipped_task:{task}"));
+        }
+        let source = env.source.clone();
+        let result = if let Some(text) = env.text {
+            let labels = env.entity.unwrap_or_default();
+            Ok(self.passage(ctx, raw, source, text, schema().unwrap_or_default(), labels.into_iter().map(|m| (m.entity_type, m.entity)).collect()))
+        } else if let Some(instruction) = env.instruction {
+            self.instructed(ctx, raw, source, &instruction, env.output, env.label)
+        } else {
+            Err(("unknown_variant", "expected `task/source/instruction/output`, `id/instruction/label` or `text/entity` fields".to_string()))
+        };
+        match result {
+            Ok(mut p) => {
+                if let Some(task) = env.task {
+                    p.sample.meta.insert("task".into(), task.into());
+                }
+                if let Some(id) = env.id {
+                    p.sample.meta.insert("iepile_id".into(), id);
+                }
+                Parsed::Passage(Box::new(p))
+            }
+            Err((reason, message)) => Parsed::bad(ctx, raw, raw.line, reason, message),
+        }
+    }
+
+    /// The training and test variants: decode the instruction, then `output` or `label`.
+    fn instructed(
+        &self,
+        ctx: &FileContext,
+        raw: &RawRecord,
+        source: Option<String>,
+        instruction: &str,
+        output: Option<String>,
+        label: Option<String>,
+    ) -> Result<Passage, (&'static str, String)> {
+        let ins: Instruction = serde_json::from_str(instruction)
+            .map_err(|e| ("bad_instruction", format!("`instruction` must hold a JSON object with `schema` and `input`: {e}")))?;
+        let answers: Vec<(String, String)> = match (output, label) {
+            (Some(out), _) => {
+                let Output(lists) = serde_json::from_str(&out)
+                    .map_err(|e| ("bad_output", format!("`output` must hold a JSON object of type -> list of mentions: {e}")))?;
+                let mut passage = self.passage(ctx, raw, source, ins.input, ins.schema, Vec::new());
+                for (label, mentions) in lists {
+                    if !passage.sample.label_set.contains(&label) {
+                        passage.note("label_not_in_schema");
+                        passage.ask(&label);
+                    }
+                    if passage.answers.add(&label, mentions) {
+                        passage.note("type_answered_twice");
+                    }
+                }
+                return Ok(passage);
+            }
+            (None, Some(label)) => {
+                let items: Vec<LabelledMention> = serde_json::from_str(&label)
+                    .map_err(|e| ("bad_label", format!("`label` must hold a JSON list of {{entity, entity_type}}: {e}")))?;
+                items.into_iter().map(|m| (m.entity_type, m.entity)).collect()
+            }
+            (None, None) => return Err(("missing_output", "a record with `instruction` needs `output` or `label`".into())),
+        };
+        Ok(self.passage(ctx, raw, source, ins.input, ins.schema, answers))
+    }
+
+    /// A passage of `text` asking `schema`, answered by `(type, mention)` pairs; types
+    /// answered outside the schema are added to the label set and counted.
+    fn passage(
+        &self,
+        ctx: &FileContext,
+        raw: &RawRecord,
+        source: Option<String>,
+        text: String,
+        schema: Vec<String>,
+        answers: Vec<(String, String)>,
+    ) -> Passage {
+        let mut sample = ctx.new_sample(SourceFormat::Iepile, raw.index, text);
+        if let Some(source) = source.filter(|s| self.source_as_dataset && !s.is_empty()) {
+            sample.id = format!("{}/{}/{}:{}", source, ctx.split, ctx.stem, raw.index);
+            sample.dataset = source;
+        }
+        let mut passage = Passage::new(sample);
+        let from_schema = !schema.is_empty();
+        for label in &schema {
+            passage.ask(label);
+        }
+        let mut grouped: Vec<(String, Vec<String>)> = Vec::new();
+        for (label, mention) in answers {
+            if from_schema && !passage.sample.label_set.contains(&label) {
+                passage.note("label_not_in_schema");
+            }
+            passage.ask(&label);
+            match grouped.iter_mut().find(|(l, _)| *l == label) {
+                Some((_, ms)) => ms.push(mention),
+                None => grouped.push((label, vec![mention])),
+            }
+        }
+        for (label, mentions) in grouped {
+            passage.answers.add(&label, mentions);
+        }
+        passage
+    }
+}
+
+impl Reader for IepileReader {
+    fn format(&self) -> SourceFormat {
+        SourceFormat::Iepile
+    }
+
+    /// JSON and JSON Lines files, except the `schema.json` companions.
+    fn wants(&self, path: &Path) -> bool {
+        let stem = path.file_stem().map(|s| s.to_string_lossy().to_lowercase()).unwrap_or_default();
+        matches!(path.extension().and_then(|e| e.to_str()), Some("json" | "jsonl")) && !stem.contains("schema")
+    }
+
+    fn read(&self, ctx: &FileContext, input: &mut dyn BufRead, sink: &mut dyn Sink) -> Result<(), ReadError> {
+        // The schema file matters only to pre-conversion records: load it on first need.
+        let schema_file = find_schema_file(&ctx.path);
+        let schema: OnceLock<Result<Option<Vec<String>>, String>> = OnceLock::new();
+        let get_schema = || -> Option<Vec<String>> {
+            let loaded = schema.get_or_init(|| match &schema_file {
+                Some(p) => read_schema_file(p).map(Some).map_err(|e| e.to_string()),
+                None => Ok(None),
+            });
+            loaded.as_ref().ok().cloned().flatten()
+        };
+        drive(ctx, input, self.merge, sink, |raw| self.parse(ctx, &get_schema, raw))?;
+        match schema.get() {
+            Some(Err(message)) => {
+                Err(ReadError::Input { path: schema_file.unwrap_or_default(), line: Some(1), message: message.clone() })
+            }
+            Some(Ok(None)) => {
+                sink.counts().note("no_schema_file", 1);
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::readers::{LangPolicy, VecSink};
+
+    fn read_with(reader: &IepileReader, input: &str) -> VecSink {
+        let ctx = FileContext::derive(Path::new("/nonexistent/x/train.json"), SourceFormat::Iepile, None, None, &LangPolicy::Auto);
+        let mut sink = VecSink::default();
+        reader.read(&ctx, &mut input.as_bytes(), &mut sink).unwrap();
+        sink.counts.check().unwrap();
+        sink
+    }
+
+    fn record(source: &str, schema: &[&str], input: &str, output: &[(&str, &[&str])]) -> String {
+        let ins = serde_json::json!({"instruction": "x", "schema": schema, "input": input}).to_string();
+        let mut out = serde_json::Map::new();
+        for (k, v) in output {
+            out.insert(k.to_string(), serde_json::json!(v));
+        }
+        serde_json::json!({"task": "NER", "source": source, "instruction": ins, "output": serde_json::Value::Object(out).to_string()}).to_string()
+    }
+
+    #[test]
+    fn consecutive_records_of_one_sentence_merge() {
+        let text = "Robert Allenby ( Australia ) , Allenby won";
+        let lines = [
+            record("CoNLL2003", &["person", "organization"], text, &[("person", &["Robert Allenby", "Allenby"]), ("organization", &[])]),
+            record("CoNLL2003", &["location", "else"], text, &[("location", &["Australia"]), ("else", &[])]),
+            record("CoNLL2003", &["person"], "Other text", &[("person", &[])]),
+        ];
+        let reader = IepileReader { source_as_dataset: true, ..Default::default() };
+        let s = read_with(&reader, &lines.join("\r\n\r\n"));
+        assert_eq!(s.samples.len(), 2);
+        let first = &s.samples[0];
+        assert_eq!(first.label_set, vec!["person", "organization", "location", "else"]);
+        assert_eq!(first.entities.iter().map(|e| e.text.as_str()).collect::<Vec<_>>(), vec!["Robert Allenby", "Allenby", "Australia"]);
+        assert_eq!((first.dataset.as_str(), first.id.as_str()), ("CoNLL2003", "CoNLL2003/train/train:0"));
+        assert_eq!(s.counts.skipped["merged"], 1);
+        let s = read_with(&IepileReader { merge: MergeMode::None, ..Default::default() }, &lines.join("\n"));
+        assert_eq!(s.samples.len(), 3);
+        assert_eq!(s.samples[0].dataset, "x", "the file's dataset without source_as_dataset");
+    }
+
+    #[test]
+    fn other_tasks_are_skipped_by_name() {
+        let re = r#"{"task": "RE", "source": "RE", "instruction": "{}", "output": "{}"}"#;
+        let ee = r#"{"task": "EE", "source": "x", "instruction": "{}", "output": "{}"}"#;
+        let s = read_with(&IepileReader::default(), &[re, re, ee].join("\n"));
+        assert_eq!((s.counts.skipped["skipped_task:RE"], s.counts.skipped["skipped_task:EE"], s.samples.len()), (2, 1, 0));
+    }
+
+    #[test]
+    fn bad_records_are_quarantined_with_reasons() {
+        let good = record("s", &["a"], "x y", &[("a", &["y"])]);
+        let input = [
+            r#"{"task": "NER", "instruction": "not json", "output": "{}"}"#.to_string(),
+            r#"{"task": "NER", "instruction": "{\"input\": \"t\"}", "output": "[1]"}"#.to_string(),
+            r#"{"task": "NER", "instruction": "{\"input\": \"t\"}"}"#.to_string(),
+            r#"{"something": "else"}"#.to_string(),
+            r#"{"task": "NER", "source": "x"#.to_string(),
+            good,
+        ];
+        let s = read_with(&IepileReader::default(), &input.join("\n"));
+        let reasons: Vec<_> = s.quarantined.iter().map(|q| (q.line, q.reason.as_str())).collect();
+        assert_eq!(
+            reasons,
+            vec![(Some(1), "bad_instruction"), (Some(2), "bad_output"), (Some(3), "missing_output"), (Some(4), "unknown_variant"), (Some(5), "json_unterminated_string")]
+        );
+        assert_eq!(s.samples.len(), 1);
+    }
+
+    #[test]
+    fn test_variant_and_escapes() {
+        let ins = serde_json::json!({"instruction": "x", "schema": ["人物", "地理位置"], "input": "胡老说"}).to_string();
+        let label = serde_json::json!([{"entity": "胡", "entity_type": "人物"}]).to_string();
+        // ensure_ascii-style escapes and raw UTF-8 read the same.
+        let escaped = serde_json::json!({"id": "abc", "instruction": ins, "label": label}).to_string().replace('胡', "\\u80e1");
+        let s = read_with(&IepileReader::default(), &escaped);
+        let sample = &s.samples[0];
+        assert_eq!((sample.text.as_str(), sample.entities[0].text.as_str(), sample.entities[0].span.end()), ("胡老说", "胡", 1));
+        assert_eq!(sample.label_set, vec!["人物", "地理位置"]);
+        assert_eq!((sample.meta["iepile_id"].as_str(), sample.lang.as_str()), (Some("abc"), "zh"));
+    }
+
+    proptest::proptest! {
+        /// Random sentences and answers drawn from them, split over records: every record is
+        /// accounted for and every mention is placed or reported.
+        #[test]
+        fn counts_balance_and_mentions_are_accounted(
+            words in proptest::collection::vec(proptest::sample::select(vec!["a", "b", "青", "Ab", "c-d"]), 1..12),
+            picks in proptest::collection::vec((0usize..12, 1usize..3, 0usize..3), 0..8),
+            mode in proptest::sample::select(vec![MergeMode::Consecutive, MergeMode::Global, MergeMode::None]),
+        ) {
+            let text = words.join(" ");
+            let labels = ["p", "q", "r"];
+            let mut lines = Vec::new();
+            for (start, len, label) in &picks {
+                let mention = words.iter().skip(*start % words.len()).take(*len).copied().collect::<Vec<_>>().join(" ");
+                lines.push(record("s", &[labels[*label]], &text, &[(labels[*label], &[mention.as_str()])]));
+                lines.push(r#"{"task": "RE", "instruction": "{}", "output": "{}"}"#.to_string());
+            }
+            let s = read_with(&IepileReader { merge: mode, ..Default::default() }, &lines.join("\n"));
+            proptest::prop_assert_eq!(s.counts.read as usize, lines.len());
+            for sample in &s.samples {
+                sample.check().unwrap();
+                proptest::prop_assert!(sample.unaligned.iter().all(|u| u.reason == "inside_longer_mention"));
+            }
+        }
+    }
+}

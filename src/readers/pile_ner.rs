@@ -1,0 +1,287 @@
+//! Pile-NER / UniversalNER conversation reader: one JSON array (or JSON Lines) of
+//! `{id, conversations: [{from, value}]}`.
+//!
+//! The first human turn `Text: <passage>` gives the passage; the model's acknowledgement
+//! follows; then each (human question, gpt answer) pair asks one type —
+//! `What describes <type> in the text?` — and answers a JSON list of mentions in a string.
+//! Both layouts become one sample per passage: the multi-turn training layout (several
+//! types per conversation) directly, the one-type-per-record evaluation layout by merging
+//! consecutive records of the same passage ([`MergeMode`]). Types answered `[]` stay in
+//! `label_set` as negatives. The definition variant asks with a definition instead of a
+//! type name; such questions (not in the template, or naming more than
+//! [`DEFINITION_WORDS`] words) are kept verbatim in `meta.questions`.
+//!
+//! SLIMER's per-(passage, type) derivative (`{doc_question_pairID, tagName, input, output}`)
+//! is read as the same evaluation layout. GLiNER's `tokenized_text`/`ner` files are not
+//! Pile-NER and are quarantined as such.
+//!
+//! Tolerated and counted, never fatal: Python-repr answers (`['x']`, parsed when
+//! unambiguous), unparsable answers (kept in `unaligned` as `answer_unparsable`), mentions
+//! not in the passage (aligner), a type asked twice (answers united), a question without an
+//! answer, an answer without a question. A record without the `Text:` turn is quarantined.
+
+use super::json_stream::{error_line, RawRecord};
+use super::mentions::{drive, parse_mention_list, unparsable_answer, ListSyntax, MergeMode, Parsed, Passage};
+use super::{FileContext, ReadError, Reader, Sink};
+use crate::model::SourceFormat;
+use serde::de::IgnoredAny;
+use serde::Deserialize;
+use std::io::BufRead;
+use std::path::Path;
+
+/// A templated question naming more words than this is taken for a definition.
+pub const DEFINITION_WORDS: usize = 6;
+
+/// Reads Pile-NER conversation files. See the module docs.
+#[derive(Debug, Clone, Default)]
+pub struct PileNerReader {
+    /// How records that repeat a passage are merged.
+    pub merge: MergeMode,
+}
+
+/// A conversation record, or a SLIMER / GLiNER record (told apart by their fields).
+#[derive(Deserialize)]
+struct Record {
+    id: Option<serde_json::Value>,
+    conversations: Option<Vec<Turn>>,
+    #[serde(rename = "tagName")]
+    tag_name: Option<String>,
+    input: Option<String>,
+    output: Option<String>,
+    #[serde(rename = "doc_question_pairID")]
+    pair_id: Option<String>,
+    tokenized_text: Option<IgnoredAny>,
+}
+
+#[derive(Deserialize)]
+struct Turn {
+    from: String,
+    value: String,
+}
+
+fn is_human(from: &str) -> bool {
+    matches!(from, "human" | "user")
+}
+
+fn is_model(from: &str) -> bool {
+    matches!(from, "gpt" | "assistant" | "model")
+}
+
+/// The type a question asks for, and whether the question is a definition (kept in meta).
+pub fn question_label(question: &str) -> (&str, bool) {
+    let q = question.trim();
+    match q.strip_prefix("What describes ").and_then(|r| r.strip_suffix(" in the text?")) {
+        Some(label) => (label.trim(), label.split_whitespace().count() > DEFINITION_WORDS),
+        None => (q, true),
+    }
+}
+
+impl PileNerReader {
+    fn parse(&self, ctx: &FileContext, raw: &RawRecord) -> Parsed {
+        let record: Record = match serde_json::from_slice(&raw.bytes) {
+            Ok(r) => r,
+            Err(e) => {
+                let reason = if e.is_data() { "bad_record" } else { "json_syntax" };
+                let msg = format!("expected {{id, conversations: [{{from, value}}]}}: {e}");
+                return Parsed::bad(ctx, raw, error_line(raw.line, &e), reason, msg);
+            }
+        };
+        if let Some(turns) = &record.conversations {
+            return self.conversation(ctx, raw, record.id.as_ref(), turns);
+        }
+        if let (Some(tag), Some(input), Some(output)) = (&record.tag_name, record.input, &record.output) {
+            let mut p = Passage::new(ctx.new_sample(SourceFormat::PileNer, raw.index, input));
+            if let Some(id) = record.pair_id {
+                p.sample.meta.insert("source_id".into(), id.into());
+            }
+            Self::answer(&mut p, tag, output, &mut Vec::new());
+            return Parsed::Passage(Box::new(p));
+        }
+        if record.tokenized_text.is_some() {
+            return Parsed::bad(ctx, raw, raw.line, "gliner_format", "a GLiNER `tokenized_text`/`ner` record, not the Pile-NER conversation format");
+        }
+        Parsed::bad(ctx, raw, raw.line, "unknown_variant", "expected {id, conversations: [{from, value}]}")
+    }
+
+    fn conversation(&self, ctx: &FileContext, raw: &RawRecord, id: Option<&serde_json::Value>, turns: &[Turn]) -> Parsed {
+        let passage = turns
+            .first()
+            .filter(|t| is_human(&t.from))
+            .and_then(|t| t.value.strip_prefix("Text:"))
+            .map(|rest| rest.strip_prefix(' ').unwrap_or(rest));
+        let Some(text) = passage else {
+            return Parsed::bad(ctx, raw, raw.line, "missing_text_turn", "the first turn must be the human `Text: <passage>` turn");
+        };
+        let mut p = Passage::new(ctx.new_sample(SourceFormat::PileNer, raw.index, text.to_string()));
+        if let Some(id) = id {
+            let id = id.as_str().map(str::to_string).unwrap_or_else(|| id.to_string());
+            p.sample.meta.insert("source_id".into(), id.into());
+        }
+        let mut asked: Vec<String> = Vec::new();
+        let mut questions: Vec<serde_json::Value> = Vec::new();
+        let mut i = 1;
+        while i < turns.len() {
+            let turn = &turns[i];
+            if !is_human(&turn.from) {
+                // The acknowledgement after the passage; any other stray answer is counted.
+                if !(i == 1 && is_model(&turn.from)) {
+                    p.note(if is_model(&turn.from) { "answer_without_question" } else { "unknown_speaker" });
+                }
+                i += 1;
+                continue;
+            }
+            let (label, definition) = question_label(&turn.value);
+            if definition {
+                p.note("definition_question");
+                questions.push(turn.value.clone().into());
+            }
+            match turns.get(i + 1).filter(|a| is_model(&a.from)) {
+                Some(answer) => {
+                    Self::answer(&mut p, label, &answer.value, &mut asked);
+                    i += 2;
+                }
+                None => {
+                    p.note("question_without_answer");
+                    i += 1;
+                }
+            }
+        }
+        if asked.is_empty() {
+            p.note("no_questions");
+        }
+        if !questions.is_empty() {
+            p.sample.meta.insert("questions".into(), questions.into());
+        }
+        Parsed::Passage(Box::new(p))
+    }
+
+    /// Records one (type, answer) pair; `asked` tracks types already asked in this record.
+    fn answer(p: &mut Passage, label: &str, answer: &str, asked: &mut Vec<String>) {
+        if asked.iter().any(|a| a == label) {
+            p.note("type_asked_twice");
+        } else {
+            asked.push(label.to_string());
+        }
+        p.ask(label);
+        match parse_mention_list(answer) {
+            Some((mentions, syntax)) => {
+                if syntax == ListSyntax::PythonRepr {
+                    p.note("answer_python_repr");
+                }
+                p.answers.add(label, mentions);
+            }
+            None => unparsable_answer(p, label, answer, "answer_unparsable"),
+        }
+    }
+}
+
+impl Reader for PileNerReader {
+    fn format(&self) -> SourceFormat {
+        SourceFormat::PileNer
+    }
+
+    fn wants(&self, path: &Path) -> bool {
+        matches!(path.extension().and_then(|e| e.to_str()), Some("json" | "jsonl"))
+    }
+
+    fn read(&self, ctx: &FileContext, input: &mut dyn BufRead, sink: &mut dyn Sink) -> Result<(), ReadError> {
+        drive(ctx, input, self.merge, sink, |raw| self.parse(ctx, raw))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::readers::{LangPolicy, VecSink};
+
+    fn read(input: &str) -> VecSink {
+        let ctx = FileContext::derive(Path::new("/nonexistent/pile_train.json"), SourceFormat::PileNer, None, None, &LangPolicy::Auto);
+        let mut sink = VecSink::default();
+        PileNerReader::default().read(&ctx, &mut input.as_bytes(), &mut sink).unwrap();
+        sink.counts.check().unwrap();
+        sink
+    }
+
+    fn conv(id: &str, text: &str, qa: &[(&str, &str)]) -> serde_json::Value {
+        let mut turns = vec![
+            serde_json::json!({"from": "human", "value": format!("Text: {text}")}),
+            serde_json::json!({"from": "gpt", "value": "I've read this text."}),
+        ];
+        for (q, a) in qa {
+            turns.push(serde_json::json!({"from": "human", "value": q}));
+            turns.push(serde_json::json!({"from": "gpt", "value": a}));
+        }
+        serde_json::json!({"id": id, "conversations": turns})
+    }
+
+    fn ask(t: &str) -> String {
+        format!("What describes {t} in the text?")
+    }
+
+    #[test]
+    fn multi_turn_conversation_with_negatives_and_repeats() {
+        let (p, o) = (ask("person"), ask("organization"));
+        let c = conv("ner_0", "Ann met Ann and Bob", &[(&p, r#"["Ann", "Ann", "Bob"]"#), (&o, "[]")]);
+        let s = read(&serde_json::json!([c]).to_string());
+        let sample = &s.samples[0];
+        assert_eq!(sample.label_set, vec!["person", "organization"]);
+        let spans: Vec<_> = sample.entities.iter().map(|e| (e.text.as_str(), e.span.start())).collect();
+        assert_eq!(spans, vec![("Ann", 0), ("Ann", 8), ("Bob", 16)]);
+        assert_eq!(sample.meta["source_id"], "ner_0");
+    }
+
+    #[test]
+    fn evaluation_layout_merges_one_type_per_record() {
+        let text = "a four star restaurant with a bar";
+        let records = [conv("r_0", text, &[(&ask("Amenity"), r#"["bar"]"#)]), conv("r_1", text, &[(&ask("Rating"), "[\"four star\"]")])];
+        let s = read(&serde_json::json!(records).to_string());
+        assert_eq!(s.samples.len(), 1);
+        assert_eq!(s.samples[0].label_set, vec!["Amenity", "Rating"]);
+        assert_eq!(s.samples[0].entities.len(), 2);
+        assert_eq!((s.counts.read, s.counts.written, s.counts.skipped["merged"]), (2, 1, 1));
+    }
+
+    #[test]
+    fn tolerates_odd_conversations_and_reports_them() {
+        let p = ask("person");
+        let turns = serde_json::json!([
+            {"from": "human", "value": "Text: Ann and Bob"},
+            {"from": "gpt", "value": "I've read this text."},
+            {"from": "human", "value": p}, {"from": "gpt", "value": "['Ann']"},
+            {"from": "human", "value": p}, {"from": "gpt", "value": "[\"Bob\"]"},
+            {"from": "human", "value": ask("place")}, {"from": "gpt", "value": "Paris, I think"},
+            {"from": "human", "value": ask("thing")}, {"from": "gpt", "value": "[\"Zed\"]"},
+            {"from": "human", "value": ask("dangling")}
+        ]);
+        let no_text = serde_json::json!({"id": "x", "conversations": [{"from": "human", "value": p}]});
+        let input = format!("{}\n{}\n", serde_json::json!({"id": 7, "conversations": turns}), no_text);
+        let s = read(&input);
+        let sample = &s.samples[0];
+        assert_eq!(sample.entities.iter().map(|e| e.text.as_str()).collect::<Vec<_>>(), vec!["Ann", "Bob"]);
+        assert_eq!(sample.label_set, vec!["person", "place", "thing"], "a question without answer is not a negative");
+        let unaligned: Vec<_> = sample.unaligned.iter().map(|u| (u.text.as_str(), u.reason.as_str())).collect();
+        assert_eq!(unaligned, vec![("Paris, I think", "answer_unparsable"), ("Zed", "not_found")]);
+        for note in ["answer_python_repr", "type_asked_twice", "question_without_answer", "unaligned:answer_unparsable", "unaligned:not_found"] {
+            assert_eq!(s.counts.notes.get(note), Some(&1), "{note}");
+        }
+        assert_eq!(sample.meta["source_id"], "7");
+        assert_eq!(s.quarantined[0].reason, "missing_text_turn");
+        assert_eq!(s.quarantined[0].line, Some(2));
+    }
+
+    #[test]
+    fn definition_questions_are_kept_in_meta() {
+        let q = "What describes a substance made of two or more chemical elements in the text?";
+        let s = read(&serde_json::json!([conv("d", "Water is H2O", &[(q, "[\"H2O\"]")])]).to_string());
+        assert_eq!(s.samples[0].meta["questions"][0], q);
+        assert_eq!(s.samples[0].entities[0].label, "a substance made of two or more chemical elements");
+        assert_eq!(question_label("Which entities are people?"), ("Which entities are people?", true));
+        assert_eq!(question_label("What describes chemical compound in the text?"), ("chemical compound", false));
+    }
+
+    #[test]
+    fn gliner_records_are_not_pile_ner() {
+        let s = read(r#"[{"tokenized_text": ["a"], "ner": [[0, 0, "x"]]}]"#);
+        assert_eq!(s.quarantined[0].reason, "gliner_format");
+    }
+}
