@@ -47,7 +47,7 @@ pub(super) fn render_offset(entities: &[&Entity]) -> String {
 }
 
 /// A JSON object's entries in order, duplicates kept (so they can be reported).
-struct Entries(Vec<(String, Value)>);
+pub(super) struct Entries(pub(super) Vec<(String, Value)>);
 
 impl<'de> Deserialize<'de> for Entries {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

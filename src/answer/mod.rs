@@ -31,6 +31,7 @@ pub mod iepile;
 mod json;
 pub mod pile_ner;
 pub mod pyjson;
+pub mod repair;
 
 use crate::model::{CharIndex, Entity, Span};
 use serde::{Deserialize, Serialize};

@@ -3,6 +3,7 @@
 
 mod consensus;
 mod emit;
+mod eval;
 mod export;
 mod ingest;
 mod map;
@@ -37,6 +38,7 @@ pub enum Command {
     Taxonomy(taxonomy::Args),
     Map(map::Args),
     Emit(emit::Args),
+    Eval(eval::Args),
 }
 
 /// How a command ended, for the exit code.
@@ -97,5 +99,6 @@ pub fn run(cli: Cli) -> anyhow::Result<Status> {
         Command::Taxonomy(a) => taxonomy::run(a, &ctx),
         Command::Map(a) => map::run(a, &ctx),
         Command::Emit(a) => emit::run(a, &ctx),
+        Command::Eval(a) => eval::run(a, &ctx),
     }
 }

@@ -7,12 +7,15 @@
 //! the number of labels and datasets, not of samples. [`Evaluation::finish`] gives an
 //! [`EvalReport`]: strict span+type scores ([`metrics`]), the eight error types of the
 //! generative-NER assessment ([`errors`]) with examples, and a gold × predicted confusion
-//! matrix ([`confusion`]); [`report`] writes it as Markdown, JSON, CSV and PNG.
+//! matrix ([`confusion`]); [`report`] writes it as Markdown, JSON, CSV and PNG. [`run`]
+//! does the whole `nerprep eval`: predictions file ([`predictions`]) in, report out.
 
 pub mod confusion;
 pub mod errors;
 pub mod metrics;
+pub mod predictions;
 pub mod report;
+pub mod run;
 
 use crate::model::{Entity, Sample, Span};
 use crate::report::Counts;
@@ -21,6 +24,8 @@ use errors::{classify, ErrorCase, ErrorType};
 use metrics::{Scores, TypeTallies};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
+
+pub use run::{evaluate, EvalError, EvalOptions, EvalOutcome};
 
 /// How many examples are kept per error type.
 pub const EXAMPLES_PER_TYPE: usize = 5;
@@ -120,6 +125,8 @@ pub struct EvalReport {
     pub errors: Vec<ErrorSummary>,
     /// Gold × predicted labels on the same span.
     pub confusion: ConfusionTable,
+    /// Answers that could not be parsed even after repairs (the first few).
+    pub unparseable: Vec<run::UnparseableAnswer>,
     /// Where the prediction records went, with repairs and other notes.
     pub counts: Counts,
 }
@@ -285,6 +292,7 @@ impl Evaluation {
                 .collect(),
             errors,
             confusion: self.confusion.table(),
+            unparseable: Vec::new(),
             counts,
         }
     }

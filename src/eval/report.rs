@@ -103,6 +103,15 @@ pub fn to_markdown(r: &EvalReport) -> String {
         }
     }
 
+    if !r.unparseable.is_empty() {
+        let _ = writeln!(md, "\n## Unparseable answers\n");
+        let _ = writeln!(md, "Scored as predicting nothing; the first {}:\n", r.unparseable.len());
+        let _ = writeln!(md, "| record | line | error | answer |\n|---|---:|---|---|");
+        for u in &r.unparseable {
+            let _ = writeln!(md, "| {} | {} | {} | {} |", cell(&u.record), u.line, cell(&u.error), cell(&u.answer));
+        }
+    }
+
     let _ = writeln!(md, "\n## Confusion\n");
     let _ = writeln!(md, "Gold × predicted labels on the same span (`O`: none): `confusion.csv`, `confusion.png`.\n");
     let _ = writeln!(md, "## Records\n\n```\n{}\n```", r.counts);
