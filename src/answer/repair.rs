@@ -119,23 +119,25 @@ fn is_grouped(format: AnswerFormat) -> bool {
 /// assert_eq!(got.repairs, [Repair::CodeFence, Repair::PythonLiteral, Repair::TrailingComma]);
 /// ```
 pub fn parse_llm(format: AnswerFormat, ctx: AnswerContext<'_>, answer: &str) -> Result<Repaired, ParseError> {
-    let original = match parse(format, ctx, answer) {
-        Ok(predictions) => return Ok(Repaired { predictions, repairs: Vec::new() }),
-        Err(e) => e,
-    };
-    let mut repairs = Vec::new();
-    let mut text = answer.to_string();
     let attempt = |text: &str, repairs: &[Repair]| {
         parse(format, ctx, text).ok().map(|predictions| Repaired { predictions, repairs: repairs.to_vec() })
     };
-
-    if let Some(inner) = strip_code_fence(&text) {
+    let mut repairs = Vec::new();
+    let mut text = answer.to_string();
+    // Fences come off first: B2NER's grammar would read "```\nlabel" as an unknown label.
+    // An inline answer keeps them when the sample text itself has them.
+    if !ctx.text.contains("```")
+        && let Some(inner) = strip_code_fence(&text)
+    {
         text = inner;
         repairs.push(Repair::CodeFence);
-        if let Some(done) = attempt(&text, &repairs) {
-            return Ok(done);
-        }
     }
+    let original = match parse(format, ctx, &text) {
+        Ok(predictions) => return Ok(Repaired { predictions, repairs }),
+        // Errors speak of the answer as printed.
+        Err(e) if repairs.is_empty() => e,
+        Err(e) => parse(format, ctx, answer).err().unwrap_or(e),
+    };
     if format == AnswerFormat::B2ner && is_none_variant(&text) {
         repairs.push(Repair::NoneVariant);
         return Ok(Repaired { predictions: Vec::new(), repairs });
@@ -483,7 +485,9 @@ mod tests {
         let r = run(AnswerFormat::JsonGrouped, "{'person': ['Barak', \"O'Neil\", 'Peres',], 'location': None}").unwrap();
         assert_eq!(r.repairs, [Repair::PythonLiteral, Repair::TrailingComma, Repair::ScalarAsList]);
         assert_eq!(mentions(&r), [("person", "Barak"), ("person", "O'Neil"), ("person", "Peres")]);
-        let r = run(AnswerFormat::PileNer, r#"['it\'s', 'say "hi"']"#).unwrap();
+        let one = vec!["person".to_string()];
+        let ctx = AnswerContext { text: TEXT, labels: &one };
+        let r = parse_llm(AnswerFormat::PileNer, ctx, r#"['it\'s', 'say "hi"']"#).unwrap();
         assert_eq!(r.predictions.iter().map(|p| p.mention.as_str()).collect::<Vec<_>>(), ["it's", "say \"hi\""]);
     }
 

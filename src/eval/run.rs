@@ -11,6 +11,10 @@
 //! `unparseable_answer`, with examples in the report. Gold samples without any prediction
 //! are not scored (`gold_sample_without_prediction`).
 //!
+//! Mention-only answers are placed on the gold occurrence they name when there is one (a
+//! listing cannot say which occurrence it means), else with the readers' aligner; see
+//! [`place_mentions`].
+//!
 //! Which gold entities count: when the records say which labels they asked (`labels`),
 //! only gold entities of those labels are expected (a label the instruction dropped cannot
 //! be missed); the others are counted as `gold_entity_label_not_asked`.
@@ -20,13 +24,13 @@ use super::report::{write_report, ReportError};
 use super::{Evaluation, Placed, Predicted};
 use crate::align::{align, reason, AlignOptions};
 use crate::answer::repair::parse_llm;
-use crate::answer::{AnswerContext, AnswerFormat, Prediction};
+use crate::answer::{AnswerContext, AnswerFormat, Fidelity, Prediction};
 use crate::io::IoError;
-use crate::model::{CharIndex, Sample};
+use crate::model::{CharIndex, Entity, Sample};
 use crate::report::Counts;
 use crate::table::{TableError, TableReader};
 use serde::Serialize;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 
@@ -152,7 +156,67 @@ fn asked_labels(records: &[PredictionRecord]) -> Option<Vec<String>> {
     any.then_some(out)
 }
 
-/// Turns parsed predictions into scored ones: spans checked, mention-only ones aligned.
+/// Places mention-only listings (`(label, mention)` in answer order). A mention-only answer
+/// cannot say which occurrence it means, so a listing whose label and mention equal a gold
+/// entity's is placed on that entity's span: one listing per gold occurrence for formats
+/// that repeat a mention per occurrence, one listing for all of them for `iepile` (which
+/// lists each mention once). The other listings are placed with the readers' aligner (a
+/// mention listed once means all its occurrences); one not found in the text is an OOD
+/// mention.
+fn place_mentions(
+    gold: &Sample,
+    listings: Vec<(String, String)>,
+    format: AnswerFormat,
+    options: &AlignOptions,
+    counts: &mut Counts,
+) -> Vec<Predicted> {
+    let once_for_all = format.fidelity() == Fidelity::Distinct;
+    let mut slots: BTreeMap<(String, String), VecDeque<&Entity>> = BTreeMap::new();
+    let mut by_position: Vec<&Entity> = gold.entities.iter().collect();
+    by_position.sort_by_key(|e| e.span);
+    for e in by_position {
+        slots.entry((e.label.clone(), e.text.trim().to_string())).or_default().push_back(e);
+    }
+    let mut out = Vec::new();
+    let mut anchored: BTreeSet<(String, String)> = BTreeSet::new();
+    let mut leftovers: Vec<(String, String)> = Vec::new();
+    for (label, mention) in listings {
+        let key = (label.clone(), mention.trim().to_string());
+        match slots.get_mut(&key) {
+            Some(q) if !q.is_empty() => {
+                let take = if once_for_all { q.len() } else { 1 };
+                for e in q.drain(..take) {
+                    out.push(Predicted::at(e.span, label.clone(), mention.clone()));
+                }
+                anchored.insert(key);
+            }
+            _ if once_for_all && anchored.contains(&key) => counts.note("pred_repeated_listing", 1),
+            _ => leftovers.push((label, mention)),
+        }
+    }
+    if leftovers.is_empty() {
+        return out;
+    }
+    let a = align(&gold.text, &leftovers, options);
+    for (k, v) in &a.notes {
+        counts.note(&format!("pred_{k}"), *v);
+    }
+    for e in a.entities {
+        out.push(Predicted::at(e.span, e.label, e.text));
+    }
+    for u in a.unaligned {
+        // A mention that is not in the text is a hallucination (OOD mention); the other
+        // reasons are listings that add no span (repeats, duplicates), noted only.
+        if u.reason == reason::NOT_FOUND || u.reason == reason::NOT_ON_TOKEN_BOUNDARY {
+            out.push(Predicted { label: u.label, text: u.text, placed: Placed::NotFound });
+        }
+    }
+    out
+}
+
+/// Turns parsed predictions into scored ones: spans checked against the text, labels that
+/// differ from an asked label only by case repaired, mention-only ones placed
+/// ([`place_mentions`]).
 fn place(
     gold: &Sample,
     predictions: Vec<Prediction>,
@@ -162,10 +226,9 @@ fn place(
 ) -> Vec<Predicted> {
     let index = CharIndex::new(&gold.text);
     let mut out = Vec::with_capacity(predictions.len());
-    let mut mentions: Vec<(String, String)> = Vec::new();
-    let spans_fixed = options.format.fidelity() == crate::answer::Fidelity::Spans;
+    let mut listings: Vec<(String, String)> = Vec::new();
+    let spans_fixed = options.format.fidelity() == Fidelity::Spans;
     for mut p in predictions {
-        // A label that differs from an asked label only by case is that label.
         if let Some(set) = asked
             && !set.contains(&p.label)
             && let Some(l) = set.iter().find(|l| l.to_lowercase() == p.label.to_lowercase())
@@ -191,24 +254,11 @@ fn place(
                 counts.note("occurrence_not_in_text", 1);
                 out.push(Predicted { label: p.label, text: p.mention, placed: Placed::NotFound });
             }
-            (None, false) => mentions.push((p.label, p.mention)),
+            (None, false) => listings.push((p.label, p.mention)),
         }
     }
-    if !mentions.is_empty() {
-        let a = align(&gold.text, &mentions, &options.align);
-        for (k, v) in &a.notes {
-            counts.note(&format!("pred_{k}"), *v);
-        }
-        for e in a.entities {
-            out.push(Predicted::at(e.span, e.label, e.text));
-        }
-        for u in a.unaligned {
-            // A mention that is not in the text is a hallucination (OOD mention); the other
-            // reasons are listings that add no span (repeats, duplicates), noted only.
-            if u.reason == reason::NOT_FOUND || u.reason == reason::NOT_ON_TOKEN_BOUNDARY {
-                out.push(Predicted { label: u.label, text: u.text, placed: Placed::NotFound });
-            }
-        }
+    if !listings.is_empty() {
+        out.extend(place_mentions(gold, listings, options.format, &options.align, counts));
     }
     out
 }
