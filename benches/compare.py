@@ -82,8 +82,27 @@ def job_crossner_ingest(nerprep, py):
     )
 
 
+def job_eval_json_offset(nerprep, py):
+    """Strict F1 of perfect json-offset predictions emitted from replicated CrossNER."""
+    src = sorted((ROOT / "fixtures" / "crossner").glob("*.txt"))
+    work = WORK / "eval"
+    data = replicate(src, work / "gold_train.txt", 20 * MB)
+    gold, pred = work / "gold.parquet", work / "pred.jsonl"
+    if not gold.exists():
+        subprocess.run([nerprep, "--quiet", "ingest", "--format", "crossner", "--dataset", "bench", str(data), "-o", str(gold)], check=True)
+    if not pred.exists():
+        subprocess.run([nerprep, "--quiet", "emit", str(gold), "--template", "b2ner", "--answer-format", "json-offset", "-o", str(pred)], check=True)
+    out = WORK / "out"
+    return (
+        f"{pred.stat().st_size / MB:.0f} MB of json-offset predictions",
+        [nerprep, "--quiet", "eval", "--gold", str(gold), "--pred", str(pred), "--answer-format", "json-offset", "-o", str(out / "eval")],
+        [py, str(PEERS / "eval_strict_f1.py"), str(gold), str(pred), str(out / "eval_peer.json")],
+    )
+
+
 JOBS = {
     "crossner-ingest": job_crossner_ingest,
+    "eval-json-offset": job_eval_json_offset,
 }
 
 

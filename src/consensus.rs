@@ -18,11 +18,11 @@
 //! order, then explorer-only ids in explorer order. Bad lines are counted and reported by
 //! `file:line`, never silently dropped.
 
-use crate::io::{write_atomic_with, IoError};
+use crate::io::{for_each_json_line, write_atomic_with, IoError};
 use crate::report::Counts;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// True for characters that are a token on their own: Han ideographs, Hiragana, Katakana.
@@ -254,40 +254,34 @@ struct CandidateFile {
 }
 
 fn read_candidates(path: &Path, counts: &mut Counts, bad: &mut Vec<BadLine>) -> Result<CandidateFile, ConsensusError> {
-    let file = std::fs::File::open(path).map_err(|e| IoError::new(path, e))?;
     let mut out = CandidateFile { order: Vec::new(), records: BTreeMap::new() };
-    for (i, line) in BufReader::new(file).lines().enumerate() {
-        let line = line.map_err(|e| IoError::new(path, e))?;
-        let line_no = i as u64 + 1;
-        let trimmed = line.trim_start_matches('\u{feff}').trim();
-        if trimmed.is_empty() {
-            continue;
-        }
+    for_each_json_line(path, |line_no, text| -> Result<(), ConsensusError> {
         counts.read += 1;
         let mut reject = |reason: &'static str, message: String| {
             counts.quarantine(reason);
             bad.push(BadLine { file: path.to_path_buf(), line: line_no, reason, message });
         };
-        let record: CandidateRecord = match serde_json::from_str(trimmed) {
+        let record: CandidateRecord = match serde_json::from_str(text) {
             Ok(r) => r,
             Err(e) if e.is_syntax() || e.is_eof() => {
                 reject("json_syntax", format!("expected one JSON object per line: {e}"));
-                continue;
+                return Ok(());
             }
             Err(e) => {
                 let expected = "expected {\"id\": string, \"candidates\": [string | {\"mention\", \"label\"?}]}";
                 reject("bad_record", format!("{expected}: {e}"));
-                continue;
+                return Ok(());
             }
         };
         if out.records.contains_key(&record.id) {
             reject("duplicate_id", format!("id {:?} appears earlier in this file", record.id));
-            continue;
+            return Ok(());
         }
         counts.written += 1;
         out.order.push(record.id.clone());
         out.records.insert(record.id.clone(), record);
-    }
+        Ok(())
+    })?;
     Ok(out)
 }
 

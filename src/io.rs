@@ -101,6 +101,25 @@ pub fn write_atomic_with<E: From<IoError>>(
     Ok(())
 }
 
+/// Calls `each` with the 1-based number and text of every non-blank line of the JSON Lines
+/// file `path` (a byte-order mark and surrounding whitespace removed), in order, streaming.
+/// An invalid-UTF-8 line stops reading with an error naming the file.
+pub fn for_each_json_line<E: From<IoError>>(
+    path: &Path,
+    mut each: impl FnMut(u64, &str) -> Result<(), E>,
+) -> Result<(), E> {
+    use std::io::BufRead;
+    let file = File::open(path).map_err(|e| IoError::new(path, e))?;
+    for (i, line) in io::BufReader::with_capacity(1 << 20, file).lines().enumerate() {
+        let line = line.map_err(|e| IoError::new(path, e))?;
+        let trimmed = line.trim_start_matches('\u{feff}').trim();
+        if !trimmed.is_empty() {
+            each(i as u64 + 1, trimmed)?;
+        }
+    }
+    Ok(())
+}
+
 /// The path of a side file of `output`: `data/x.parquet` + `quarantine` → `data/x.quarantine.parquet`.
 pub fn side_path(output: &Path, tag: &str) -> PathBuf {
     let stem = output.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();

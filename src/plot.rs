@@ -1,7 +1,8 @@
 //! PNG figures (heatmaps) drawn with plotters' bitmap backend and an embedded font.
 //!
 //! Reports need figures that look the same on every machine, so nothing here asks the
-//! system for fonts: DejaVu Sans (`assets/fonts/`, Bitstream Vera licence beside it) is
+//! system for fonts: DejaVu Sans 2.37 (`assets/fonts/`, copied from Debian's
+//! `fonts-dejavu-core`; its Bitstream Vera licence and copyright file beside it) is
 //! compiled into the binary and registered with plotters' `ab_glyph` text renderer. Figures
 //! are drawn into an RGB buffer, encoded with the `png` crate and written atomically; the
 //! same input always gives the same bytes. DejaVu Sans has no CJK glyphs, so Chinese labels

@@ -29,7 +29,7 @@ pub use run::{evaluate, EvalError, EvalOptions, EvalOutcome};
 
 /// How many examples are kept per error type.
 pub const EXAMPLES_PER_TYPE: usize = 5;
-/// Sample texts in examples are cut to this many code points.
+/// Texts in examples (sample texts, unparseable answers) are cut to this many code points.
 const EXAMPLE_TEXT_CHARS: usize = 300;
 
 /// Where a predicted mention sits in the sample text.
@@ -164,6 +164,7 @@ fn example_entity(text: &str, label: &str, span: Option<Span>) -> ExampleEntity 
     ExampleEntity { mention: text.to_string(), label: label.to_string(), span }
 }
 
+/// `text` cut to [`EXAMPLE_TEXT_CHARS`] code points, with an ellipsis when cut.
 fn cut(text: &str) -> String {
     match text.char_indices().nth(EXAMPLE_TEXT_CHARS) {
         Some((byte, _)) => format!("{}…", &text[..byte]),

@@ -25,13 +25,12 @@ use super::{Evaluation, Placed, Predicted};
 use crate::align::{align, reason, AlignOptions};
 use crate::answer::repair::parse_llm;
 use crate::answer::{AnswerContext, AnswerFormat, Fidelity, Prediction};
-use crate::io::IoError;
+use crate::io::{for_each_json_line, IoError};
 use crate::model::{CharIndex, Entity, Sample};
 use crate::report::Counts;
 use crate::table::{TableError, TableReader};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 
 /// How many unparseable answers are shown in the report.
@@ -108,17 +107,10 @@ fn read_predictions(
     counts: &mut Counts,
     bad: &mut Vec<BadLine>,
 ) -> Result<BTreeMap<String, Vec<PredictionRecord>>, EvalError> {
-    let file = std::fs::File::open(path).map_err(|e| IoError::new(path, e))?;
     let mut by_sample: BTreeMap<String, Vec<PredictionRecord>> = BTreeMap::new();
-    for (i, line) in BufReader::new(file).lines().enumerate() {
-        let line = line.map_err(|e| IoError::new(path, e))?;
-        let line_no = i as u64 + 1;
-        let trimmed = line.trim_start_matches('\u{feff}').trim();
-        if trimmed.is_empty() {
-            continue;
-        }
+    for_each_json_line(path, |line_no, text| -> Result<(), EvalError> {
         counts.read += 1;
-        let parsed = serde_json::from_str(trimmed)
+        let parsed = serde_json::from_str(text)
             .map_err(|e| ("json_syntax", format!("expected one JSON object per line: {e}")))
             .and_then(|v| read_record(&v, line_no, format).map_err(|m| ("bad_record", m)));
         match parsed {
@@ -128,15 +120,9 @@ fn read_predictions(
                 bad.push(BadLine { line: line_no, reason: reason.to_string(), message });
             }
         }
-    }
+        Ok(())
+    })?;
     Ok(by_sample)
-}
-
-fn cut(s: &str) -> String {
-    match s.char_indices().nth(300) {
-        Some((b, _)) => format!("{}…", &s[..b]),
-        None => s.to_string(),
-    }
 }
 
 /// The labels asked across a sample's records, in first-asked order; `None` when no record
@@ -304,7 +290,7 @@ pub fn evaluate(gold: &Path, pred: &Path, options: &EvalOptions, out_dir: &Path)
                                     record: r.id.clone(),
                                     line: r.line,
                                     error: e.to_string(),
-                                    answer: cut(&answer.text),
+                                    answer: super::cut(&answer.text),
                                 });
                             }
                         }
