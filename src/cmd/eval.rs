@@ -10,17 +10,19 @@ use std::path::PathBuf;
 /// eight error types of the generative-NER assessment (OOD type, wrong type, contains gold,
 /// contained by gold, overlaps gold, completely-O, OOD mention, omitted mention) with
 /// examples, and a gold x predicted confusion matrix. Writes DIR/report.md, report.json,
-/// confusion.csv (the explicit-confusion input of `nerprep confusion`) and confusion.png.
+/// confusion.csv (gold x predicted counts, `O` = none) and confusion.png.
 ///
 /// PRED is JSON Lines as `nerprep emit` writes it, with the model's answer in `predict` (or
 /// `prediction`, or in place of `output` / the last gpt turn); `sample_id` (or `id` minus
 /// its `@k` suffix) names the gold sample. Answers go through a repair layer (code fences,
-/// prose, Python literals, duplicate keys, truncated JSON; every repair counted); mention-only
-/// answers are placed with the readers' aligner. Exits 1 when a line could not be used.
+/// prose, Python literals, duplicate keys, truncated JSON; every repair counted). A
+/// mention-only answer takes the span of the gold entity it names (same label and mention),
+/// else the readers' aligner places it. Exits 1 when a line could not be used.
 ///
 /// Examples:
 ///   nerprep eval --gold data/test.parquet --pred predictions.jsonl --answer-format b2ner -o report/
-///   nerprep emit data/test.parquet --template iepile -o gold.jsonl && nerprep eval --gold data/test.parquet --pred gold.jsonl --answer-format iepile -o perfect/
+///   nerprep emit data/test.parquet --template iepile -o gold.jsonl
+///   nerprep eval --gold data/test.parquet --pred gold.jsonl --answer-format iepile -o perfect/
 #[derive(Debug, clap::Args)]
 #[command(verbatim_doc_comment)]
 pub struct Args {

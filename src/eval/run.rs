@@ -249,6 +249,56 @@ fn place(
     out
 }
 
+/// The labels a record that does not say was asked about: the sample's label set, else the
+/// labels of its gold entities.
+fn default_labels(sample: &Sample) -> Vec<String> {
+    if sample.label_set.is_empty() {
+        let labels: BTreeSet<&String> = sample.entities.iter().map(|e| &e.label).collect();
+        labels.into_iter().cloned().collect()
+    } else {
+        sample.label_set.clone()
+    }
+}
+
+/// Parses every answer of one sample's records through the repair layer, counting the
+/// repairs and keeping the first unparseable answers (which predict nothing) for the report.
+fn parse_records(
+    sample: &Sample,
+    records: &[PredictionRecord],
+    fallback: &[String],
+    format: AnswerFormat,
+    counts: &mut Counts,
+    unparseable: &mut Vec<UnparseableAnswer>,
+) -> Vec<Prediction> {
+    let mut predictions = Vec::new();
+    for r in records {
+        for answer in &r.answers {
+            let labels = answer.labels.as_deref().or(r.labels.as_deref()).unwrap_or(fallback);
+            let ctx = AnswerContext { text: &sample.text, labels };
+            match parse_llm(format, ctx, &answer.text) {
+                Ok(parsed) => {
+                    for repair in parsed.repairs {
+                        counts.note(&format!("repair:{repair}"), 1);
+                    }
+                    predictions.extend(parsed.predictions);
+                }
+                Err(e) => {
+                    counts.note("unparseable_answer", 1);
+                    if unparseable.len() < UNPARSEABLE_EXAMPLES {
+                        unparseable.push(UnparseableAnswer {
+                            record: r.id.clone(),
+                            line: r.line,
+                            error: e.to_string(),
+                            answer: super::cut(&answer.text),
+                        });
+                    }
+                }
+            }
+        }
+    }
+    predictions
+}
+
 /// Scores `pred` (JSON Lines, see [`super::predictions`]) against the gold samples table
 /// `gold`, reading answers as `options.format`, and writes the report files into `out_dir`.
 pub fn evaluate(gold: &Path, pred: &Path, options: &EvalOptions, out_dir: &Path) -> Result<EvalOutcome, EvalError> {
@@ -264,39 +314,9 @@ pub fn evaluate(gold: &Path, pred: &Path, options: &EvalOptions, out_dir: &Path)
                 continue;
             };
             let asked = asked_labels(&records);
-            let fallback: Vec<String> = if sample.label_set.is_empty() {
-                let labels: BTreeSet<&String> = sample.entities.iter().map(|e| &e.label).collect();
-                labels.into_iter().cloned().collect()
-            } else {
-                sample.label_set.clone()
-            };
-            let mut predictions = Vec::new();
-            for r in &records {
-                counts.written += 1;
-                for answer in &r.answers {
-                    let labels = answer.labels.as_ref().or(r.labels.as_ref()).unwrap_or(&fallback);
-                    let ctx = AnswerContext { text: &sample.text, labels };
-                    match parse_llm(options.format, ctx, &answer.text) {
-                        Ok(parsed) => {
-                            for repair in parsed.repairs {
-                                counts.note(&format!("repair:{repair}"), 1);
-                            }
-                            predictions.extend(parsed.predictions);
-                        }
-                        Err(e) => {
-                            counts.note("unparseable_answer", 1);
-                            if unparseable.len() < UNPARSEABLE_EXAMPLES {
-                                unparseable.push(UnparseableAnswer {
-                                    record: r.id.clone(),
-                                    line: r.line,
-                                    error: e.to_string(),
-                                    answer: super::cut(&answer.text),
-                                });
-                            }
-                        }
-                    }
-                }
-            }
+            let fallback = default_labels(&sample);
+            counts.written += records.len() as u64;
+            let predictions = parse_records(&sample, &records, &fallback, options.format, &mut counts, &mut unparseable);
             if !sample.unaligned.is_empty() {
                 counts.note("gold_unaligned_mention", sample.unaligned.len() as u64);
             }
