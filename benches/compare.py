@@ -82,8 +82,25 @@ def job_crossner_ingest(nerprep, py):
     )
 
 
+def job_map(nerprep, py):
+    src = sorted((ROOT / "fixtures" / "crossner").glob("*.txt"))
+    data = replicate(src, WORK / "crossner" / "big_train.txt", 200 * MB)
+    table = WORK / "map" / "crossner.parquet"
+    if not table.exists():
+        table.parent.mkdir(parents=True, exist_ok=True)
+        run([nerprep, "--quiet", "ingest", "--format", "crossner", "--dataset", "bench", str(data), "-o", str(table)])
+    mapping = ROOT / "mappings" / "crossner.yaml"
+    out = WORK / "out"
+    return (
+        f"CrossNER table from {data.stat().st_size / MB:.0f} MB",
+        [nerprep, "--quiet", "map", str(table), "--mapping", str(mapping), "-o", str(out / "mapped.parquet")],
+        [py, str(PEERS / "map_archetypes.py"), str(table), str(mapping), str(out / "mapped_peer.parquet")],
+    )
+
+
 JOBS = {
     "crossner-ingest": job_crossner_ingest,
+    "map": job_map,
 }
 
 

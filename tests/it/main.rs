@@ -8,4 +8,6 @@ mod b2nerd;
 mod bad_input;
 mod crossner;
 mod emit;
+mod map;
 mod stats;
+mod taxonomy;
