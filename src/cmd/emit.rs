@@ -109,7 +109,10 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Status> {
     let config = match params.check() {
         // Contradictory options are a usage error (exit 2), reported the way clap reports its own.
         Err(e @ EmitError::Params { .. }) => {
-            super::Cli::command().error(clap::error::ErrorKind::ArgumentConflict, e.to_string()).exit()
+            let mut cli = super::Cli::command();
+            cli.build();
+            let emit = cli.find_subcommand_mut("emit").expect("emit is a subcommand");
+            emit.error(clap::error::ErrorKind::ArgumentConflict, e.to_string()).exit()
         }
         other => other?,
     };
