@@ -23,7 +23,9 @@ struct Tables {
 fn tables() -> &'static Tables {
     static TABLES: OnceLock<Tables> = OnceLock::new();
     TABLES.get_or_init(|| {
-        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("emit-it-{}", std::process::id()));
+        let root = Path::new(env!("CARGO_TARGET_TMPDIR"));
+        remove_stale_dirs(root);
+        let dir = root.join(format!("emit-it-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         let (crossner, _) = ingest(&dir, "crossner", "crossner", &[fixture("crossner")], 0);
@@ -34,6 +36,22 @@ fn tables() -> &'static Tables {
         nerprep_ok(&["map", s(&music), "--mapping", s(&mapping), "-o", s(&crossner_mapped)], 0);
         Tables { dir, crossner, b2nerd, crossner_mapped }
     })
+}
+
+/// Removes the working directories of earlier test processes that have exited (Linux:
+/// their `/proc` entry is gone), so runs do not pile up under the target directory.
+fn remove_stale_dirs(root: &Path) {
+    if !Path::new("/proc/self").exists() {
+        return;
+    }
+    for entry in std::fs::read_dir(root).into_iter().flatten().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if let Some(pid) = name.strip_prefix("emit-it-")
+            && !Path::new("/proc").join(pid).exists()
+        {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
 }
 
 fn s(p: &Path) -> &str {
