@@ -84,13 +84,19 @@ def job_crossner_ingest(nerprep, py):
     )
 
 
-def job_map(nerprep, py):
+def crossner_table(nerprep):
+    """The replicated CrossNER fixtures ingested once (setup, not timed): map and emit read it."""
     src = sorted((ROOT / "fixtures" / "crossner").glob("*.txt"))
     data = replicate(src, WORK / "crossner" / "big_train.txt", 200 * MB)
     table = WORK / "map" / "crossner.parquet"
     if not table.exists():
         table.parent.mkdir(parents=True, exist_ok=True)
         run([nerprep, "--quiet", "ingest", "--format", "crossner", "--dataset", "bench", str(data), "-o", str(table)])
+    return data, table
+
+
+def job_map(nerprep, py):
+    data, table = crossner_table(nerprep)
     mapping = ROOT / "mappings" / "crossner.yaml"
     out = WORK / "out"
     return (
@@ -100,9 +106,20 @@ def job_map(nerprep, py):
     )
 
 
+def job_emit_b2ner(nerprep, py):
+    data, table = crossner_table(nerprep)
+    out = WORK / "out"
+    return (
+        f"CrossNER table from {data.stat().st_size / MB:.0f} MB -> b2ner alpaca JSONL",
+        [nerprep, "--quiet", "emit", str(table), "--template", "b2ner", "-o", str(out / "emit" / "b2ner.jsonl")],
+        [py, str(PEERS / "b2ner_emit.py"), str(table), str(out / "b2ner_peer.jsonl")],
+    )
+
+
 JOBS = {
     "crossner-ingest": job_crossner_ingest,
     "map": job_map,
+    "emit-b2ner": job_emit_b2ner,
 }
 
 

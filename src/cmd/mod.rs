@@ -1,6 +1,7 @@
 //! Subcommands. Each file parses its arguments, builds the library's config, calls one
 //! library function and reports; no pipeline logic lives here.
 
+mod emit;
 mod export;
 mod ingest;
 mod map;
@@ -33,6 +34,7 @@ pub enum Command {
     Export(export::Args),
     Taxonomy(taxonomy::Args),
     Map(map::Args),
+    Emit(emit::Args),
 }
 
 /// How a command ended, for the exit code.
@@ -91,5 +93,6 @@ pub fn run(cli: Cli) -> anyhow::Result<Status> {
         Command::Export(a) => export::run(a, &ctx),
         Command::Taxonomy(a) => taxonomy::run(a, &ctx),
         Command::Map(a) => map::run(a, &ctx),
+        Command::Emit(a) => emit::run(a, &ctx),
     }
 }

@@ -3,9 +3,11 @@
 
 mod common;
 
+mod answer;
 mod b2nerd;
 mod bad_input;
 mod crossner;
+mod emit;
 mod map;
 mod stats;
 mod taxonomy;
