@@ -44,10 +44,10 @@ fn check_nesting(format: AnswerFormat, sorted: &[&Entity]) -> Result<(), RenderE
         while stack.last().is_some_and(|t| t.end() <= e.span.start()) {
             stack.pop();
         }
-        if let Some(&t) = stack.last() {
-            if e.span.end() > t.end() {
-                return Err(RenderError::CrossingSpans { format, a: t, b: e.span });
-            }
+        if let Some(&t) = stack.last()
+            && e.span.end() > t.end()
+        {
+            return Err(RenderError::CrossingSpans { format, a: t, b: e.span });
         }
         stack.push(e.span);
     }
@@ -223,10 +223,11 @@ fn moves(format: AnswerFormat, labels: &[&str], a: &str, t: &str, w: &Walk) -> V
             if rest.starts_with('[') {
                 out.push(Move::Open(1, None));
             }
-            if closing && known.is_none() {
-                if let Some(name) = free_label(&rest[1..], ']', '[') {
-                    out.push(Move::Close(name.len() + 2, name.to_string()));
-                }
+            if closing
+                && known.is_none()
+                && let Some(name) = free_label(&rest[1..], ']', '[')
+            {
+                out.push(Move::Close(name.len() + 2, name.to_string()));
             }
         }
     }
@@ -265,7 +266,10 @@ fn predictions(text: &str, mut done: Vec<(usize, usize, usize, String)>) -> Vec<
 mod tests {
     use super::*;
 
-    fn read(format: AnswerFormat, text: &str, labels: &[&str], answer: &str) -> Result<Vec<(String, String, (u32, u32))>, ParseError> {
+    /// (label, mention, (start, end)) of each prediction.
+    type Read = Vec<(String, String, (u32, u32))>;
+
+    fn read(format: AnswerFormat, text: &str, labels: &[&str], answer: &str) -> Result<Read, ParseError> {
         let labels: Vec<String> = labels.iter().map(|s| s.to_string()).collect();
         let ctx = AnswerContext { text, labels: &labels };
         Ok(parse(format, ctx, answer)?

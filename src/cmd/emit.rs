@@ -19,11 +19,13 @@ use std::path::PathBuf;
 /// to ask) are skipped and counted by reason. Same table + same --seed = same bytes.
 ///
 /// Examples:
-///   nerprep emit data/b2nerd.parquet --template b2ner -o out/b2ner.jsonl
-///   nerprep emit data/b2nerd.parquet --template b2ner --dynamic-label-set --max-labels 10 --label-dropout 0.1 --answer-format inline-xml --seed 7 -o out/b2ner_xml.jsonl
-///   nerprep emit data/b2nerd.parquet --template iepile --split-num 6 --neg-ratio 0.5 --container sharegpt -o out/iepile.jsonl
-///   nerprep emit data/crossner.parquet --template pile-ner -o out/pile.jsonl
-///   nerprep emit data/mapped.parquet --template sam-calibrate --archetypes taxonomy/archetypes.yaml --label-descriptions mappings/crossner.yaml -o out/calibrate.jsonl
+///   nerprep emit data/b2nerd.parquet -t b2ner -o out/b2ner.jsonl
+///   nerprep emit data/b2nerd.parquet -t b2ner --dynamic-label-set --label-dropout 0.1 -o out/dyn.jsonl
+///   nerprep emit data/b2nerd.parquet -t b2ner --answer-format inline-xml --seed 7 -o out/xml.jsonl
+///   nerprep emit data/b2nerd.parquet -t iepile --neg-ratio 0.5 --container sharegpt -o out/ie.jsonl
+///   nerprep emit data/crossner.parquet -t pile-ner -o out/pile.jsonl
+///   nerprep emit data/crossner.mapped.parquet -t sam-archetype \
+///       --archetypes taxonomy/archetypes.yaml -o out/sam.jsonl
 #[derive(Debug, clap::Args)]
 #[command(verbatim_doc_comment)]
 pub struct Args {
@@ -109,7 +111,10 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Status> {
     let config = match params.check() {
         // Contradictory options are a usage error (exit 2), reported the way clap reports its own.
         Err(e @ EmitError::Params { .. }) => {
-            super::Cli::command().error(clap::error::ErrorKind::ArgumentConflict, e.to_string()).exit()
+            let mut cli = super::Cli::command();
+            cli.build();
+            let emit = cli.find_subcommand_mut("emit").expect("emit is a subcommand");
+            emit.error(clap::error::ErrorKind::ArgumentConflict, e.to_string()).exit()
         }
         other => other?,
     };

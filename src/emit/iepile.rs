@@ -8,7 +8,7 @@
 
 use super::prompts::Lang;
 use super::rng::Rng;
-use super::{present_labels, render_answer, AnswerCheck, EmitConfig, Negatives, Pools, Record, Rendered, Skip, Turn};
+use super::{negative_count, present_labels, render_answer, AnswerCheck, EmitConfig, Negatives, Pools, Record, Rendered, Skip, Turn};
 use crate::answer::iepile::{Instruction, PROMPT_EN, PROMPT_ZH};
 use crate::model::{Entity, Sample};
 
@@ -53,12 +53,7 @@ fn asked_labels(config: &EmitConfig, pools: &Pools, sample: &Sample, rng: &mut R
         Negatives::All => asked.extend(rest),
         Negatives::None => {}
         Negatives::Ratio(p) => {
-            // IEPile (`negative_sample`): a Binomial(total labels, p) count, at least one
-            // when the sample has no entity, capped by what is left.
-            let mut k = rng.binomial(pool.len(), p);
-            if positives.is_empty() {
-                k = k.max(1);
-            }
+            let k = negative_count(rng, pool.len(), p, !positives.is_empty());
             asked.extend(rng.sample(&rest, k));
         }
     }

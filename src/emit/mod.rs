@@ -68,6 +68,15 @@ pub enum EmitError {
         /// What went wrong, with line when known.
         message: String,
     },
+    /// A taxonomy file (archetypes, or a mapping used for descriptions) could not be used;
+    /// the message names its file and line.
+    #[error("{what}: {error}")]
+    Taxonomy {
+        /// What the file was for.
+        what: &'static str,
+        /// The taxonomy module's error (kept as text in the message, not repeated as a cause).
+        error: crate::taxonomy::TaxonomyError,
+    },
     /// The samples table could not be read.
     #[error(transparent)]
     Table(#[from] TableError),
@@ -171,13 +180,17 @@ fn lang_of(config: &EmitConfig, sample: &Sample) -> Lang {
     }
 }
 
+/// The `unaligned` reason of B2NERD mentions typed `NA` or empty: upstream drops them as
+/// non-entities, so they do not make a sample's answer incomplete.
+const NOT_AN_ENTITY: &str = "na_type";
+
 /// Turns one sample into its records. Pure: the result depends only on the arguments, so
 /// samples can be rendered in any order and on any thread.
 pub fn render_sample(config: &EmitConfig, pools: &Pools, sample: &Sample) -> Result<Rendered, Skip> {
     if sample.text.is_empty() {
         return Err(Skip::new("empty_text"));
     }
-    if !sample.unaligned.is_empty() {
+    if sample.unaligned.iter().any(|u| u.reason != NOT_AN_ENTITY) {
         return Err(Skip::new("unaligned_mentions"));
     }
     let mut rng = Rng::for_sample(config.seed, &sample.id);
@@ -208,9 +221,9 @@ pub fn render_sample(config: &EmitConfig, pools: &Pools, sample: &Sample) -> Res
 fn render_answer(format: AnswerFormat, text: &str, labels: &[String], entities: &[Entity]) -> Result<String, Skip> {
     let ctx = AnswerContext { text, labels };
     answer::render(format, ctx, entities).map_err(|e| match e {
-        RenderError::CrossingSpans { .. } => Skip::new("crossing_spans"),
-        RenderError::EmptySpan { .. } => Skip::new("empty_span"),
-        other => Skip::new(format!("render_failed:{}", render_error_code(&other))),
+        // What the data can hold: a reason of its own. Anything else would be an emit bug.
+        RenderError::CrossingSpans { .. } | RenderError::EmptySpan { .. } => Skip::new(render_error_code(&e)),
+        _ => Skip::new(format!("render_failed:{}", render_error_code(&e))),
     })
 }
 
@@ -235,6 +248,13 @@ fn present_labels(entities: &[Entity]) -> Vec<String> {
         }
     }
     out
+}
+
+/// How many negatives `--neg-ratio p` asks: like IEPile's `negative_sample`, a
+/// Binomial(pool size, p) count, at least one when the sample has no entity.
+fn negative_count(rng: &mut Rng, pool: usize, p: f64, has_positives: bool) -> usize {
+    let k = rng.binomial(pool, p);
+    if has_positives { k } else { k.max(1) }
 }
 
 /// Reads the label pools of a table (the first of emit's two passes).
@@ -331,7 +351,8 @@ pub fn load_descriptions(path: &Path) -> Result<BTreeMap<String, String>, EmitEr
     let fail = |message: String| EmitError::File { path: path.to_path_buf(), what: "label descriptions", message };
     let text = std::fs::read_to_string(path).map_err(|e| fail(e.to_string()))?;
     if crate::taxonomy::file_kind(&text, &path.display().to_string()).ok() == Some(crate::taxonomy::FileKind::Mapping) {
-        let mapping = crate::taxonomy::Mapping::load(path).map_err(|e| fail(e.to_string()))?;
+        let mapping = crate::taxonomy::Mapping::load(path)
+            .map_err(|error| EmitError::Taxonomy { what: "label descriptions", error })?;
         return Ok(mapping
             .spellings()
             .filter_map(|(spelling, entry)| Some((spelling.to_string(), entry.definition.clone()?)))
@@ -352,6 +373,87 @@ pub fn load_descriptions(path: &Path) -> Result<BTreeMap<String, String>, EmitEr
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::{SourceFormat, Span, Unaligned};
+
+    fn sample(text: &str, entities: &[(u32, u32, &str)]) -> Sample {
+        let mut s = Sample::new("d/train/f:0", "d", SourceFormat::B2nerd, "train", "en", text);
+        let index = crate::model::CharIndex::new(text);
+        for &(a, b, label) in entities {
+            let span = Span::new(a, b).unwrap();
+            s.entities.push(Entity::new(span, label, index.slice(text, span).unwrap()));
+        }
+        s
+    }
+
+    fn pools_of(samples: &[&Sample]) -> Pools {
+        let mut p = Pools::default();
+        for s in samples {
+            p.add(s);
+        }
+        p.finish();
+        p
+    }
+
+    #[test]
+    fn samples_that_cannot_be_emitted_faithfully_are_skipped_with_a_reason() {
+        let config = EmitParams::new(Template::B2ner).check().unwrap();
+        let empty = sample("", &[]);
+        assert_eq!(render_sample(&config, &pools_of(&[&empty]), &empty).unwrap_err(), Skip::new("empty_text"));
+        let mut lost = sample("Barak left", &[(0, 5, "person")]);
+        lost.unaligned.push(Unaligned { label: "person".into(), text: "Peres".into(), reason: "not_found".into() });
+        assert_eq!(render_sample(&config, &pools_of(&[&lost]), &lost).unwrap_err(), Skip::new("unaligned_mentions"));
+        lost.unaligned[0].reason = NOT_AN_ENTITY.into();
+        assert!(render_sample(&config, &pools_of(&[&lost]), &lost).is_ok(), "NA-typed mentions are not entities");
+        let crossing = sample("New York City Hall", &[(0, 8, "city"), (4, 13, "place")]);
+        let mut p = EmitParams::new(Template::B2ner);
+        p.answer_format = Some(AnswerFormat::InlineXml);
+        let inline = p.check().unwrap();
+        assert_eq!(render_sample(&inline, &pools_of(&[&crossing]), &crossing).unwrap_err(), Skip::new("crossing_spans"));
+        assert!(render_sample(&config, &pools_of(&[&crossing]), &crossing).is_ok(), "b2ner writes crossing spans");
+    }
+
+    #[test]
+    fn rendering_is_a_pure_function_of_sample_and_seed() {
+        let s = sample("Barak met Peres in Paris", &[(0, 5, "person"), (10, 15, "person"), (19, 24, "location")]);
+        let mut other = sample("x", &[]);
+        other.label_set = (0..20).map(|i| format!("l{i}")).collect();
+        let pools = pools_of(&[&s, &other]);
+        let mut p = EmitParams::new(Template::B2ner);
+        p.dynamic_label_set = true;
+        p.label_dropout = 0.3;
+        p.seed = 5;
+        let config = p.check().unwrap();
+        let a = render_sample(&config, &pools, &s).unwrap();
+        assert_eq!(a.records, render_sample(&config, &pools, &s).unwrap().records);
+        let mut p = EmitParams::new(Template::B2ner);
+        p.dynamic_label_set = true;
+        p.label_dropout = 0.3;
+        p.seed = 6;
+        let other_seed = p.check().unwrap();
+        let differs = (0..20).any(|i| {
+            let mut t = s.clone();
+            t.id = format!("d/train/f:{i}");
+            render_sample(&config, &pools, &t).unwrap().records[0].labels
+                != render_sample(&other_seed, &pools, &t).unwrap().records[0].labels
+        });
+        assert!(differs);
+    }
+
+    #[test]
+    fn pile_ner_ratio_negatives_come_from_the_global_pool() {
+        let s = sample("Barak left", &[(0, 5, "person")]);
+        let mut elsewhere = sample("Mars shines", &[(0, 4, "planet")]);
+        elsewhere.dataset = "astro".into();
+        let pools = pools_of(&[&s, &elsewhere]);
+        let mut p = EmitParams::new(Template::PileNer);
+        p.neg_ratio = Some(1.0);
+        let config = p.check().unwrap();
+        let r = render_sample(&config, &pools, &s).unwrap();
+        let mut asked = r.records[0].labels.clone();
+        asked.sort();
+        assert_eq!(asked, ["person", "planet"], "a label of another dataset, drawn by frequency");
+        assert_eq!(r.records[0].turns.len(), 3);
+    }
 
     #[test]
     fn descriptions_load_from_json_and_yaml_and_reject_bad_values() {

@@ -9,7 +9,7 @@
 //! shuffled (seeded).
 
 use super::rng::Rng;
-use super::{present_labels, render_answer, AnswerCheck, EmitConfig, Negatives, Pools, Record, Rendered, Skip, Turn};
+use super::{negative_count, present_labels, render_answer, AnswerCheck, EmitConfig, Negatives, Pools, Record, Rendered, Skip, Turn};
 use crate::answer::pile_ner::{question, ACKNOWLEDGEMENT, TEXT_PREFIX};
 use crate::model::{Entity, Sample};
 
@@ -22,10 +22,7 @@ fn asked_types(config: &EmitConfig, pools: &Pools, sample: &Sample, rng: &mut Rn
         Negatives::All => asked.extend(pool.iter().filter(|l| !positives.contains(l)).cloned()),
         Negatives::None => {}
         Negatives::Ratio(p) => {
-            let mut k = rng.binomial(pool.len(), p);
-            if positives.is_empty() {
-                k = k.max(1);
-            }
+            let k = negative_count(rng, pool.len(), p, !positives.is_empty());
             let drawn = pools.draw_by_frequency(rng, k, |l| positives.iter().any(|p| p == l));
             out.note("negatives_short_of_target", (k - drawn.len()) as u64);
             asked.extend(drawn);

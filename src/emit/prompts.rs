@@ -187,14 +187,7 @@ mod tests {
     #[test]
     fn every_format_guide_shows_a_parsable_example() {
         for lang in [Lang::En, Lang::Zh] {
-            for format in [
-                AnswerFormat::B2ner,
-                AnswerFormat::InlineBracket,
-                AnswerFormat::InlineXml,
-                AnswerFormat::JsonGrouped,
-                AnswerFormat::JsonOccurrence,
-                AnswerFormat::JsonOffset,
-            ] {
+            for &format in crate::emit::Template::B2ner.formats() {
                 let guide = format_guide(format, lang);
                 let (text, labels, ents) = example(lang);
                 let ctx = AnswerContext { text, labels: &labels };

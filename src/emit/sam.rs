@@ -29,8 +29,7 @@ pub const ENT_CLOSE: &str = "</ENT>";
 
 /// Reads the archetypes (name, definition) from a taxonomy archetypes file.
 pub fn load_archetypes(path: &Path) -> Result<Vec<Archetype>, EmitError> {
-    let archetypes = Archetypes::load(path)
-        .map_err(|e| EmitError::File { path: path.to_path_buf(), what: "archetypes", message: e.to_string() })?;
+    let archetypes = Archetypes::load(path).map_err(|error| EmitError::Taxonomy { what: "archetypes", error })?;
     Ok(archetypes.iter().cloned().collect())
 }
 
@@ -53,7 +52,41 @@ fn mapped<'s>(config: &EmitConfig, sample: &'s Sample, out: &mut Rendered) -> Ve
     found
 }
 
-/// `sam-archetype`: one record per mapped entity.
+/// One record per mapped entity: `ask(entity, archetype, tagged text)` gives the prompt and
+/// the entity as the answer must name it; the answer chooses among `labels`.
+fn per_entity(
+    config: &EmitConfig,
+    sample: &Sample,
+    labels: &[String],
+    out: &mut Rendered,
+    ask: impl Fn(&Entity, &str, &str) -> (String, Entity),
+) -> Result<Vec<Record>, Skip> {
+    let entities = mapped(config, sample, out);
+    if entities.is_empty() {
+        return Err(Skip::new("no_mapped_entities"));
+    }
+    entities
+        .into_iter()
+        .enumerate()
+        .map(|(k, (entity, archetype))| {
+            let tagged = tag_entity(&sample.text, entity).ok_or_else(|| Skip::new("render_failed:outside_text"))?;
+            let (prompt, target) = ask(entity, archetype, &tagged);
+            let answer = render_answer(config.format, &sample.text, labels, std::slice::from_ref(&target))?;
+            Ok(Record {
+                id: format!("{}@{k}", sample.id),
+                sample_id: sample.id.clone(),
+                labels: labels.to_vec(),
+                turns: vec![Turn {
+                    user: prompt,
+                    assistant: answer,
+                    check: Some(AnswerCheck { labels: labels.to_vec(), entities: vec![target] }),
+                }],
+            })
+        })
+        .collect()
+}
+
+/// `sam-archetype`: the tagged sentence and the archetypes (prompt 3 layout) → the archetype.
 pub(super) fn archetype_records(config: &EmitConfig, sample: &Sample, out: &mut Rendered) -> Result<Vec<Record>, Skip> {
     let names: Vec<String> = config.archetypes.iter().map(|a| a.name.clone()).collect();
     let definitions: Map<String, Value> = config.archetypes.iter().map(|a| (a.name.clone(), json!(a.definition))).collect();
@@ -61,33 +94,14 @@ pub(super) fn archetype_records(config: &EmitConfig, sample: &Sample, out: &mut 
         "Classify the entity marked with {ENT_OPEN}{ENT_CLOSE} in the sentence: choose the one type from the schema that fits it best, judging by the definitions and by what the sentence says about it. {}",
         format_guide(config.format, Lang::En)
     );
-    let entities = mapped(config, sample, out);
-    if entities.is_empty() {
-        return Err(Skip::new("no_mapped_entities"));
-    }
-    entities
-        .into_iter()
-        .enumerate()
-        .map(|(k, (entity, archetype))| {
-            let tagged = tag_entity(&sample.text, entity).ok_or_else(|| Skip::new("render_failed:outside_text"))?;
-            let prompt = json!({"instruction": instruction, "Schema": names, "Definitions": definitions, "Sentence": tagged});
-            let target = Entity { label: archetype.to_string(), ..entity.clone() };
-            let answer = render_answer(config.format, &sample.text, &names, std::slice::from_ref(&target))?;
-            Ok(Record {
-                id: format!("{}@{k}", sample.id),
-                sample_id: sample.id.clone(),
-                labels: names.clone(),
-                turns: vec![Turn {
-                    user: pyjson::to_string(&prompt, Ascii::Raw),
-                    assistant: answer,
-                    check: Some(AnswerCheck { labels: names.clone(), entities: vec![target] }),
-                }],
-            })
-        })
-        .collect()
+    per_entity(config, sample, &names, out, |entity, archetype, tagged| {
+        let prompt = json!({"instruction": instruction, "Schema": names, "Definitions": definitions, "Sentence": tagged});
+        (pyjson::to_string(&prompt, Ascii::Raw), Entity { label: archetype.to_string(), ..entity.clone() })
+    })
 }
 
-/// `sam-calibrate`: one record per mapped entity, choosing among the dataset's labels.
+/// `sam-calibrate`: the tagged sentence, its archetype and the dataset's labels with their
+/// definitions (prompt 4 layout) → the entity's own label.
 pub(super) fn calibrate_records(
     config: &EmitConfig,
     pools: &Pools,
@@ -95,39 +109,19 @@ pub(super) fn calibrate_records(
     out: &mut Rendered,
 ) -> Result<Vec<Record>, Skip> {
     let candidates = pools.dataset(&sample.dataset).to_vec();
-    let described: Vec<String> =
+    let described: String =
         candidates.iter().filter_map(|l| config.descriptions.get(l).map(|d| format!("\n- {l}: {d}"))).collect();
-    out.note("labels_without_description", (candidates.len() - described.len()) as u64);
-    let entities = mapped(config, sample, out);
-    if entities.is_empty() {
-        return Err(Skip::new("no_mapped_entities"));
-    }
-    entities
-        .into_iter()
-        .enumerate()
-        .map(|(k, (entity, archetype))| {
-            let tagged = tag_entity(&sample.text, entity).ok_or_else(|| Skip::new("render_failed:outside_text"))?;
-            let definition = config.archetypes.iter().find(|a| a.name == archetype).map_or("", |a| a.definition.as_str());
-            let initial = pyjson::to_string(&json!([{ entity.text.as_str(): archetype }]), Ascii::Raw);
-            let prompt = format!(
-                "Instruction\nA classifier gave the entity marked with {ENT_OPEN}{ENT_CLOSE} a coarse archetype. Choose its type from the candidate types: the one whose definition fits what the text says about the entity, using the archetype and its definition as a guide. {}\n\nInformation\nText: {tagged}\nInitial Output: {initial}\nCandidate Types: [{}]\nAbstract Types Definition:\n- {archetype}: {definition}\nTarget Types Definition:{}",
-                format_guide(config.format, Lang::En),
-                candidates.join(", "),
-                described.concat(),
-            );
-            let answer = render_answer(config.format, &sample.text, &candidates, std::slice::from_ref(entity))?;
-            Ok(Record {
-                id: format!("{}@{k}", sample.id),
-                sample_id: sample.id.clone(),
-                labels: candidates.clone(),
-                turns: vec![Turn {
-                    user: prompt,
-                    assistant: answer,
-                    check: Some(AnswerCheck { labels: candidates.clone(), entities: vec![entity.clone()] }),
-                }],
-            })
-        })
-        .collect()
+    out.note("labels_without_description", candidates.iter().filter(|l| !config.descriptions.contains_key(*l)).count() as u64);
+    let guide = format_guide(config.format, Lang::En);
+    let listed = candidates.join(", ");
+    per_entity(config, sample, &candidates, out, |entity, archetype, tagged| {
+        let definition = config.archetypes.iter().find(|a| a.name == archetype).map_or("", |a| a.definition.as_str());
+        let initial = pyjson::to_string(&json!([{ entity.text.as_str(): archetype }]), Ascii::Raw);
+        let prompt = format!(
+            "Instruction\nA classifier gave the entity marked with {ENT_OPEN}{ENT_CLOSE} a coarse archetype. Choose its type from the candidate types: the one whose definition fits what the text says about the entity, using the archetype and its definition as a guide. {guide}\n\nInformation\nText: {tagged}\nInitial Output: {initial}\nCandidate Types: [{listed}]\nAbstract Types Definition:\n- {archetype}: {definition}\nTarget Types Definition:{described}"
+        );
+        (prompt, entity.clone())
+    })
 }
 
 #[cfg(test)]

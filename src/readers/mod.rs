@@ -10,6 +10,7 @@ pub mod b2nerd;
 pub mod crossner;
 pub mod iepile;
 pub mod json_stream;
+pub mod lines;
 pub mod mentions;
 pub mod pile_ner;
 
@@ -105,6 +106,9 @@ impl LangPolicy {
 
 /// A script-based guess, good enough to separate the English and Chinese corpora we read.
 pub fn guess_lang(text: &str) -> &'static str {
+    if text.is_ascii() {
+        return "en";
+    }
     let mut han = false;
     for c in text.chars() {
         match c as u32 {

@@ -321,10 +321,9 @@ pub fn map_table(
                             Resolution::Ambiguous(a) => a.clone(),
                             _ => Vec::new(),
                         };
-                        let (tally, amb) = unmapped.entry(e.label.clone()).or_insert_with(|| {
+                        let (tally, _) = unmapped.entry(e.label.clone()).or_insert_with(|| {
                             (Tally { first_sample: s.id.clone(), ..Tally::default() }, ambiguous)
                         });
-                        let _ = amb;
                         tally.entities += 1;
                         if seen_unmapped.insert(e.label.clone()) {
                             tally.samples += 1;

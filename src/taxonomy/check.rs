@@ -305,8 +305,8 @@ fn as_diagnostic(e: TaxonomyError, file: &str) -> Vec<Diagnostic> {
 }
 
 /// Checks every archetypes and mapping file under `paths` (files or directories), each
-/// mapping also against the archetypes file its `taxonomy:` names, and every archetype
-/// for at least one label among the mappings checked that use it.
+/// mapping also against the archetypes file its `taxonomy:` names, and every archetype of
+/// an archetypes file among `paths` for at least one label in the mappings checked.
 ///
 /// Only failing to list a directory is an `Err`; unreadable or broken files are reported
 /// as error diagnostics so that one run shows every problem.
@@ -318,6 +318,7 @@ pub fn check_paths(paths: &[PathBuf]) -> Result<CheckReport, TaxonomyError> {
     let mut report = CheckReport::default();
     let mut taxonomies = BTreeMap::<PathBuf, Option<Archetypes>>::new();
     let mut used = BTreeMap::<PathBuf, BTreeSet<String>>::new();
+    let mut given = BTreeSet::<PathBuf>::new();
     for file in &files {
         let origin = file.display().to_string();
         report.files.push(origin.clone());
@@ -333,6 +334,7 @@ pub fn check_paths(paths: &[PathBuf]) -> Result<CheckReport, TaxonomyError> {
             Ok(FileKind::Archetypes) => match Archetypes::parse(&text, &origin) {
                 Ok(a) => {
                     let ds = a.diagnostics();
+                    given.insert(key(file));
                     taxonomies.entry(key(file)).or_insert(Some(a));
                     ds
                 }
@@ -343,11 +345,8 @@ pub fn check_paths(paths: &[PathBuf]) -> Result<CheckReport, TaxonomyError> {
                     let mut ds = m.diagnostics();
                     let tax_path = m.taxonomy_path();
                     let tax = taxonomies.entry(key(&tax_path)).or_insert_with(|| {
-                        Archetypes::load(&tax_path).ok().or_else(|| {
-                            std::fs::read_to_string(&tax_path)
-                                .ok()
-                                .and_then(|t| Archetypes::parse(&t, &tax_path.display().to_string()).ok())
-                        })
+                        let text = std::fs::read_to_string(&tax_path).ok()?;
+                        Archetypes::parse(&text, &tax_path.display().to_string()).ok()
                     });
                     match tax {
                         Some(a) => {
@@ -370,7 +369,9 @@ pub fn check_paths(paths: &[PathBuf]) -> Result<CheckReport, TaxonomyError> {
         found.sort_by_key(|d| (d.severity != Severity::Note, d.line));
         report.diagnostics.extend(found);
     }
-    for (path, names) in &used {
+    // Only archetypes files that were themselves checked: checking one mapping alone should
+    // not complain about the archetypes other mappings cover.
+    for (path, names) in used.iter().filter(|(p, _)| given.contains(*p)) {
         if let Some(Some(a)) = taxonomies.get(path) {
             for (i, arch) in a.iter().enumerate() {
                 if !names.contains(&arch.name) {

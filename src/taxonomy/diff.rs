@@ -499,12 +499,11 @@ pub fn measure(d: &mut TaxonomyDiff, old: &Version, data: &Path) -> Result<(), T
             k if k.is_archetype_level() => {
                 let name = if k == ChangeKind::ArchetypeRenamed { c.from.clone() } else { c.archetype.clone() };
                 let Some(name) = name else { continue };
-                // A definition change of a renamed archetype is keyed by the new name.
-                let old_name = name;
-                by_archetype.entry(old_name).or_default().push(i);
+                by_archetype.entry(name).or_default().push(i);
             }
-            ChangeKind::TypeAdded => by_label.entry(c.label.clone().unwrap_or_default()).or_default().push(i),
-            _ => by_label.entry(c.from.clone().filter(|_| c.kind == ChangeKind::TypeRenamed).or_else(|| c.label.clone()).unwrap_or_default()).or_default().push(i),
+            // The data still spells a renamed type the old way.
+            ChangeKind::TypeRenamed => by_label.entry(c.from.clone().unwrap_or_default()).or_default().push(i),
+            _ => by_label.entry(c.label.clone().unwrap_or_default()).or_default().push(i),
         }
         c.effect = Some(DataEffect::default());
     }
@@ -673,7 +672,10 @@ impl TaxonomyDiff {
                     ),
                     ChangeKind::TypeRenamed => (
                         format!("{} → {}", code(c.from.as_deref().unwrap_or_default()), code(label)),
-                        format!("{archetype} (same {})", c.detected_by.as_deref().unwrap_or_default()),
+                        match c.detected_by.as_deref() {
+                            Some("spelling") => format!("{archetype} (close spelling)"),
+                            other => format!("{archetype} (same {})", other.unwrap_or_default()),
+                        },
                     ),
                     ChangeKind::TypeDefinitionChanged => (code(label), format!("{archetype}; see below")),
                     _ => (code(label), archetype.to_string()),

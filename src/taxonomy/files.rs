@@ -544,15 +544,13 @@ impl Mapping {
         base.join(&self.taxonomy)
     }
 
-    /// 1-based line of group `g` (`at = (g, None)`), entry `i` of it, or alias `j` of that entry.
+    /// 1-based line of the key of group `g`, of entry `i` of it, or of alias `j` of that entry.
     pub(crate) fn line(&self, g: usize, i: Option<usize>, alias: Option<usize>) -> Option<usize> {
         let mut path = vec![Step::Key("archetypes"), Step::Entry(g)];
-        if let Some(i) = i {
-            path.push(Step::Index(i));
-            if let Some(j) = alias {
-                path.push(Step::Key("aliases"));
-                path.push(Step::Index(j));
-            }
+        match (i, alias) {
+            (None, _) => path[1] = Step::KeyAt(g),
+            (Some(i), None) => path.push(Step::Index(i)),
+            (Some(i), Some(j)) => path.extend([Step::Index(i), Step::Key("aliases"), Step::Index(j)]),
         }
         line_of(&self.text, &path)
     }

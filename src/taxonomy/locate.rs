@@ -16,6 +16,8 @@ pub enum Step<'a> {
     Key(&'a str),
     /// The value of the n-th (0-based) entry of a mapping.
     Entry(usize),
+    /// The key of the n-th (0-based) entry of a mapping.
+    KeyAt(usize),
     /// The n-th (0-based) element of a sequence.
     Index(usize),
 }
@@ -101,11 +103,19 @@ impl<'de> Visitor<'de> for Probe<'_, '_> {
             return Err(de::Error::custom(MARKER));
         };
         let mut i = 0;
-        while let Some(key) = map.next_key::<serde_norway::Value>()? {
+        loop {
+            if let Step::KeyAt(n) = first
+                && *n == i
+            {
+                return map.next_key_seed(Probe { path: rest }).map(|_| ());
+            }
+            let Some(key) = map.next_key::<serde_norway::Value>()? else {
+                return Ok(());
+            };
             let hit = match first {
                 Step::Key(k) => key.as_str() == Some(*k),
                 Step::Entry(n) => *n == i,
-                Step::Index(_) => false,
+                Step::Index(_) | Step::KeyAt(_) => false,
             };
             if hit {
                 map.next_value_seed(Probe { path: rest })?;
@@ -114,7 +124,6 @@ impl<'de> Visitor<'de> for Probe<'_, '_> {
             }
             i += 1;
         }
-        Ok(())
     }
 }
 
@@ -128,6 +137,8 @@ mod tests {
     fn finds_keys_entries_and_elements() {
         assert_eq!(line_of(TEXT, &[Step::Key("kind")]), Some(1));
         assert_eq!(line_of(TEXT, &[Step::Key("archetypes"), Step::Entry(1)]), Some(6));
+        assert_eq!(line_of(TEXT, &[Step::Key("archetypes"), Step::Entry(0)]), Some(4));
+        assert_eq!(line_of(TEXT, &[Step::Key("archetypes"), Step::KeyAt(0)]), Some(3));
         assert_eq!(line_of(TEXT, &[Step::Key("archetypes"), Step::Entry(0), Step::Index(1)]), Some(5));
         assert_eq!(line_of(TEXT, &[Step::Key("archetypes"), Step::Key("Misc"), Step::Index(1)]), Some(7));
     }

@@ -12,5 +12,7 @@ mod crossner;
 mod emit;
 mod eval;
 mod iepile;
+mod map;
 mod pile_ner;
 mod stats;
+mod taxonomy;
