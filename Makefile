@@ -8,6 +8,9 @@ PYTHON ?= python3
 TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 NERPREP := $(TARGET_DIR)/release/nerprep
 DATA := data
+# The Pile-NER-format fixtures (the GLiNER sample in fixtures/pile-ner is another format).
+PILE_NER_FILES := fixtures/pile-ner/CrossNER_science_head.json fixtures/pile-ner/mit-restaurant_head.json \
+	fixtures/pile-ner/SLIMER_pileNER_FalseDef_validation_head.jsonl
 
 .PHONY: all build data test bench clean
 
@@ -23,10 +26,16 @@ data: build
 	mkdir -p $(DATA)
 	$(NERPREP) ingest --format crossner fixtures/crossner -o $(DATA)/crossner.parquet
 	$(NERPREP) ingest --format b2nerd fixtures/b2nerd -o $(DATA)/b2nerd.parquet
+	$(NERPREP) ingest --format iepile fixtures/iepile -o $(DATA)/iepile.parquet
+	$(NERPREP) ingest --format pile-ner $(PILE_NER_FILES) -o $(DATA)/pile-ner.parquet
 	$(NERPREP) stats $(DATA)/crossner.parquet --by dataset,label -o $(DATA)/crossner.stats.md
 	$(NERPREP) stats $(DATA)/b2nerd.parquet --by dataset,label -o $(DATA)/b2nerd.stats.md
+	$(NERPREP) stats $(DATA)/iepile.parquet --by dataset,label -o $(DATA)/iepile.stats.md
+	$(NERPREP) stats $(DATA)/pile-ner.parquet --by dataset,label -o $(DATA)/pile-ner.stats.md
 	$(NERPREP) stats $(DATA)/crossner.parquet --by dataset
 	$(NERPREP) stats $(DATA)/b2nerd.parquet --by dataset
+	$(NERPREP) stats $(DATA)/iepile.parquet --by dataset
+	$(NERPREP) stats $(DATA)/pile-ner.parquet --by dataset
 	$(NERPREP) taxonomy check taxonomy mappings
 	$(NERPREP) map $(DATA)/crossner.parquet --mapping mappings/crossner.yaml --unmapped error -o $(DATA)/crossner.mapped.parquet
 	$(NERPREP) map $(DATA)/b2nerd.parquet --mapping mappings/crossner.yaml --mapping mappings/iepile.yaml --unmapped keep -o $(DATA)/b2nerd.mapped.parquet

@@ -15,6 +15,7 @@ Peers live in benches/peers/ and run in a venv made here from benches/peers/requ
 Usage: NERPREP=target/release/nerprep python3 benches/compare.py [--only JOB ...] [--repeat N]
 """
 import argparse
+import json
 import os
 import shutil
 import subprocess
@@ -84,6 +85,123 @@ def job_crossner_ingest(nerprep, py):
     )
 
 
+# --- IEPile and Pile-NER inputs: real records, replicated with varied text ------------------
+
+EN_PROMPT = ("You are an expert in named entity recognition. Please extract entities that match the schema "
+             "definition from the input. Return an empty list if the entity type does not exist. Please respond "
+             "in the format of a JSON string.")
+
+
+def iepile_records():
+    """(source, schema, input, output) of real IEPile NER records, plus the real B2NERD-layout
+    sentences asked IEPile-style (schema split into chunks of 3 types, mentions de-duplicated
+    per type, as the upstream converter does), plus the real RE records (to be skipped)."""
+    fx = ROOT / "fixtures"
+    out, other = [], []
+    real = [json.loads(l) for l in (fx / "iepile" / "data_NER_train.json").read_text(encoding="utf-8").splitlines()]
+    real += [json.loads((fx / "iepile" / f).read_text(encoding="utf-8")) for f in
+             ("README_md_lines146-151_en_NER_example.json", "DeepKE_example_llm_test_ieplile_MSRA_record.json")]
+    for r in real:
+        ins = json.loads(r["instruction"])
+        out.append((r["source"], ins["schema"], ins["input"], json.loads(r["output"]), ins["instruction"]))
+    for labels in sorted((fx / "b2nerd").glob("*/labels.json")):
+        types = json.loads(labels.read_text())
+        for split in sorted(labels.parent.glob("*.json")):
+            if split.name == "labels.json":
+                continue
+            for rec in json.loads(split.read_text()):
+                for c in range(0, len(types), 3):
+                    chunk = types[c:c + 3]
+                    ans = {t: list(dict.fromkeys(e["name"] for e in rec["entities"] if e["type"] == t)) for t in chunk}
+                    out.append((labels.parent.name, chunk, rec["sentence"], ans, EN_PROMPT))
+    for line in (fx / "iepile" / "data_RE_train.json").read_text(encoding="utf-8").splitlines()[:8]:
+        other.append(line)
+    return out, other
+
+
+def make_iepile(target, min_bytes):
+    """IEPile JSON Lines of at least `min_bytes`: every replica appends its number to each
+    sentence (`… (17)`), so texts differ between replicas but records of one sentence stay
+    consecutive and every mention stays in its text."""
+    if target.exists() and target.stat().st_size >= min_bytes:
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    records, other = iepile_records()
+    written, rep = 0, 0
+    with open(target, "w", encoding="utf-8") as f:
+        while written < min_bytes:
+            lines = []
+            for source, schema, text, ans, prompt in records:
+                ins = json.dumps({"instruction": prompt, "schema": schema, "input": f"{text} ({rep})"}, ensure_ascii=False)
+                lines.append(json.dumps({"task": "NER", "source": source, "instruction": ins,
+                                         "output": json.dumps(ans, ensure_ascii=False)}, ensure_ascii=False))
+            lines.extend(other)
+            chunk = "\n".join(lines) + "\n"
+            f.write(chunk)
+            written += len(chunk.encode("utf-8"))
+            rep += 1
+    return target
+
+
+def pile_ner_records():
+    """Real UniversalNER evaluation records (one type per record), and the same passages as
+    multi-turn conversations (all types in one record, the Pile-NER-type training layout)."""
+    fx = ROOT / "fixtures" / "pile-ner"
+    single = []
+    for f in ("CrossNER_science_head.json", "mit-restaurant_head.json"):
+        single += json.loads((fx / f).read_text())
+    multi = []
+    for r in single:
+        turns = r["conversations"]
+        if multi and multi[-1]["conversations"][0]["value"] == turns[0]["value"]:
+            multi[-1]["conversations"].extend(turns[2:])
+        else:
+            multi.append({"id": r["id"], "conversations": [dict(t) for t in turns]})
+    return single, multi
+
+
+def make_pile_ner(target, min_bytes):
+    """A Pile-NER JSON array (one line, ensure_ascii, like upstream) of at least `min_bytes`,
+    alternating both layouts, every replica appending its number to the passages."""
+    if target.exists() and target.stat().st_size >= min_bytes:
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    single, multi = pile_ner_records()
+    written, rep = 0, 0
+    with open(target, "w") as f:
+        f.write("[")
+        while written < min_bytes:
+            parts = []
+            for r in (single if rep % 2 == 0 else multi):
+                turns = [dict(t) for t in r["conversations"]]
+                turns[0]["value"] = f"{turns[0]['value']} ({rep})"
+                parts.append(json.dumps({"id": f"{r['id']}_{rep}", "conversations": turns}))
+            chunk = (", " if rep else "") + ", ".join(parts)
+            f.write(chunk)
+            written += len(chunk)
+            rep += 1
+        f.write("]")
+    return target
+
+
+def _mention_job(fmt, make, name, size_mb, peer):
+    def job(nerprep, py):
+        data = make(WORK / fmt / f"{name}_{size_mb}mb.json", size_mb * MB)
+        out = WORK / "out"
+        return (
+            f"{fmt} {data.stat().st_size / MB:.0f} MB",
+            [nerprep, "--quiet", "ingest", "--format", fmt, "--dataset", "bench", str(data), "-o", str(out / f"{fmt}.parquet")],
+            [py, str(PEERS / peer), str(data), str(out / f"{fmt}_peer.parquet")],
+        )
+    return job
+
+
+job_iepile_ingest = _mention_job("iepile", make_iepile, "big", 512, "iepile_ingest.py")
+job_iepile_ingest_128 = _mention_job("iepile", make_iepile, "big", 128, "iepile_ingest.py")
+job_pile_ner_ingest = _mention_job("pile-ner", make_pile_ner, "big", 128, "pile_ner_ingest.py")
+job_pile_ner_ingest_512 = _mention_job("pile-ner", make_pile_ner, "big", 512, "pile_ner_ingest.py")
+
+
 def crossner_table(nerprep):
     """The replicated CrossNER fixtures ingested once (setup, not timed): map and emit read it."""
     src = sorted((ROOT / "fixtures" / "crossner").glob("*.txt"))
@@ -136,6 +254,10 @@ def job_eval_json_offset(nerprep, py):
 
 JOBS = {
     "crossner-ingest": job_crossner_ingest,
+    "iepile-ingest": job_iepile_ingest,
+    "iepile-ingest-128": job_iepile_ingest_128,
+    "pile-ner-ingest": job_pile_ner_ingest,
+    "pile-ner-ingest-512": job_pile_ner_ingest_512,
     "map": job_map,
     "emit-b2ner": job_emit_b2ner,
     "eval-json-offset": job_eval_json_offset,

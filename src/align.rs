@@ -23,11 +23,12 @@
 //! - Whitespace around a mention is not part of it: it is searched for trimmed (counted as
 //!   `align:trimmed_mention`); an empty mention is unaligned as `empty_mention`.
 //!
-//! Occurrences are found with `str::find` for a few mentions and with one Aho-Corasick
-//! automaton over all of them when a record has many (the two agree, see the tests).
+//! Occurrences are found with one `memmem` scan per mention for the few mentions of a
+//! typical record, and with one Aho-Corasick automaton over all of them when a record has
+//! many (the two agree, see the tests).
 
 use crate::model::{CharIndex, Entity, Span, Unaligned};
-use aho_corasick::{AhoCorasick, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use std::collections::{BTreeMap, HashMap};
 
 /// Note key: mentions placed only through the case-insensitive fallback.
@@ -72,13 +73,13 @@ pub struct AlignOptions {
     /// Try the case-insensitive and whitespace-normalising fallbacks.
     pub fallbacks: bool,
     /// From how many distinct mention strings on one Aho-Corasick automaton is used instead
-    /// of one `str::find` scan per mention (the results are the same; only speed differs).
+    /// of one `memmem` scan per mention (the results are the same; only speed differs).
     pub automaton_from: usize,
 }
 
 impl Default for AlignOptions {
     fn default() -> Self {
-        AlignOptions { boundaries: Boundaries::Auto, fallbacks: true, automaton_from: 8 }
+        AlignOptions { boundaries: Boundaries::Auto, fallbacks: true, automaton_from: 32 }
     }
 }
 
@@ -136,20 +137,27 @@ pub fn align(text: &str, mentions: &[(String, String)], options: &AlignOptions) 
         return out;
     }
     let view = TextView::new(text, options.boundaries);
-    let verbatim = find_verbatim(&view, &groups, options);
+    let (verbatim, of_group) = find_verbatim(&view, &groups, options);
     let mut order: Vec<usize> = (0..groups.len()).collect();
     order.sort_by_key(|&g| (std::cmp::Reverse(groups[g].chars), groups[g].first));
 
-    let mut placed: HashMap<&str, Vec<Span>> = HashMap::new();
+    let mut labels: FirstSeen<&str> = FirstSeen::new(groups.len());
+    let mut placed: Vec<Vec<Span>> = Vec::new();
     let mut results: Vec<Placement> = Vec::with_capacity(groups.len());
     for g in order {
         let group = &groups[g];
-        let mut occurrences = verbatim[g].clone();
+        let fallback;
+        let mut occurrences: &[Span] = &verbatim[of_group[g]];
         if occurrences.is_empty() && options.fallbacks {
-            occurrences = view.fallback_occurrences(group.needle, &mut out.notes);
+            fallback = view.fallback_occurrences(group.needle, &mut out.notes);
+            occurrences = &fallback;
         }
-        let same_label = placed.entry(group.label).or_default();
-        let (chosen, failure) = choose(group, &occurrences, same_label);
+        let (l, new) = labels.get_or_insert(group.label);
+        if new {
+            placed.push(Vec::new());
+        }
+        let same_label = &mut placed[l];
+        let (chosen, failure) = choose(group, occurrences, same_label);
         let failure = match failure {
             Some(r) => Some((r, group.listed)),
             None if chosen.is_empty() => {
@@ -187,17 +195,16 @@ pub fn align(text: &str, mentions: &[(String, String)], options: &AlignOptions) 
 /// `unaligned`.
 fn group<'m>(mentions: &'m [(String, String)], out: &mut Alignment) -> Vec<Group<'m>> {
     let mut groups: Vec<Group<'m>> = Vec::new();
-    let mut index: HashMap<(&str, &str), usize> = HashMap::new();
+    let mut index: FirstSeen<(&str, &str)> = FirstSeen::new(mentions.len());
     for (i, (label, mention)) in mentions.iter().enumerate() {
         if mention.trim().is_empty() {
             out.unaligned.push(Unaligned { label: label.clone(), text: mention.clone(), reason: reason::EMPTY_MENTION.into() });
             *out.notes.entry(format!("unaligned:{}", reason::EMPTY_MENTION)).or_default() += 1;
             continue;
         }
-        match index.get(&(label.as_str(), mention.as_str())) {
-            Some(&g) => groups[g].listed += 1,
-            None => {
-                index.insert((label, mention), groups.len());
+        match index.get_or_insert((label, mention)) {
+            (g, false) => groups[g].listed += 1,
+            (_, true) => {
                 let needle = mention.trim();
                 if needle.len() != mention.len() {
                     *out.notes.entry(NOTE_TRIMMED.into()).or_default() += 1;
@@ -253,23 +260,51 @@ fn choose(group: &Group<'_>, occurrences: &[Span], same_label: &[Span]) -> (Vec<
     (chosen, failure)
 }
 
-/// Finds the verbatim, boundary-respecting occurrences of every group's mention.
-fn find_verbatim(view: &TextView<'_>, groups: &[Group<'_>], options: &AlignOptions) -> Vec<Vec<Span>> {
-    // Distinct mention strings (the same string may be listed under several labels).
-    let mut distinct: Vec<&str> = Vec::new();
-    let mut slot: HashMap<&str, usize> = HashMap::new();
-    let of_group: Vec<usize> = groups
-        .iter()
-        .map(|g| {
-            *slot.entry(g.needle).or_insert_with(|| {
-                distinct.push(g.needle);
-                distinct.len() - 1
-            })
-        })
-        .collect();
+/// Keys numbered in first-seen order: a linear scan for the handful of keys a typical
+/// record has (cheaper than hashing), a hash map beyond that.
+struct FirstSeen<K> {
+    keys: Vec<K>,
+    map: Option<HashMap<K, usize>>,
+}
+
+impl<K: Copy + Eq + std::hash::Hash> FirstSeen<K> {
+    /// Above this many expected keys a hash map is used.
+    const LINEAR_UP_TO: usize = 32;
+
+    fn new(expected: usize) -> Self {
+        FirstSeen { keys: Vec::new(), map: (expected > Self::LINEAR_UP_TO).then(HashMap::new) }
+    }
+
+    /// The key's number, and whether it was new.
+    fn get_or_insert(&mut self, key: K) -> (usize, bool) {
+        let next = self.keys.len();
+        let found = match &mut self.map {
+            Some(map) => *map.entry(key).or_insert(next),
+            None => self.keys.iter().position(|k| *k == key).unwrap_or(next),
+        };
+        if found == next {
+            self.keys.push(key);
+        }
+        (found, found == next)
+    }
+}
+
+/// Finds the verbatim, boundary-respecting occurrences of every distinct mention string
+/// (one string may be listed under several labels); returns them with, per group, the index
+/// of its string.
+fn find_verbatim(view: &TextView<'_>, groups: &[Group<'_>], options: &AlignOptions) -> (Vec<Vec<Span>>, Vec<usize>) {
+    let mut slots: FirstSeen<&str> = FirstSeen::new(groups.len());
+    let of_group: Vec<usize> = groups.iter().map(|g| slots.get_or_insert(g.needle).0).collect();
+    let distinct = slots.keys;
     let mut found: Vec<Vec<(usize, usize)>> = vec![Vec::new(); distinct.len()];
     let automaton = (distinct.len() >= options.automaton_from)
-        .then(|| AhoCorasick::builder().match_kind(MatchKind::Standard).build(&distinct).ok())
+        .then(|| {
+            AhoCorasick::builder()
+                .match_kind(MatchKind::Standard)
+                .kind(Some(AhoCorasickKind::ContiguousNFA))
+                .build(&distinct)
+                .ok()
+        })
         .flatten();
     match automaton {
         Some(ac) => {
@@ -290,15 +325,16 @@ fn find_verbatim(view: &TextView<'_>, groups: &[Group<'_>], options: &AlignOptio
         .iter()
         .map(|ranges| ranges.iter().filter(|&&(s, e)| view.on_boundaries_bytes(s, e)).filter_map(|&(s, e)| view.span_of_bytes(s, e)).collect())
         .collect();
-    of_group.iter().map(|&d| spans[d].clone()).collect()
+    (spans, of_group)
 }
 
 /// Every (possibly overlapping) byte range where `needle` occurs in `haystack`, in order.
 fn find_all(haystack: &str, needle: &str) -> Vec<(usize, usize)> {
     let mut out = Vec::new();
+    let finder = memchr::memmem::Finder::new(needle);
     let step = needle.chars().next().map_or(1, char::len_utf8);
     let mut from = 0;
-    while let Some(pos) = haystack.get(from..).and_then(|rest| rest.find(needle)) {
+    while let Some(pos) = haystack.as_bytes().get(from..).and_then(|rest| finder.find(rest)) {
         let start = from + pos;
         out.push((start, start + needle.len()));
         from = start + step;

@@ -22,6 +22,7 @@ use crate::io::IoError;
 use crate::model::SourceFormat;
 use serde::de::{Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
+use std::borrow::Cow;
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -37,9 +38,11 @@ pub struct IepileReader {
 
 /// Any of the three variants; which fields are present says which one it is.
 #[derive(Deserialize)]
-struct Envelope {
-    task: Option<String>,
-    source: Option<String>,
+struct Envelope<'a> {
+    #[serde(borrow)]
+    task: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    source: Option<Cow<'a, str>>,
     instruction: Option<String>,
     output: Option<String>,
     id: Option<serde_json::Value>,
@@ -119,24 +122,24 @@ impl IepileReader {
         if let Some(task) = env.task.as_deref().filter(|t| *t != "NER") {
             return Parsed::Skipped(format!("skipped_task:{task}"));
         }
-        let source = env.source.clone();
+        let source = env.source.as_deref();
         let result = if let Some(text) = env.text {
             let labels = env.entity.unwrap_or_default();
-            Ok(self.passage(ctx, raw, source, text, schema().unwrap_or_default(), labels.into_iter().map(|m| (m.entity_type, m.entity)).collect()))
+            Ok(self.passage(raw, source, text, schema().unwrap_or_default(), labels.into_iter().map(|m| (m.entity_type, m.entity)).collect()))
         } else if let Some(instruction) = env.instruction {
-            self.instructed(ctx, raw, source, &instruction, env.output, env.label)
+            self.instructed(raw, source, &instruction, env.output, env.label)
         } else {
             Err(("unknown_variant", "expected `task/source/instruction/output`, `id/instruction/label` or `text/entity` fields".to_string()))
         };
         match result {
             Ok(mut p) => {
                 if let Some(task) = env.task {
-                    p.sample.meta.insert("task".into(), task.into());
+                    p.meta.insert("task".into(), task.into_owned().into());
                 }
                 if let Some(id) = env.id {
-                    p.sample.meta.insert("iepile_id".into(), id);
+                    p.meta.insert("iepile_id".into(), id);
                 }
-                Parsed::Passage(Box::new(p))
+                Parsed::Passage(p)
             }
             Err((reason, message)) => Parsed::bad(ctx, raw, raw.line, reason, message),
         }
@@ -145,9 +148,8 @@ impl IepileReader {
     /// The training and test variants: decode the instruction, then `output` or `label`.
     fn instructed(
         &self,
-        ctx: &FileContext,
         raw: &RawRecord,
-        source: Option<String>,
+        source: Option<&str>,
         instruction: &str,
         output: Option<String>,
         label: Option<String>,
@@ -158,15 +160,18 @@ impl IepileReader {
             (Some(out), _) => {
                 let Output(lists) = serde_json::from_str(&out)
                     .map_err(|e| ("bad_output", format!("`output` must hold a JSON object of type -> list of mentions: {e}")))?;
-                let mut passage = self.passage(ctx, raw, source, ins.input, ins.schema, Vec::new());
-                for (label, mentions) in lists {
-                    if !passage.sample.label_set.contains(&label) {
+                let mut passage = self.passage(raw, source, ins.input, ins.schema, Vec::new());
+                for (i, (label, _)) in lists.iter().enumerate() {
+                    if !passage.label_set.contains(label) {
                         passage.note("label_not_in_schema");
-                        passage.ask(&label);
+                        passage.ask(label);
                     }
-                    if passage.answers.add(&label, mentions) {
+                    if lists[..i].iter().any(|(l, _)| l == label) {
                         passage.note("type_answered_twice");
                     }
+                }
+                for (label, mentions) in lists {
+                    passage.answers.add(&label, mentions);
                 }
                 return Ok(passage);
             }
@@ -177,33 +182,30 @@ impl IepileReader {
             }
             (None, None) => return Err(("missing_output", "a record with `instruction` needs `output` or `label`".into())),
         };
-        Ok(self.passage(ctx, raw, source, ins.input, ins.schema, answers))
+        Ok(self.passage(raw, source, ins.input, ins.schema, answers))
     }
 
     /// A passage of `text` asking `schema`, answered by `(type, mention)` pairs; types
     /// answered outside the schema are added to the label set and counted.
     fn passage(
         &self,
-        ctx: &FileContext,
         raw: &RawRecord,
-        source: Option<String>,
+        source: Option<&str>,
         text: String,
         schema: Vec<String>,
         answers: Vec<(String, String)>,
     ) -> Passage {
-        let mut sample = ctx.new_sample(SourceFormat::Iepile, raw.index, text);
+        let mut passage = Passage::new(raw.index, text);
         if let Some(source) = source.filter(|s| self.source_as_dataset && !s.is_empty()) {
-            sample.id = format!("{}/{}/{}:{}", source, ctx.split, ctx.stem, raw.index);
-            sample.dataset = source;
+            passage.dataset = Some(source.to_string());
         }
-        let mut passage = Passage::new(sample);
         let from_schema = !schema.is_empty();
         for label in &schema {
             passage.ask(label);
         }
         let mut grouped: Vec<(String, Vec<String>)> = Vec::new();
         for (label, mention) in answers {
-            if from_schema && !passage.sample.label_set.contains(&label) {
+            if from_schema && !passage.label_set.contains(&label) {
                 passage.note("label_not_in_schema");
             }
             passage.ask(&label);
@@ -241,7 +243,7 @@ impl Reader for IepileReader {
             });
             loaded.as_ref().ok().cloned().flatten()
         };
-        drive(ctx, input, self.merge, sink, |raw| self.parse(ctx, &get_schema, raw))?;
+        drive(ctx, input, SourceFormat::Iepile, self.merge, sink, |raw| self.parse(ctx, &get_schema, raw))?;
         match schema.get() {
             Some(Err(message)) => {
                 Err(ReadError::Input { path: schema_file.unwrap_or_default(), line: Some(1), message: message.clone() })

@@ -76,6 +76,10 @@ pub struct JsonRecords<R: BufRead> {
     pending: std::collections::VecDeque<Result<RawRecord, SplitError>>,
     io_error: Option<io::Error>,
     finished: bool,
+    /// The input chunk being split, kept to reuse its allocation.
+    chunk: Vec<u8>,
+    /// Record buffers handed back with [`JsonRecords::recycle`].
+    spare: Vec<Vec<u8>>,
     /// Bytes skipped at the start (UTF-8 BOM), reported once.
     pub bom: bool,
 }
@@ -94,6 +98,8 @@ impl<R: BufRead> JsonRecords<R> {
             pending: Default::default(),
             io_error: None,
             finished: false,
+            chunk: Vec::new(),
+            spare: Vec::new(),
             bom: false,
         }
     }
@@ -103,13 +109,23 @@ impl<R: BufRead> JsonRecords<R> {
         self.layout
     }
 
+    /// Hands a record's buffer back so that a later record can reuse its allocation (callers
+    /// that process records in batches save one allocation per record).
+    pub fn recycle(&mut self, mut bytes: Vec<u8>) {
+        bytes.clear();
+        self.spare.push(bytes);
+    }
+
     /// An I/O error that ended the stream early, if any.
     pub fn take_io_error(&mut self) -> Option<io::Error> {
         self.io_error.take()
     }
 
     fn emit_record(&mut self) {
-        let bytes = std::mem::take(&mut self.current);
+        // Records of one file have similar sizes: start the next one with this one's room.
+        let room = self.current.len();
+        let next = self.spare.pop().unwrap_or_else(|| Vec::with_capacity(room));
+        let bytes = std::mem::replace(&mut self.current, next);
         self.pending.push_back(Ok(RawRecord { index: self.index, line: self.record_line, bytes }));
         self.index += 1;
     }
@@ -239,19 +255,31 @@ impl<R: BufRead> JsonRecords<R> {
                 self.finish();
                 return;
             }
-            let mut chunk = buf.to_vec();
+            let mut chunk = std::mem::take(&mut self.chunk);
+            chunk.clear();
+            chunk.extend_from_slice(buf);
             let n = chunk.len();
             self.input.consume(n);
             if self.state == State::Start && self.line == 1 && !self.bom && chunk.starts_with(b"\xEF\xBB\xBF") {
                 self.bom = true;
                 chunk.drain(..3);
             }
-            for b in chunk {
-                self.step(b);
-                if self.finished {
-                    break;
+            let mut i = 0;
+            while i < chunk.len() && !self.finished {
+                if let State::InRecord { in_string: true, escaped: false, .. } = self.state {
+                    // Plain string bytes cannot change the state: copy them in one go, up to
+                    // the next quote, backslash or newline (which `step` handles).
+                    let run = memchr::memchr3(b'"', b'\\', b'\n', &chunk[i..]).unwrap_or(chunk.len() - i);
+                    self.current.extend_from_slice(&chunk[i..i + run]);
+                    i += run;
+                    if i == chunk.len() {
+                        break;
+                    }
                 }
+                self.step(chunk[i]);
+                i += 1;
             }
+            self.chunk = chunk;
         }
     }
 }
@@ -321,6 +349,17 @@ mod tests {
         let mut it = JsonRecords::new("\u{feff}[{\"a\": 1}]".as_bytes());
         assert_eq!(it.next().unwrap().unwrap().bytes, b"{\"a\": 1}");
         assert!(it.bom);
+    }
+
+    #[test]
+    fn records_split_the_same_whatever_the_read_size() {
+        let input = "[{\"a\": \"long \\\" string ]} with \\\\ escapes\"},\n {\"b\": [\"x\", \"y\\n\"]}, \"bare\", 12]";
+        let whole: Vec<_> = JsonRecords::new(input.as_bytes()).map(|r| r.unwrap()).collect();
+        assert_eq!(whole.len(), 4);
+        for cap in [1, 2, 3, 7] {
+            let small: Vec<_> = JsonRecords::new(io::BufReader::with_capacity(cap, input.as_bytes())).map(|r| r.unwrap()).collect();
+            assert_eq!(small, whole, "read size {cap}");
+        }
     }
 
     #[test]

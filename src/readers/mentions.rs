@@ -12,8 +12,7 @@ use super::json_stream::{JsonRecords, RawRecord, SplitError};
 use super::{FileContext, ReadError, Sink};
 use crate::align::{align, AlignOptions};
 use crate::io::IoError;
-use crate::model::{QuarantineRecord, Sample, Unaligned};
-use crate::report::Counts;
+use crate::model::{QuarantineRecord, Sample, SourceFormat, Unaligned};
 use rayon::prelude::*;
 use std::collections::{BTreeMap, HashMap};
 use std::hash::{BuildHasher, Hash, Hasher};
@@ -72,136 +71,158 @@ impl std::fmt::Display for MergeMode {
     }
 }
 
-/// Mention lists per label, in the order the labels were answered.
+/// `(label, mention)` pairs, grouped by label in the order the labels were answered: the
+/// input of [`align`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Answers {
-    labels: Vec<(String, Vec<String>)>,
+    pairs: Vec<(String, String)>,
 }
 
 impl Answers {
-    /// Adds the answer for `label`. When the label was already answered (a type asked twice,
+    /// Adds the answer for `label`. When the label was answered before (a type asked twice,
     /// or two merged records asking the same type) the lists are united so that each mention
-    /// keeps its largest multiplicity, and `true` is returned.
-    pub fn add(&mut self, label: &str, mentions: Vec<String>) -> bool {
-        match self.labels.iter_mut().find(|(l, _)| l == label) {
-            None => {
-                self.labels.push((label.to_string(), mentions));
-                false
-            }
-            Some((_, existing)) => {
-                let mut have: HashMap<&str, usize> = HashMap::new();
-                for m in existing.iter() {
-                    *have.entry(m).or_default() += 1;
-                }
-                let mut extra = Vec::new();
-                for m in mentions {
-                    match have.get_mut(m.as_str()) {
-                        Some(n) if *n > 0 => *n -= 1,
-                        _ => extra.push(m),
-                    }
-                }
-                existing.extend(extra);
-                true
+    /// keeps its largest multiplicity.
+    pub fn add(&mut self, label: &str, mentions: Vec<String>) {
+        let Some(last) = self.pairs.iter().rposition(|(l, _)| l == label) else {
+            self.pairs.extend(mentions.into_iter().map(|m| (label.to_string(), m)));
+            return;
+        };
+        let mut have: HashMap<&str, usize> = HashMap::new();
+        for (_, m) in self.pairs.iter().filter(|(l, _)| l == label) {
+            *have.entry(m).or_default() += 1;
+        }
+        let mut extra = Vec::new();
+        for m in mentions {
+            match have.get_mut(m.as_str()) {
+                Some(n) if *n > 0 => *n -= 1,
+                _ => extra.push((label.to_string(), m)),
             }
         }
+        self.pairs.splice(last + 1..last + 1, extra);
     }
 
-    /// True when no label has a mention.
+    /// True when there is no mention at all.
     pub fn is_empty(&self) -> bool {
-        self.labels.iter().all(|(_, m)| m.is_empty())
+        self.pairs.is_empty()
     }
 
-    /// `(label, mention)` pairs for [`align`], label by label in answer order.
-    pub fn pairs(&self) -> Vec<(String, String)> {
-        self.labels.iter().flat_map(|(l, ms)| ms.iter().map(move |m| (l.clone(), m.clone()))).collect()
-    }
-
-    /// Mentions given per label, counted (for tests and reports).
-    pub fn counts(&self) -> BTreeMap<&str, usize> {
-        self.labels.iter().map(|(l, m)| (l.as_str(), m.len())).collect()
+    /// The pairs, label by label in answer order.
+    pub fn pairs(&self) -> &[(String, String)] {
+        &self.pairs
     }
 }
 
 /// One passage with its answers, not yet aligned: a record, or several merged records.
-#[derive(Debug, Clone)]
+/// The sample itself is built only when the passage is finished, so a record that merges
+/// into an earlier one costs no sample.
+#[derive(Debug, Clone, Default)]
 pub struct Passage {
-    /// The sample so far: id (of the first record), dataset, split, lang, text, label set,
-    /// meta and answers that could not be parsed (in `unaligned`); no entities yet.
-    pub sample: Sample,
+    /// 0-based index of the (first) record in the file: the record index of the sample id.
+    pub index: u64,
+    /// The dataset when it is not the file's (IEPile's `source`).
+    pub dataset: Option<String>,
+    /// The passage text.
+    pub text: String,
+    /// The labels asked, in order, negatives included.
+    pub label_set: Vec<String>,
+    /// Answers that could not be parsed, reported as they came.
+    pub unaligned: Vec<Unaligned>,
+    /// Source extras for the sample's `meta`.
+    pub meta: serde_json::Map<String, serde_json::Value>,
     /// The answers to align.
     pub answers: Answers,
-    /// Things tolerated while parsing, for [`Counts::note`].
+    /// Things tolerated while parsing, for [`crate::report::Counts::note`].
     pub notes: BTreeMap<String, u64>,
     /// How many records this passage holds.
     pub records: u64,
 }
 
 impl Passage {
-    /// A passage of one record.
-    pub fn new(sample: Sample) -> Passage {
-        Passage { sample, answers: Answers::default(), notes: BTreeMap::new(), records: 1 }
+    /// A passage of one record: record `index` of its file, with `text`.
+    pub fn new(index: u64, text: String) -> Passage {
+        Passage { index, text, records: 1, ..Passage::default() }
     }
 
     /// Counts one tolerated event.
     pub fn note(&mut self, what: &str) {
-        *self.notes.entry(what.to_string()).or_default() += 1;
+        match self.notes.get_mut(what) {
+            Some(n) => *n += 1,
+            None => {
+                self.notes.insert(what.to_string(), 1);
+            }
+        }
     }
 
     /// Adds `label` to the label set unless it is there already.
     pub fn ask(&mut self, label: &str) {
-        if !self.sample.label_set.iter().any(|l| l == label) {
-            self.sample.label_set.push(label.to_string());
+        if !self.label_set.iter().any(|l| l == label) {
+            self.label_set.push(label.to_string());
         }
     }
 
     /// Whether `other` repeats this passage's text in the same dataset.
     fn same_passage(&self, other: &Passage) -> bool {
-        self.sample.text == other.sample.text && self.sample.dataset == other.sample.dataset
+        self.text == other.text && self.dataset == other.dataset
     }
 
     /// Folds a later record of the same passage into this one: label sets and answers are
     /// united, unparsable answers and notes kept, meta keys of the first record win.
     fn absorb(&mut self, other: Passage) {
-        for label in &other.sample.label_set {
-            self.ask(label);
+        for label in other.label_set {
+            if !self.label_set.contains(&label) {
+                self.label_set.push(label);
+            }
         }
-        for (label, mentions) in other.answers.labels {
+        let mut pairs = other.answers.pairs.into_iter().peekable();
+        while let Some((label, first)) = pairs.next() {
+            let mut mentions = vec![first];
+            while let Some((_, m)) = pairs.next_if(|(l, _)| *l == label) {
+                mentions.push(m);
+            }
             self.answers.add(&label, mentions);
         }
-        self.sample.unaligned.extend(other.sample.unaligned);
+        self.unaligned.extend(other.unaligned);
         for (k, v) in other.notes {
             *self.notes.entry(k).or_default() += v;
         }
-        for (k, v) in other.sample.meta {
-            self.sample.meta.entry(k).or_insert(v);
+        for (k, v) in other.meta {
+            self.meta.entry(k).or_insert(v);
         }
         self.records += other.records;
     }
 
-    /// Aligns the answers and returns the finished sample with the notes to count.
-    pub fn finish(mut self, options: &AlignOptions) -> (Sample, BTreeMap<String, u64>) {
-        if !self.answers.is_empty() {
-            let alignment = align(&self.sample.text, &self.answers.pairs(), options);
-            self.sample.entities = alignment.entities;
-            self.sample.unaligned.extend(alignment.unaligned);
+    /// Builds the sample (id, dataset, split and language from `ctx` unless the passage has
+    /// its own dataset), aligns the answers, and returns it with the notes to count.
+    pub fn finish(self, ctx: &FileContext, format: SourceFormat, options: &AlignOptions) -> (Sample, BTreeMap<String, u64>) {
+        let Passage { index, dataset, text, label_set, unaligned, mut meta, answers, mut notes, records } = self;
+        let dataset = dataset.unwrap_or_else(|| ctx.dataset.clone());
+        let id = format!("{}/{}/{}:{}", dataset, ctx.split, ctx.stem, index);
+        let lang = ctx.lang.lang_for(&text);
+        let mut sample = Sample::new(id, dataset, format, ctx.split.clone(), lang, text);
+        sample.label_set = label_set;
+        sample.unaligned = unaligned;
+        if !answers.is_empty() {
+            let alignment = align(&sample.text, answers.pairs(), options);
+            sample.entities = alignment.entities;
+            sample.unaligned.extend(alignment.unaligned);
             for (k, v) in alignment.notes {
-                *self.notes.entry(k).or_default() += v;
+                *notes.entry(k).or_default() += v;
             }
         }
-        if self.records > 1 {
-            self.sample.meta.insert("merged_records".into(), self.records.into());
-            *self.notes.entry(NOTE_MERGED_SAMPLES.into()).or_default() += 1;
-            *self.notes.entry(NOTE_MERGED_RECORDS.into()).or_default() += self.records;
+        if records > 1 {
+            meta.insert("merged_records".into(), records.into());
         }
-        (self.sample, self.notes)
+        sample.meta = meta;
+        (sample, notes)
     }
 }
 
 /// What a format reader makes of one raw record.
 #[derive(Debug)]
+#[allow(clippy::large_enum_variant)] // parsed a batch at a time; a box would cost an allocation per record
 pub enum Parsed {
     /// A record that contributes a passage.
-    Passage(Box<Passage>),
+    Passage(Passage),
     /// A record deliberately not read, counted under this reason (`skipped_task:RE`).
     Skipped(String),
     /// A record that could not be read.
@@ -225,29 +246,31 @@ pub struct Merger {
     hasher: std::collections::hash_map::RandomState,
     /// Passages that can no longer grow, in output order.
     ready: Vec<Passage>,
+    /// Records folded into an earlier passage since the last [`Merger::take_merged`].
+    merged: u64,
 }
 
 impl Merger {
     /// A merger for one file.
     pub fn new(mode: MergeMode) -> Merger {
-        Merger { mode, open: Vec::new(), by_hash: HashMap::new(), hasher: Default::default(), ready: Vec::new() }
+        Merger { mode, open: Vec::new(), by_hash: HashMap::new(), hasher: Default::default(), ready: Vec::new(), merged: 0 }
     }
 
     fn hash(&self, p: &Passage) -> u64 {
         let mut h = self.hasher.build_hasher();
-        p.sample.dataset.hash(&mut h);
-        p.sample.text.hash(&mut h);
+        p.dataset.hash(&mut h);
+        p.text.hash(&mut h);
         h.finish()
     }
 
-    /// Takes one passage; counts it as `merged` in `counts` when it folds into another.
-    pub fn push(&mut self, passage: Passage, counts: &mut Counts) {
+    /// Takes one passage; counts it as merged when it folds into another.
+    pub fn push(&mut self, passage: Passage) {
         match self.mode {
             MergeMode::None => self.ready.push(passage),
             MergeMode::Consecutive => match self.open.last_mut() {
                 Some(open) if open.same_passage(&passage) => {
                     open.absorb(passage);
-                    counts.skip(MERGED, 1);
+                    self.merged += 1;
                 }
                 _ => {
                     self.ready.append(&mut self.open);
@@ -260,7 +283,7 @@ impl Merger {
                 match slot.iter().copied().find(|&i| self.open[i].same_passage(&passage)) {
                     Some(i) => {
                         self.open[i].absorb(passage);
-                        counts.skip(MERGED, 1);
+                        self.merged += 1;
                     }
                     None => {
                         slot.push(self.open.len());
@@ -269,6 +292,11 @@ impl Merger {
                 }
             }
         }
+    }
+
+    /// Records merged since the last call.
+    pub fn take_merged(&mut self) -> u64 {
+        std::mem::take(&mut self.merged)
     }
 
     /// Passages that are complete, in output order.
@@ -285,49 +313,80 @@ impl Merger {
 }
 
 /// Aligns `passages` in parallel and writes them to `sink` in order.
-fn emit(passages: Vec<Passage>, options: &AlignOptions, sink: &mut dyn Sink) -> Result<(), ReadError> {
-    let finished: Vec<(Sample, BTreeMap<String, u64>)> = passages.into_par_iter().map(|p| p.finish(options)).collect();
-    for (sample, notes) in finished {
+fn emit(passages: Vec<Passage>, ctx: &FileContext, format: SourceFormat, sink: &mut dyn Sink) -> Result<(), ReadError> {
+    let options = AlignOptions::default();
+    let finished: Vec<(Sample, BTreeMap<String, u64>, u64)> = passages
+        .into_par_iter()
+        .map(|p| {
+            let records = p.records;
+            let (sample, notes) = p.finish(ctx, format, &options);
+            (sample, notes, records)
+        })
+        .collect();
+    let (mut samples, mut records) = (0, 0);
+    for (sample, notes, n) in finished {
+        let counts = sink.counts();
         for (k, v) in notes {
-            sink.counts().note(&k, v);
+            *counts.notes.entry(k).or_default() += v;
+        }
+        if n > 1 {
+            samples += 1;
+            records += n;
         }
         sink.sample(sample)?;
     }
+    sink.counts().note(NOTE_MERGED_SAMPLES, samples);
+    sink.counts().note(NOTE_MERGED_RECORDS, records);
     Ok(())
 }
 
 /// Runs a format's record parser over `input`: splits records, parses each batch in
-/// parallel with `parse`, merges per `mode`, aligns and writes. Counts every record.
-pub fn drive<F>(ctx: &FileContext, input: &mut dyn BufRead, mode: MergeMode, sink: &mut dyn Sink, parse: F) -> Result<(), ReadError>
+/// parallel with `parse`, merges per `mode`, aligns and writes `format` samples. Counts
+/// every record.
+pub fn drive<F>(
+    ctx: &FileContext,
+    input: &mut dyn BufRead,
+    format: SourceFormat,
+    mode: MergeMode,
+    sink: &mut dyn Sink,
+    parse: F,
+) -> Result<(), ReadError>
 where
     F: Fn(&RawRecord) -> Parsed + Sync,
 {
-    let options = AlignOptions::default();
     let mut records = JsonRecords::new(input);
     let mut merger = Merger::new(mode);
+    // Buffers live across batches: fewer large allocations and frees.
+    let mut batch: Vec<Result<RawRecord, SplitError>> = Vec::with_capacity(BATCH_RECORDS);
+    let mut parsed: Vec<Parsed> = Vec::with_capacity(BATCH_RECORDS);
+    let mut skipped: BTreeMap<String, u64> = BTreeMap::new();
     loop {
-        let batch: Vec<Result<RawRecord, SplitError>> = records.by_ref().take(BATCH_RECORDS).collect();
+        batch.extend(records.by_ref().take(BATCH_RECORDS));
         if batch.is_empty() {
             break;
         }
-        let parsed: Vec<Parsed> = batch
-            .into_par_iter()
-            .map(|r| match r {
-                Ok(raw) => parse(&raw),
-                Err(e) => Parsed::Quarantined(Box::new(split_error(ctx, e))),
-            })
-            .collect();
-        for p in parsed {
-            sink.counts().read += 1;
+        parsed.par_extend(batch.par_iter().map(|r| match r {
+            Ok(raw) => parse(raw),
+            Err(e) => Parsed::Quarantined(Box::new(split_error(ctx, e))),
+        }));
+        for raw in batch.drain(..).flatten() {
+            records.recycle(raw.bytes);
+        }
+        sink.counts().read += parsed.len() as u64;
+        for p in parsed.drain(..) {
             match p {
-                Parsed::Passage(p) => merger.push(*p, sink.counts()),
-                Parsed::Skipped(reason) => sink.counts().skip(&reason, 1),
+                Parsed::Passage(p) => merger.push(p),
+                Parsed::Skipped(reason) => *skipped.entry(reason).or_default() += 1,
                 Parsed::Quarantined(q) => sink.quarantine(*q)?,
             }
         }
-        emit(merger.take_ready(), &options, sink)?;
+        sink.counts().skip(MERGED, merger.take_merged());
+        emit(merger.take_ready(), ctx, format, sink)?;
     }
-    emit(merger.finish(), &options, sink)?;
+    emit(merger.finish(), ctx, format, sink)?;
+    for (reason, n) in skipped {
+        sink.counts().skip(&reason, n);
+    }
     if records.bom {
         sink.counts().note("bom", 1);
     }
@@ -337,8 +396,8 @@ where
     Ok(())
 }
 
-fn split_error(ctx: &FileContext, e: SplitError) -> QuarantineRecord {
-    ctx.quarantine(Some(e.line), Some(e.index), e.reason, e.message, &String::from_utf8_lossy(&e.bytes))
+fn split_error(ctx: &FileContext, e: &SplitError) -> QuarantineRecord {
+    ctx.quarantine(Some(e.line), Some(e.index), e.reason, e.message.clone(), &String::from_utf8_lossy(&e.bytes))
 }
 
 /// Which syntax a mention list was written in.
@@ -441,17 +500,18 @@ fn hex_char(chars: &mut std::iter::Peekable<std::str::Chars<'_>>, digits: usize)
 /// Adds an answer that could not be parsed as one `unaligned` entry (label, raw answer,
 /// `reason`), so it is reported rather than lost.
 pub fn unparsable_answer(passage: &mut Passage, label: &str, answer: &str, reason: &str) {
-    passage.sample.unaligned.push(Unaligned { label: label.to_string(), text: answer.to_string(), reason: reason.to_string() });
+    passage.unaligned.push(Unaligned { label: label.to_string(), text: answer.to_string(), reason: reason.to_string() });
     passage.note(&format!("unaligned:{reason}"));
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::SourceFormat;
+    use crate::readers::LangPolicy;
+    use std::path::Path;
 
     fn passage(text: &str, label: &str, mentions: &[&str]) -> Passage {
-        let mut p = Passage::new(Sample::new("d/train/f:0", "d", SourceFormat::PileNer, "train", "en", text));
+        let mut p = Passage::new(0, text.to_string());
         p.ask(label);
         p.answers.add(label, mentions.iter().map(|m| m.to_string()).collect());
         p
@@ -460,22 +520,23 @@ mod tests {
     #[test]
     fn answers_for_a_label_asked_twice_unite_by_multiplicity() {
         let mut a = Answers::default();
-        assert!(!a.add("x", vec!["a".into(), "a".into(), "b".into()]));
-        assert!(a.add("x", vec!["a".into(), "c".into(), "c".into()]));
-        assert_eq!(a.pairs().iter().map(|p| p.1.as_str()).collect::<Vec<_>>(), vec!["a", "a", "b", "c", "c"]);
+        a.add("x", vec!["a".into(), "a".into(), "b".into()]);
+        a.add("y", vec!["z".into()]);
+        a.add("x", vec!["a".into(), "c".into(), "c".into()]);
+        let got: Vec<_> = a.pairs().iter().map(|(l, m)| (l.as_str(), m.as_str())).collect();
+        assert_eq!(got, vec![("x", "a"), ("x", "a"), ("x", "b"), ("x", "c"), ("x", "c"), ("y", "z")]);
     }
 
     #[test]
     fn merge_modes() {
         let run = |mode| {
             let mut m = Merger::new(mode);
-            let mut c = Counts::new("t");
             for (t, l) in [("A", "x"), ("A", "y"), ("B", "x"), ("A", "z")] {
-                m.push(passage(t, l, &[]), &mut c);
+                m.push(passage(t, l, &[]));
             }
-            let out: Vec<(String, Vec<String>)> =
-                m.finish().into_iter().map(|p| (p.sample.text, p.sample.label_set)).collect();
-            (out, c.skipped.get(MERGED).copied().unwrap_or(0))
+            let merged = m.take_merged();
+            let out: Vec<(String, Vec<String>)> = m.finish().into_iter().map(|p| (p.text, p.label_set)).collect();
+            (out, merged)
         };
         let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
         assert_eq!(run(MergeMode::Consecutive), (vec![("A".into(), s(&["x", "y"])), ("B".into(), s(&["x"])), ("A".into(), s(&["z"]))], 1));
@@ -487,15 +548,18 @@ mod tests {
 
     #[test]
     fn merged_passages_align_once_and_say_how_many_records() {
+        let ctx = FileContext::derive(Path::new("/x/d_train.json"), SourceFormat::PileNer, None, None, &LangPolicy::Auto);
         let mut m = Merger::new(MergeMode::Consecutive);
-        let mut c = Counts::new("t");
-        m.push(passage("Robert Allenby won", "person", &["Robert Allenby"]), &mut c);
-        m.push(passage("Robert Allenby won", "person", &["Allenby"]), &mut c);
-        let (s, notes) = m.finish().pop().unwrap().finish(&AlignOptions::default());
+        m.push(passage("Robert Allenby won", "person", &["Robert Allenby"]));
+        let mut second = passage("Robert Allenby won", "person", &["Allenby"]);
+        second.index = 1;
+        m.push(second);
+        let (s, notes) = m.finish().pop().unwrap().finish(&ctx, SourceFormat::PileNer, &AlignOptions::default());
+        assert_eq!((s.id.as_str(), s.dataset.as_str(), s.split.as_str()), ("d/train/d_train:0", "d", "train"));
         assert_eq!(s.entities.len(), 1);
         assert_eq!(s.unaligned[0].reason, "inside_longer_mention");
         assert_eq!(s.meta["merged_records"], 2);
-        assert_eq!((notes[NOTE_MERGED_SAMPLES], notes[NOTE_MERGED_RECORDS]), (1, 2));
+        assert_eq!(notes["unaligned:inside_longer_mention"], 1);
     }
 
     #[test]

@@ -90,12 +90,12 @@ impl PileNerReader {
             return self.conversation(ctx, raw, record.id.as_ref(), turns);
         }
         if let (Some(tag), Some(input), Some(output)) = (&record.tag_name, record.input, &record.output) {
-            let mut p = Passage::new(ctx.new_sample(SourceFormat::PileNer, raw.index, input));
+            let mut p = Passage::new(raw.index, input);
             if let Some(id) = record.pair_id {
-                p.sample.meta.insert("source_id".into(), id.into());
+                p.meta.insert("source_id".into(), id.into());
             }
             Self::answer(&mut p, tag, output, &mut Vec::new());
-            return Parsed::Passage(Box::new(p));
+            return Parsed::Passage(p);
         }
         if record.tokenized_text.is_some() {
             return Parsed::bad(ctx, raw, raw.line, "gliner_format", "a GLiNER `tokenized_text`/`ner` record, not the Pile-NER conversation format");
@@ -112,10 +112,10 @@ impl PileNerReader {
         let Some(text) = passage else {
             return Parsed::bad(ctx, raw, raw.line, "missing_text_turn", "the first turn must be the human `Text: <passage>` turn");
         };
-        let mut p = Passage::new(ctx.new_sample(SourceFormat::PileNer, raw.index, text.to_string()));
+        let mut p = Passage::new(raw.index, text.to_string());
         if let Some(id) = id {
             let id = id.as_str().map(str::to_string).unwrap_or_else(|| id.to_string());
-            p.sample.meta.insert("source_id".into(), id.into());
+            p.meta.insert("source_id".into(), id.into());
         }
         let mut asked: Vec<String> = Vec::new();
         let mut questions: Vec<serde_json::Value> = Vec::new();
@@ -150,9 +150,9 @@ impl PileNerReader {
             p.note("no_questions");
         }
         if !questions.is_empty() {
-            p.sample.meta.insert("questions".into(), questions.into());
+            p.meta.insert("questions".into(), questions.into());
         }
-        Parsed::Passage(Box::new(p))
+        Parsed::Passage(p)
     }
 
     /// Records one (type, answer) pair; `asked` tracks types already asked in this record.
@@ -185,7 +185,7 @@ impl Reader for PileNerReader {
     }
 
     fn read(&self, ctx: &FileContext, input: &mut dyn BufRead, sink: &mut dyn Sink) -> Result<(), ReadError> {
-        drive(ctx, input, self.merge, sink, |raw| self.parse(ctx, raw))
+        drive(ctx, input, SourceFormat::PileNer, self.merge, sink, |raw| self.parse(ctx, raw))
     }
 }
 

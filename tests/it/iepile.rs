@@ -15,8 +15,11 @@ fn objects(path: &Path) -> Vec<serde_json::Value> {
     }
 }
 
-/// (text, schema, answers per label) of an IEPile NER record in any variant.
-fn decode(v: &serde_json::Value, schema_file: &[String]) -> (String, Vec<String>, Vec<(String, Vec<String>)>) {
+/// (text, schema, answers per label) of an IEPile NER record.
+type Decoded = (String, Vec<String>, Vec<(String, Vec<String>)>);
+
+/// Decodes an IEPile NER record in any variant.
+fn decode(v: &serde_json::Value, schema_file: &[String]) -> Decoded {
     let by_type = |items: &[serde_json::Value]| {
         let mut out: Vec<(String, Vec<String>)> = Vec::new();
         for it in items {

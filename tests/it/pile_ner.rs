@@ -8,10 +8,13 @@ use std::collections::BTreeMap;
 const CONVERSATIONS: [(&str, usize, usize); 2] =
     [("pile-ner/CrossNER_science_head.json", 34, 16), ("pile-ner/mit-restaurant_head.json", 51, 8)];
 
+/// (type, answer list) pairs of one passage.
+type Answers = Vec<(String, Vec<String>)>;
+
 /// Passages with their (type, answer list) pairs, grouped by a plain JSON parse.
-fn passages(path: &std::path::Path) -> Vec<(String, Vec<(String, Vec<String>)>)> {
+fn passages(path: &std::path::Path) -> Vec<(String, Answers)> {
     let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-    let mut out: Vec<(String, Vec<(String, Vec<String>)>)> = Vec::new();
+    let mut out: Vec<(String, Answers)> = Vec::new();
     for r in v.as_array().unwrap() {
         let turns = r["conversations"].as_array().unwrap();
         let text = turns[0]["value"].as_str().unwrap().strip_prefix("Text: ").unwrap().to_string();
@@ -31,7 +34,7 @@ fn evaluation_files_give_one_sample_per_passage_with_independent_entity_counts()
     let dir = tempfile::tempdir().unwrap();
     for (i, (file, n, types)) in CONVERSATIONS.iter().enumerate() {
         let path = fixture(file);
-        let (out, stderr) = ingest(dir.path(), &format!("p{i}"), "pile-ner", &[path.clone()], 0);
+        let (out, stderr) = ingest(dir.path(), &format!("p{i}"), "pile-ner", std::slice::from_ref(&path), 0);
         let samples = read_checked(&out);
         let expected = passages(&path);
         assert_eq!((samples.len(), expected.len()), (*n, *n), "{file}");
@@ -75,7 +78,7 @@ fn repeated_answers_map_to_successive_occurrences() {
 fn slimer_derivative_reads_as_the_evaluation_layout() {
     let dir = tempfile::tempdir().unwrap();
     let path = fixture("pile-ner/SLIMER_pileNER_FalseDef_validation_head.jsonl");
-    let (out, stderr) = ingest(dir.path(), "slimer", "pile-ner", &[path.clone()], 0);
+    let (out, stderr) = ingest(dir.path(), "slimer", "pile-ner", std::slice::from_ref(&path), 0);
     let samples = read_checked(&out);
     let mut by_label = BTreeMap::new();
     let lines: Vec<serde_json::Value> =
@@ -104,7 +107,7 @@ fn slimer_derivative_reads_as_the_evaluation_layout() {
 fn the_gliner_file_is_reported_as_not_pile_ner() {
     let dir = tempfile::tempdir().unwrap();
     let path = fixture("pile-ner/GLiNER_examples_sample_data_NOT_pile-ner.json");
-    let (_, stderr) = ingest(dir.path(), "gliner", "pile-ner", &[path.clone()], 1);
+    let (_, stderr) = ingest(dir.path(), "gliner", "pile-ner", std::slice::from_ref(&path), 1);
     assert!(stderr.contains(&format!("{}:1: gliner_format", path.display())), "{stderr}");
     assert!(stderr.contains("quarantined 64 (gliner_format 64)"), "{stderr}");
 }
