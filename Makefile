@@ -19,8 +19,9 @@ all: build
 build:
 	$(CARGO) build --release --locked
 
-## data: ingest the fixtures into data/*.parquet, print their statistics, check the taxonomy
-## and map the tables to archetypes (data/*.mapped.parquet + *.mapped.coverage.md).
+## data: ingest the fixtures into data/*.parquet, print their statistics, check the taxonomy,
+## map the tables to archetypes (data/*.mapped.parquet + *.mapped.coverage.md) and write
+## training JSONL with its LLaMA-Factory dataset_info.json (data/train/).
 data: build
 	mkdir -p $(DATA)
 	$(NERPREP) ingest --format crossner fixtures/crossner -o $(DATA)/crossner.parquet
@@ -38,6 +39,11 @@ data: build
 	$(NERPREP) taxonomy check taxonomy mappings
 	$(NERPREP) map $(DATA)/crossner.parquet --mapping mappings/crossner.yaml --unmapped error -o $(DATA)/crossner.mapped.parquet
 	$(NERPREP) map $(DATA)/b2nerd.parquet --mapping mappings/crossner.yaml --mapping mappings/iepile.yaml --unmapped keep -o $(DATA)/b2nerd.mapped.parquet
+	# Training JSONL (and data/train/dataset_info.json for LLaMA-Factory) from the tables.
+	$(NERPREP) emit $(DATA)/b2nerd.parquet --template b2ner --dynamic-label-set --label-dropout 0.1 --seed 0 -o $(DATA)/train/b2nerd_b2ner.jsonl
+	$(NERPREP) emit $(DATA)/b2nerd.parquet --template iepile --neg-ratio 0.5 --seed 0 -o $(DATA)/train/b2nerd_iepile.jsonl
+	$(NERPREP) emit $(DATA)/crossner.parquet --template pile-ner --container sharegpt --seed 0 -o $(DATA)/train/crossner_pile_ner.jsonl
+	$(NERPREP) emit $(DATA)/crossner.mapped.parquet --template sam-calibrate --archetypes taxonomy/archetypes.yaml --label-descriptions mappings/crossner.yaml -o $(DATA)/train/crossner_sam_calibrate.jsonl
 
 ## test: the whole test suite (unit, integration over the real fixtures, doc tests).
 test:

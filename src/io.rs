@@ -60,8 +60,15 @@ impl AtomicFile {
         self.temp.reopen().map_err(|e| IoError::new(self.temp.path(), e))
     }
 
-    /// Flushes the data to disk and renames the temporary file into place.
+    /// Flushes the data to disk and renames the temporary file into place. The file gets
+    /// ordinary permissions (0644 on Unix), not the private ones temporary files start with.
     pub fn commit(self) -> Result<(), IoError> {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let perms = std::fs::Permissions::from_mode(0o644);
+            self.temp.as_file().set_permissions(perms).map_err(|e| IoError::new(&self.path, e))?;
+        }
         self.temp.as_file().sync_all().map_err(|e| IoError::new(&self.path, e))?;
         self.temp.persist(&self.path).map_err(|e| IoError::new(&self.path, e.error))?;
         Ok(())
@@ -101,6 +108,25 @@ pub fn write_atomic_with<E: From<IoError>>(
     Ok(())
 }
 
+/// Calls `each` with the 1-based number and text of every non-blank line of the JSON Lines
+/// file `path` (a byte-order mark and surrounding whitespace removed), in order, streaming.
+/// An invalid-UTF-8 line stops reading with an error naming the file.
+pub fn for_each_json_line<E: From<IoError>>(
+    path: &Path,
+    mut each: impl FnMut(u64, &str) -> Result<(), E>,
+) -> Result<(), E> {
+    use std::io::BufRead;
+    let file = File::open(path).map_err(|e| IoError::new(path, e))?;
+    for (i, line) in io::BufReader::with_capacity(1 << 20, file).lines().enumerate() {
+        let line = line.map_err(|e| IoError::new(path, e))?;
+        let trimmed = line.trim_start_matches('\u{feff}').trim();
+        if !trimmed.is_empty() {
+            each(i as u64 + 1, trimmed)?;
+        }
+    }
+    Ok(())
+}
+
 /// The path of a side file of `output`: `data/x.parquet` + `quarantine` → `data/x.quarantine.parquet`.
 pub fn side_path(output: &Path, tag: &str) -> PathBuf {
     let stem = output.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
@@ -125,6 +151,11 @@ mod tests {
         assert!(!path.exists());
         f.commit().unwrap();
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "hello");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o644);
+        }
     }
 
     #[test]

@@ -12,9 +12,14 @@
 //! same table.
 
 pub mod align;
+pub mod answer;
+pub mod consensus;
+pub mod emit;
+pub mod eval;
 pub mod ingest;
 pub mod io;
 pub mod model;
+pub mod plot;
 pub mod readers;
 pub mod report;
 pub mod stats;

@@ -1,6 +1,9 @@
 //! Subcommands. Each file parses its arguments, builds the library's config, calls one
 //! library function and reports; no pipeline logic lives here.
 
+mod consensus;
+mod emit;
+mod eval;
 mod export;
 mod ingest;
 mod map;
@@ -31,8 +34,11 @@ pub enum Command {
     Ingest(ingest::Args),
     Stats(stats::Args),
     Export(export::Args),
+    Consensus(consensus::Args),
     Taxonomy(taxonomy::Args),
     Map(map::Args),
+    Emit(emit::Args),
+    Eval(eval::Args),
 }
 
 /// How a command ended, for the exit code.
@@ -89,7 +95,10 @@ pub fn run(cli: Cli) -> anyhow::Result<Status> {
         Command::Ingest(a) => ingest::run(a, &ctx),
         Command::Stats(a) => stats::run(a, &ctx),
         Command::Export(a) => export::run(a, &ctx),
+        Command::Consensus(a) => consensus::run(a, &ctx),
         Command::Taxonomy(a) => taxonomy::run(a, &ctx),
         Command::Map(a) => map::run(a, &ctx),
+        Command::Emit(a) => emit::run(a, &ctx),
+        Command::Eval(a) => eval::run(a, &ctx),
     }
 }

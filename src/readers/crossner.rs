@@ -8,8 +8,8 @@
 //! A malformed line (wrong field count, empty token, unknown tag, invalid UTF-8)
 //! quarantines its whole sentence, naming the first bad line.
 
+use super::lines::{for_each_line, Line};
 use super::{FileContext, ReadError, Reader, Sink};
-use crate::io::IoError;
 use crate::model::{Entity, SourceFormat, Span};
 use std::io::BufRead;
 
@@ -231,48 +231,29 @@ impl Reader for CrossnerReader {
     }
 
     fn read(&self, ctx: &FileContext, input: &mut dyn BufRead, sink: &mut dyn Sink) -> Result<(), ReadError> {
-        let mut buf = Vec::with_capacity(256);
-        let mut line_no: u64 = 0;
         let mut index: u64 = 0;
         let mut s = Sentence::default();
-        loop {
-            buf.clear();
-            let n = input.read_until(b'\n', &mut buf).map_err(|e| IoError::new(&ctx.path, e))?;
-            if n == 0 {
-                break;
-            }
-            line_no += 1;
-            if buf.last() == Some(&b'\n') {
-                buf.pop();
-            }
-            if buf.last() == Some(&b'\r') {
-                buf.pop();
-                sink.counts().note("crlf", 1);
-            }
-            if line_no == 1 && buf.starts_with(b"\xEF\xBB\xBF") {
-                buf.drain(..3);
-                sink.counts().note("bom", 1);
-            }
-            let line = match std::str::from_utf8(&buf) {
-                Ok(l) => l,
-                Err(e) => {
-                    s.push_raw(&String::from_utf8_lossy(&buf));
+        let stats = for_each_line(input, &ctx.path, |line_no, line| {
+            let line = match line {
+                Line::Text(l) => l,
+                Line::Invalid(bytes, e) => {
+                    s.push_raw(&String::from_utf8_lossy(bytes));
                     s.reject(line_no, "invalid_utf8", format!("expected UTF-8 text: {e}"));
-                    continue;
+                    return Ok(());
                 }
             };
             if is_blank(line) {
                 self.flush(ctx, &mut index, &mut s, sink)?;
-                continue;
+                return Ok(());
             }
             if line.starts_with("-DOCSTART-") {
                 sink.counts().note("docstart", 1);
                 self.flush(ctx, &mut index, &mut s, sink)?;
-                continue;
+                return Ok(());
             }
             s.push_raw(line);
             if s.defect.is_some() {
-                continue; // already quarantined: only its raw lines are kept
+                return Ok(()); // already quarantined: only its raw lines are kept
             }
             let split = memchr::memchr(b'\t', line.as_bytes()).map(|i| (&line[..i], &line[i + 1..]));
             match split {
@@ -289,7 +270,10 @@ impl Reader for CrossnerReader {
                     None => s.reject(line_no, "bad_tag", format!("expected an IOB2 tag (O, B-type, I-type), found {tag:?}")),
                 },
             }
-        }
+            Ok(())
+        })?;
+        sink.counts().note("crlf", stats.crlf);
+        sink.counts().note("bom", u64::from(stats.bom));
         self.flush(ctx, &mut index, &mut s, sink)
     }
 }

@@ -10,6 +10,7 @@ pub mod b2nerd;
 pub mod crossner;
 pub mod iepile;
 pub mod json_stream;
+pub mod lines;
 pub mod mentions;
 pub mod pile_ner;
 

@@ -20,6 +20,7 @@ use parquet::basic::{Compression, ZstdLevel};
 use parquet::errors::ParquetError;
 use parquet::file::metadata::KeyValue;
 use parquet::file::properties::WriterProperties;
+use parquet::schema::types::ColumnPath;
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -69,6 +70,11 @@ pub trait TableRow: Sized + Send + 'static {
     fn to_batch(rows: &[Self]) -> Result<RecordBatch, ArrowError>;
     /// One record batch back to rows.
     fn from_batch(batch: &RecordBatch) -> Result<Vec<Self>, ArrowError>;
+    /// Top-level columns whose values are (nearly) all distinct: dictionary encoding only
+    /// costs time there, so they are written plain.
+    fn distinct_columns() -> &'static [&'static str] {
+        &[]
+    }
 }
 
 impl TableRow for Sample {
@@ -80,6 +86,9 @@ impl TableRow for Sample {
     }
     fn from_batch(batch: &RecordBatch) -> Result<Vec<Self>, ArrowError> {
         batch_to_samples(batch)
+    }
+    fn distinct_columns() -> &'static [&'static str] {
+        &["id", "text", "meta"]
     }
 }
 
@@ -136,11 +145,14 @@ impl<T: TableRow> TableWriter<T> {
     /// Starts a table that will replace `path` when finished.
     pub fn create(path: impl AsRef<Path>) -> Result<Self, TableError> {
         let file = AtomicFile::create(path)?;
-        let props = WriterProperties::builder()
+        let mut props = WriterProperties::builder()
             .set_compression(Compression::ZSTD(ZstdLevel::try_new(3).expect("valid zstd level")))
             .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
-            .set_key_value_metadata(Some(vec![KeyValue::new(VERSION_KEY.into(), TABLE_VERSION.to_string())]))
-            .build();
+            .set_key_value_metadata(Some(vec![KeyValue::new(VERSION_KEY.into(), TABLE_VERSION.to_string())]));
+        for column in T::distinct_columns() {
+            props = props.set_column_dictionary_enabled(ColumnPath::from(*column), false);
+        }
+        let props = props.build();
         let path = file.path().to_path_buf();
         let writer = ArrowWriter::try_new(file.file()?, T::schema(), Some(props))
             .map_err(|e| TableError::Parquet { path: path.clone(), source: e })?;

@@ -3,10 +3,14 @@
 
 mod common;
 
+mod answer;
 mod answers;
 mod b2nerd;
 mod bad_input;
+mod consensus;
 mod crossner;
+mod emit;
+mod eval;
 mod iepile;
 mod map;
 mod pile_ner;

@@ -1,0 +1,131 @@
+//! Writing an [`EvalReport`]: `report.md` for people, `report.json` for programs,
+//! `confusion.csv` (input of `nerprep confusion`) and `confusion.png` (heatmap), all in one
+//! directory, each file written atomically.
+
+use super::confusion::ConfusionMatrix;
+use super::metrics::Prf;
+use super::{EvalReport, ExampleEntity};
+use crate::io::{write_atomic, IoError};
+use crate::plot::PlotError;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+/// The files [`write_report`] writes, by name inside the output directory.
+pub const FILES: [&str; 4] = ["report.md", "report.json", "confusion.csv", "confusion.png"];
+
+/// Writing the report failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    /// A file could not be written.
+    #[error(transparent)]
+    Io(#[from] IoError),
+    /// The heatmap could not be drawn.
+    #[error(transparent)]
+    Plot(#[from] PlotError),
+}
+
+fn pct(x: f64) -> String {
+    format!("{:.2}", x * 100.0)
+}
+
+fn prf_cells(p: &Prf) -> String {
+    format!(
+        "{} | {} | {} | {} | {} | {}",
+        pct(p.precision),
+        pct(p.recall),
+        pct(p.f1),
+        p.tally.tp,
+        p.tally.fp,
+        p.tally.fn_
+    )
+}
+
+/// Escapes `|` and line breaks so a value stays in its Markdown table cell.
+fn cell(s: &str) -> String {
+    s.replace('|', "\\|").replace(['\n', '\r'], " ")
+}
+
+fn entity(e: &Option<ExampleEntity>) -> String {
+    match e {
+        None => "—".to_string(),
+        Some(e) => {
+            let at = e.span.map(|s| format!(" {s}")).unwrap_or_else(|| " (not in text)".to_string());
+            format!("`{}` {}{}", cell(&e.mention), cell(&e.label), at)
+        }
+    }
+}
+
+/// The report as Markdown.
+pub fn to_markdown(r: &EvalReport) -> String {
+    let mut md = String::new();
+    let o = &r.overall;
+    let _ = writeln!(md, "# Evaluation\n");
+    let _ = writeln!(
+        md,
+        "{} samples, {} gold entities, {} predicted entities. Strict matching: a prediction is \
+         correct only when its span (code points) and label equal a gold entity's.\n",
+        r.samples, r.gold_entities, r.predicted_entities
+    );
+    let _ = writeln!(md, "| scope | P | R | F1 | TP | FP | FN |\n|---|---:|---:|---:|---:|---:|---:|");
+    let _ = writeln!(md, "| micro | {} |", prf_cells(&o.micro));
+    let _ = writeln!(
+        md,
+        "| macro ({} types) | {} | {} | {} | | | |\n",
+        o.macro_.types,
+        pct(o.macro_.precision),
+        pct(o.macro_.recall),
+        pct(o.macro_.f1)
+    );
+
+    let _ = writeln!(md, "## Per dataset\n");
+    let _ = writeln!(md, "| dataset | samples | micro P | micro R | micro F1 | TP | FP | FN | macro F1 |");
+    let _ = writeln!(md, "|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for (d, s) in &r.per_dataset {
+        let _ = writeln!(md, "| {} | {} | {} | {} |", cell(d), s.samples, prf_cells(&s.scores.micro), pct(s.scores.macro_.f1));
+    }
+
+    let _ = writeln!(md, "\n## Per type\n");
+    let _ = writeln!(md, "| type | P | R | F1 | TP | FP | FN |\n|---|---:|---:|---:|---:|---:|---:|");
+    for (t, p) in &o.per_type {
+        let _ = writeln!(md, "| {} | {} |", cell(t), prf_cells(p));
+    }
+
+    let _ = writeln!(md, "\n## Error types\n");
+    let _ = writeln!(md, "| error | count | share % |\n|---|---:|---:|");
+    for e in &r.errors {
+        let _ = writeln!(md, "| {} (`{}`) | {} | {} |", e.kind.title(), e.kind, e.count, pct(e.share));
+    }
+    for e in r.errors.iter().filter(|e| !e.examples.is_empty()) {
+        let _ = writeln!(md, "\n### {}\n", e.kind.title());
+        let _ = writeln!(md, "| sample | predicted | gold | text |\n|---|---|---|---|");
+        for x in &e.examples {
+            let _ = writeln!(md, "| {} | {} | {} | {} |", cell(&x.sample), entity(&x.predicted), entity(&x.gold), cell(&x.text));
+        }
+    }
+
+    if !r.unparseable.is_empty() {
+        let _ = writeln!(md, "\n## Unparseable answers\n");
+        let _ = writeln!(md, "Scored as predicting nothing; the first {}:\n", r.unparseable.len());
+        let _ = writeln!(md, "| record | line | error | answer |\n|---|---:|---|---|");
+        for u in &r.unparseable {
+            let _ = writeln!(md, "| {} | {} | {} | {} |", cell(&u.record), u.line, cell(&u.error), cell(&u.answer));
+        }
+    }
+
+    let _ = writeln!(md, "\n## Confusion\n");
+    let _ = writeln!(md, "Gold × predicted labels on the same span (`O`: none): `confusion.csv`, `confusion.png`.\n");
+    let _ = writeln!(md, "## Records\n\n```\n{}\n```", r.counts);
+    md
+}
+
+/// Writes `report.md`, `report.json`, `confusion.csv` and `confusion.png` into `dir`.
+pub fn write_report(dir: &Path, report: &EvalReport, confusion: &ConfusionMatrix) -> Result<Vec<PathBuf>, ReportError> {
+    let paths: Vec<PathBuf> = FILES.iter().map(|f| dir.join(f)).collect();
+    write_atomic(&paths[0], to_markdown(report).as_bytes())?;
+    let json = serde_json::to_string_pretty(report).expect("reports serialise") + "\n";
+    write_atomic(&paths[1], json.as_bytes())?;
+    write_atomic(&paths[2], confusion.to_csv().as_bytes())?;
+    confusion.heatmap("Gold x predicted type").write_png(&paths[3])?;
+    Ok(paths)
+}
+
