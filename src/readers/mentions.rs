@@ -27,9 +27,11 @@ pub const NOTE_MERGED_SAMPLES: &str = "merge:samples_from_several_records";
 /// Note: records that went into those samples (first records included).
 pub const NOTE_MERGED_RECORDS: &str = "merge:records_in_merged_samples";
 
-/// Records handled per parallel batch: enough to keep every core busy, few enough that
-/// memory stays bounded whatever the input size.
+/// Most records per parallel batch: enough to keep every core busy between the sequential
+/// steps; with [`BATCH_BYTES`] it bounds memory whatever the input size.
 const BATCH_RECORDS: usize = 4096;
+/// Most raw bytes per batch (long records make smaller batches).
+const BATCH_BYTES: usize = 8 << 20;
 
 /// Which records that repeat a passage become one sample.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -357,7 +359,8 @@ where
     let mut records = JsonRecords::new(input);
     let mut merger = Merger::new(mode);
     let mut skipped: BTreeMap<String, u64> = BTreeMap::new();
-    let mut current: Vec<Result<RawRecord, SplitError>> = records.by_ref().take(BATCH_RECORDS).collect();
+    let mut current: Vec<Result<RawRecord, SplitError>> = Vec::new();
+    next_batch(&mut records, &mut current);
     let mut to_finish: Vec<Passage> = Vec::new();
     loop {
         let input_over = current.is_empty();
@@ -383,7 +386,7 @@ where
                 (parsed, finished)
             });
             if !input_over {
-                next.extend(records.by_ref().take(BATCH_RECORDS));
+                next_batch(&mut records, &mut next);
             }
             work.join()
         })
@@ -417,6 +420,19 @@ where
         return Err(IoError::new(&ctx.path, e).into());
     }
     Ok(())
+}
+
+/// Appends the next batch of raw records (see [`BATCH_RECORDS`], [`BATCH_BYTES`]).
+fn next_batch<R: BufRead>(records: &mut JsonRecords<R>, into: &mut Vec<Result<RawRecord, SplitError>>) {
+    let mut bytes = 0;
+    while into.len() < BATCH_RECORDS && bytes < BATCH_BYTES {
+        let Some(record) = records.next() else { break };
+        bytes += match &record {
+            Ok(raw) => raw.bytes.len(),
+            Err(e) => e.bytes.len(),
+        };
+        into.push(record);
+    }
 }
 
 fn split_error(ctx: &FileContext, e: &SplitError) -> QuarantineRecord {
