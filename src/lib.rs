@@ -19,3 +19,4 @@ pub mod report;
 pub mod stats;
 pub mod table;
 pub mod writers;
+pub mod uima;
