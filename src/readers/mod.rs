@@ -9,6 +9,7 @@
 pub mod b2nerd;
 pub mod crossner;
 pub mod json_stream;
+pub mod xmi;
 
 use crate::io::IoError;
 use crate::model::{QuarantineRecord, Sample, SourceFormat};
