@@ -78,6 +78,57 @@ impl Write for AtomicFile {
     }
 }
 
+/// A directory being filled in place of `path`; it replaces `path` only on
+/// [`AtomicDir::commit`]. Dropping it without committing removes what was written.
+#[derive(Debug)]
+pub struct AtomicDir {
+    temp: tempfile::TempDir,
+    path: PathBuf,
+}
+
+impl AtomicDir {
+    /// Starts a directory that will replace `path`, creating parent directories.
+    pub fn create(path: impl AsRef<Path>) -> Result<AtomicDir, IoError> {
+        let path = path.as_ref().to_path_buf();
+        let parent = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        std::fs::create_dir_all(&parent).map_err(|e| IoError::new(&parent, e))?;
+        let temp = tempfile::Builder::new()
+            .prefix(".nerprep-")
+            .suffix(".tmp")
+            .tempdir_in(&parent)
+            .map_err(|e| IoError::new(&parent, e))?;
+        Ok(AtomicDir { temp, path })
+    }
+
+    /// The temporary directory to write into.
+    pub fn path(&self) -> &Path {
+        self.temp.path()
+    }
+
+    /// Moves the directory into place; an existing directory at the path is replaced
+    /// (moved aside first, removed after), anything else there is an error.
+    pub fn commit(self) -> Result<(), IoError> {
+        let AtomicDir { temp, path } = self;
+        if path.exists() && !path.is_dir() {
+            let err = io::Error::new(io::ErrorKind::AlreadyExists, "exists and is not a directory");
+            return Err(IoError::new(&path, err));
+        }
+        let new = temp.keep();
+        if path.exists() {
+            let old = new.with_extension("old");
+            std::fs::rename(&path, &old).map_err(|e| IoError::new(&path, e))?;
+            std::fs::rename(&new, &path).map_err(|e| IoError::new(&path, e))?;
+            std::fs::remove_dir_all(&old).map_err(|e| IoError::new(&old, e))?;
+        } else {
+            std::fs::rename(&new, &path).map_err(|e| IoError::new(&path, e))?;
+        }
+        Ok(())
+    }
+}
+
 /// Writes `bytes` to `path` atomically.
 pub fn write_atomic(path: impl AsRef<Path>, bytes: &[u8]) -> Result<(), IoError> {
     let mut f = AtomicFile::create(path)?;
@@ -133,6 +184,21 @@ mod tests {
         let path = dir.path().join("out.txt");
         drop(AtomicFile::create(&path).unwrap());
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn atomic_dir_replaces_the_old_directory_only_on_commit() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out");
+        std::fs::create_dir(&path).unwrap();
+        std::fs::write(path.join("stale.txt"), "old").unwrap();
+        let d = AtomicDir::create(&path).unwrap();
+        std::fs::write(d.path().join("new.txt"), "new").unwrap();
+        assert!(path.join("stale.txt").exists());
+        d.commit().unwrap();
+        assert!(!path.join("stale.txt").exists());
+        assert_eq!(std::fs::read_to_string(path.join("new.txt")).unwrap(), "new");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "no temporary left behind");
     }
 
     #[test]
