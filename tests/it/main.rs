@@ -7,3 +7,4 @@ mod b2nerd;
 mod bad_input;
 mod crossner;
 mod stats;
+mod xmi;
