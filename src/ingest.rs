@@ -137,7 +137,8 @@ pub fn expand_inputs(reader: &dyn Reader, inputs: &[PathBuf]) -> Result<Vec<Path
     Ok(out)
 }
 
-fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), ReadError> {
+/// Every file under `dir`, recursively, in no particular order.
+pub(crate) fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), ReadError> {
     for entry in std::fs::read_dir(dir).map_err(|e| IoError::new(dir, e))? {
         let path = entry.map_err(|e| IoError::new(dir, e))?.path();
         if path.is_dir() {

@@ -27,7 +27,7 @@
 //! `no_sofa_string`, `zip_member_unreadable`. The other documents are unaffected.
 
 use super::{split_from_stem, stem_without_split, FileContext, LangPolicy, ReadError, Sink, VecSink};
-use crate::ingest::{ingest_with, IngestOptions, IngestOutcome};
+use crate::ingest::{collect_files, ingest_with, IngestOptions, IngestOutcome};
 use crate::io::IoError;
 use crate::model::{CharIndex, Entity, Relation, Sample, SourceFormat, Span, Unaligned};
 use crate::report::Counts;
@@ -304,7 +304,7 @@ impl XmiReader {
             let meta = std::fs::metadata(input).map_err(|e| IoError::new(input, e))?;
             if meta.is_dir() {
                 let mut files = Vec::new();
-                collect(input, &mut files)?;
+                collect_files(input, &mut files)?;
                 files.sort();
                 let root = Root { dir: input.clone(), name: root_name(input) };
                 for f in files {
@@ -481,18 +481,6 @@ impl XmiReader {
 struct Root {
     dir: PathBuf,
     name: String,
-}
-
-fn collect(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), ReadError> {
-    for entry in std::fs::read_dir(dir).map_err(|e| IoError::new(dir, e))? {
-        let path = entry.map_err(|e| IoError::new(dir, e))?.path();
-        if path.is_dir() {
-            collect(&path, out)?;
-        } else {
-            out.push(path);
-        }
-    }
-    Ok(())
 }
 
 fn has_extension(path: &Path, ext: &str) -> bool {
