@@ -25,6 +25,23 @@ impl IoError {
     }
 }
 
+/// The directory `path` will be in (`.` for a bare name), created if missing.
+fn parent_dir(path: &Path) -> Result<PathBuf, IoError> {
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    std::fs::create_dir_all(&dir).map_err(|e| IoError::new(&dir, e))?;
+    Ok(dir)
+}
+
+/// Temporary files and directories are hidden `.nerprep-*.tmp` siblings of the output.
+fn temp_builder() -> tempfile::Builder<'static, 'static> {
+    let mut b = tempfile::Builder::new();
+    b.prefix(".nerprep-").suffix(".tmp");
+    b
+}
+
 /// A file being written in place of `path`; it appears there only on [`AtomicFile::commit`].
 /// Dropping it without committing removes the temporary file.
 #[derive(Debug)]
@@ -37,16 +54,8 @@ impl AtomicFile {
     /// Starts writing a file that will replace `path`, creating parent directories.
     pub fn create(path: impl AsRef<Path>) -> Result<AtomicFile, IoError> {
         let path = path.as_ref().to_path_buf();
-        let dir = match path.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
-        std::fs::create_dir_all(&dir).map_err(|e| IoError::new(&dir, e))?;
-        let temp = tempfile::Builder::new()
-            .prefix(".nerprep-")
-            .suffix(".tmp")
-            .tempfile_in(&dir)
-            .map_err(|e| IoError::new(&dir, e))?;
+        let dir = parent_dir(&path)?;
+        let temp = temp_builder().tempfile_in(&dir).map_err(|e| IoError::new(&dir, e))?;
         Ok(AtomicFile { temp, path })
     }
 
@@ -90,16 +99,8 @@ impl AtomicDir {
     /// Starts a directory that will replace `path`, creating parent directories.
     pub fn create(path: impl AsRef<Path>) -> Result<AtomicDir, IoError> {
         let path = path.as_ref().to_path_buf();
-        let parent = match path.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
-        std::fs::create_dir_all(&parent).map_err(|e| IoError::new(&parent, e))?;
-        let temp = tempfile::Builder::new()
-            .prefix(".nerprep-")
-            .suffix(".tmp")
-            .tempdir_in(&parent)
-            .map_err(|e| IoError::new(&parent, e))?;
+        let dir = parent_dir(&path)?;
+        let temp = temp_builder().tempdir_in(&dir).map_err(|e| IoError::new(&dir, e))?;
         Ok(AtomicDir { temp, path })
     }
 
