@@ -69,8 +69,15 @@ impl AtomicFile {
         self.temp.reopen().map_err(|e| IoError::new(self.temp.path(), e))
     }
 
-    /// Flushes the data to disk and renames the temporary file into place.
+    /// Flushes the data to disk and renames the temporary file into place. The file gets
+    /// ordinary permissions (0644 on Unix), not the private ones temporary files start with.
     pub fn commit(self) -> Result<(), IoError> {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let perms = std::fs::Permissions::from_mode(0o644);
+            self.temp.as_file().set_permissions(perms).map_err(|e| IoError::new(&self.path, e))?;
+        }
         self.temp.as_file().sync_all().map_err(|e| IoError::new(&self.path, e))?;
         self.temp.persist(&self.path).map_err(|e| IoError::new(&self.path, e.error))?;
         Ok(())
@@ -109,22 +116,32 @@ impl AtomicDir {
         self.temp.path()
     }
 
-    /// Moves the directory into place; an existing directory at the path is replaced
-    /// (moved aside first, removed after), anything else there is an error.
+    /// Moves the directory into place with ordinary permissions (0755 on Unix); an existing
+    /// directory at the path is replaced (moved aside first, removed after), anything else
+    /// there is an error.
     pub fn commit(self) -> Result<(), IoError> {
         let AtomicDir { temp, path } = self;
         if path.exists() && !path.is_dir() {
             let err = io::Error::new(io::ErrorKind::AlreadyExists, "exists and is not a directory");
             return Err(IoError::new(&path, err));
         }
-        let new = temp.keep();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let perms = std::fs::Permissions::from_mode(0o755);
+            std::fs::set_permissions(temp.path(), perms).map_err(|e| IoError::new(&path, e))?;
+        }
+        let old = temp.path().with_extension("old");
         if path.exists() {
-            let old = new.with_extension("old");
             std::fs::rename(&path, &old).map_err(|e| IoError::new(&path, e))?;
-            std::fs::rename(&new, &path).map_err(|e| IoError::new(&path, e))?;
+        }
+        let new = temp.keep();
+        if let Err(e) = std::fs::rename(&new, &path) {
+            let _ = std::fs::remove_dir_all(&new);
+            return Err(IoError::new(&path, e));
+        }
+        if old.exists() {
             std::fs::remove_dir_all(&old).map_err(|e| IoError::new(&old, e))?;
-        } else {
-            std::fs::rename(&new, &path).map_err(|e| IoError::new(&path, e))?;
         }
         Ok(())
     }
@@ -177,6 +194,11 @@ mod tests {
         assert!(!path.exists());
         f.commit().unwrap();
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "hello");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o644);
+        }
     }
 
     #[test]
@@ -200,6 +222,11 @@ mod tests {
         assert!(!path.join("stale.txt").exists());
         assert_eq!(std::fs::read_to_string(path.join("new.txt")).unwrap(), "new");
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "no temporary left behind");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o755);
+        }
     }
 
     #[test]

@@ -11,6 +11,8 @@
 //! clustering, screening, pruning, emit, eval) are sibling modules that read and extend the
 //! same table.
 
+pub mod answer;
+pub mod emit;
 pub mod ingest;
 pub mod io;
 pub mod model;
@@ -18,5 +20,6 @@ pub mod readers;
 pub mod report;
 pub mod stats;
 pub mod table;
+pub mod taxonomy;
 pub mod writers;
 pub mod uima;

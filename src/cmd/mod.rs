@@ -1,9 +1,12 @@
 //! Subcommands. Each file parses its arguments, builds the library's config, calls one
 //! library function and reports; no pipeline logic lives here.
 
+mod emit;
 mod export;
 mod ingest;
+mod map;
 mod stats;
+mod taxonomy;
 
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -29,6 +32,9 @@ pub enum Command {
     Ingest(ingest::Args),
     Stats(stats::Args),
     Export(export::Args),
+    Taxonomy(taxonomy::Args),
+    Map(map::Args),
+    Emit(emit::Args),
 }
 
 /// How a command ended, for the exit code.
@@ -38,6 +44,8 @@ pub enum Status {
     Clean,
     /// Outputs were written, but some input was bad (quarantined).
     BadInput,
+    /// Two inputs compared and differ (`taxonomy diff`, like `diff`).
+    Differ,
 }
 
 impl From<Status> for ExitCode {
@@ -45,6 +53,7 @@ impl From<Status> for ExitCode {
         match s {
             Status::Clean => ExitCode::SUCCESS,
             Status::BadInput => ExitCode::from(1),
+            Status::Differ => ExitCode::from(3),
         }
     }
 }
@@ -82,5 +91,8 @@ pub fn run(cli: Cli) -> anyhow::Result<Status> {
         Command::Ingest(a) => ingest::run(a, &ctx),
         Command::Stats(a) => stats::run(a, &ctx),
         Command::Export(a) => export::run(a, &ctx),
+        Command::Taxonomy(a) => taxonomy::run(a, &ctx),
+        Command::Map(a) => map::run(a, &ctx),
+        Command::Emit(a) => emit::run(a, &ctx),
     }
 }

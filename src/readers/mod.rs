@@ -9,6 +9,7 @@
 pub mod b2nerd;
 pub mod crossner;
 pub mod json_stream;
+pub mod lines;
 pub mod xmi;
 
 use crate::io::IoError;
@@ -103,6 +104,9 @@ impl LangPolicy {
 
 /// A script-based guess, good enough to separate the English and Chinese corpora we read.
 pub fn guess_lang(text: &str) -> &'static str {
+    if text.is_ascii() {
+        return "en";
+    }
     let mut han = false;
     for c in text.chars() {
         match c as u32 {
