@@ -201,7 +201,7 @@ impl TypeSystem {
         if let Some(import) = parsed.imports.first() {
             return Err(TypeSystemError::Invalid {
                 origin: origin.into(),
-                message: format!("imports `{import}`, which cannot be followed from inside an archive; pass --typesystem"),
+                message: format!("imports {import:?}, which cannot be followed from inside an archive; pass --typesystem"),
             });
         }
         for t in parsed.types {
@@ -231,14 +231,16 @@ impl TypeSystem {
         let parsed = parse_description(&bytes, &origin)?;
         let dir = path.parent().unwrap_or(Path::new(""));
         for import in &parsed.imports {
-            let Some(location) = import.strip_prefix("location:") else {
-                return Err(TypeSystemError::Invalid {
-                    origin,
-                    message: format!("imports by name `{}`, which needs a Java classpath; import by location instead", &import[5..]),
-                });
-            };
-            let location = location.strip_prefix("file:").unwrap_or(location);
-            self.load_file(&dir.join(location), seen)?;
+            match import {
+                Import::Location(location) => {
+                    let location = location.strip_prefix("file:").unwrap_or(location);
+                    self.load_file(&dir.join(location), seen)?;
+                }
+                Import::Name(name) => {
+                    let message = format!("imports by name `{name}`, which needs a Java classpath; import by location instead");
+                    return Err(TypeSystemError::Invalid { origin, message });
+                }
+            }
         }
         for t in parsed.types {
             self.add(t).map_err(|e| match e {
@@ -424,8 +426,16 @@ fn element(out: &mut String, indent: usize, name: &str, value: &str) {
 /// What one TypeSystem XML file declares.
 struct Parsed {
     types: Vec<TypeDesc>,
-    /// `location:<path>` or `name:<name>`.
-    imports: Vec<String>,
+    imports: Vec<Import>,
+}
+
+/// An `<import>` of another type system description.
+#[derive(Debug)]
+enum Import {
+    /// `location="…"`: a file, relative to the importing one.
+    Location(String),
+    /// `name="…"`: a Java classpath resource, which nerprep cannot follow.
+    Name(String),
 }
 
 /// Pull-parses one `<typeSystemDescription>`.
@@ -456,10 +466,11 @@ fn parse_description(bytes: &[u8], origin: &str) -> Result<Parsed, TypeSystemErr
                     "featureDescription" => feature = Some(FeatureDesc::new("", "")),
                     "import" => {
                         for a in e.attributes().flatten() {
-                            let key = a.key.local_name().as_ref().to_string();
-                            if key == "location" || key == "name" {
-                                let v = a.normalized_value(quick_xml::XmlVersion::Implicit1_0).unwrap_or_default();
-                                parsed.imports.push(format!("{key}:{v}"));
+                            let v = a.normalized_value(quick_xml::XmlVersion::Implicit1_0).unwrap_or_default().into_owned();
+                            match a.key.local_name().as_ref() {
+                                "location" => parsed.imports.push(Import::Location(v)),
+                                "name" => parsed.imports.push(Import::Name(v)),
+                                _ => {}
                             }
                         }
                     }
@@ -576,6 +587,23 @@ mod tests {
         let links = ts.feature("de.tudarmstadt.ukp.dkpro.core.api.semantics.type.SemPred", "arguments").unwrap();
         assert_eq!(links.element_type.as_deref(), Some("de.tudarmstadt.ukp.dkpro.core.api.semantics.type.SemArgLink"));
         assert!(ts.is_primitive("uima.cas.Integer") && !ts.is_primitive(person));
+    }
+
+    #[test]
+    fn imports_by_location_are_followed_and_by_name_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let wrap = |body: &str| format!("<typeSystemDescription>{body}</typeSystemDescription>");
+        let base = "<types><typeDescription><name>a.Base</name><supertypeName>uima.tcas.Annotation</supertypeName></typeDescription></types>";
+        std::fs::create_dir(dir.path().join("sub")).unwrap();
+        std::fs::write(dir.path().join("sub/base.xml"), wrap(base)).unwrap();
+        let main = "<imports><import location=\"sub/base.xml\"/></imports>\
+                    <types><typeDescription><name>a.Sub</name><supertypeName>a.Base</supertypeName></typeDescription></types>";
+        std::fs::write(dir.path().join("main.xml"), wrap(main)).unwrap();
+        let ts = TypeSystem::from_path(&dir.path().join("main.xml")).unwrap();
+        assert!(ts.is_annotation("a.Sub"));
+        std::fs::write(dir.path().join("named.xml"), wrap("<imports><import name=\"org.Types\"/></imports>")).unwrap();
+        let err = TypeSystem::from_path(&dir.path().join("named.xml")).unwrap_err();
+        assert!(err.to_string().contains("imports by name `org.Types`"), "{err}");
     }
 
     #[test]

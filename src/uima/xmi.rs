@@ -4,16 +4,17 @@
 //! The document is read event by event (quick-xml); only feature structures whose type the
 //! caller keeps are stored, with their features borrowed from the document text (copied only
 //! when XML escapes or whitespace normalisation change them), so memory and time stay
-//! proportional to what the reader uses. Every `xmi:id` is remembered so references can be checked. Anything
-//! that makes the document unusable (not well-formed or truncated XML, a root or element
+//! proportional to what the reader uses. Namespaces are resolved against the root's
+//! declarations (and any a top-level element adds), once per element name. Every `xmi:id` is
+//! remembered so references can be checked. Anything that makes the document unusable (not well-formed or truncated XML, a root or element
 //! outside the UIMA namespaces, an element without an integer `xmi:id`) is an [`XmiError`]
 //! naming the line; deciding what to do with the content is the reader's job.
 
 use super::{line_at, type_name_of, CAS_NS, XMI_NS};
 use quick_xml::events::attributes::{Attribute, Attributes};
 use quick_xml::events::{BytesStart, Event};
-use quick_xml::name::{QName, ResolveResult};
-use quick_xml::{NsReader, XmlVersion};
+use quick_xml::name::QName;
+use quick_xml::{Reader, XmlVersion};
 use std::borrow::Cow;
 use std::collections::HashMap;
 
@@ -140,8 +141,74 @@ impl Lines<'_> {
 /// The feature structure element being read, while its child elements are collected.
 struct Open<'a> {
     fs: Option<usize>,
-    child: Option<Cow<'a, str>>,
+    child: Option<&'a str>,
     value: String,
+}
+
+/// What a top-level element is, worked out once per element name.
+#[derive(Debug, Clone, Copy)]
+enum Kind {
+    /// `cas:View`.
+    View,
+    /// `cas:Sofa`.
+    Sofa,
+    /// `cas:NULL`.
+    Null,
+    /// A feature structure: index into [`Cas::type_names`], and whether it is kept.
+    Type(u32, bool),
+}
+
+/// Namespace bindings in scope: the root element's, plus any a top-level element adds.
+#[derive(Debug, Clone, Default)]
+struct Namespaces<'a> {
+    prefixes: Vec<(&'a str, Cow<'a, str>)>,
+    default: Option<Cow<'a, str>>,
+}
+
+impl<'a> Namespaces<'a> {
+    /// These bindings extended by the `xmlns` attributes in `attrs`.
+    fn declare(&self, attrs: &[Attribute<'a>], version: XmlVersion, line: u64) -> Result<Namespaces<'a>, XmiError> {
+        let mut out = self.clone();
+        for a in attrs {
+            let key = a.key.into_inner();
+            if key == "xmlns" {
+                out.default = Some(value(a, version, line)?);
+            } else if let Some(prefix) = key.strip_prefix("xmlns:") {
+                let uri = value(a, version, line)?;
+                out.prefixes.retain(|(p, _)| *p != prefix);
+                out.prefixes.push((prefix, uri));
+            }
+        }
+        Ok(out)
+    }
+
+    /// The namespace URI and local name of an element name, or an error when its prefix is
+    /// not declared.
+    fn resolve<'q>(&self, qname: &'q str, line: u64) -> Result<(&str, &'q str), XmiError> {
+        match qname.split_once(':') {
+            None => Ok((self.default.as_deref().unwrap_or(""), qname)),
+            Some((prefix, local)) => match self.prefixes.iter().rev().find(|(p, _)| *p == prefix) {
+                Some((_, uri)) => Ok((uri, local)),
+                None => Err(XmiError {
+                    line,
+                    reason: "wrong_namespace",
+                    message: format!("element <{qname}> uses the prefix `{prefix}`, which no xmlns:{prefix} declares"),
+                }),
+            },
+        }
+    }
+
+    /// True for an attribute in the XMI namespace (`xmi:id`, `xmi:version`).
+    fn is_xmi(&self, key: &str) -> bool {
+        key.split_once(':')
+            .is_some_and(|(prefix, _)| self.prefixes.iter().rev().find(|(p, _)| *p == prefix).is_some_and(|(_, uri)| uri == XMI_NS))
+    }
+}
+
+/// True for namespace declarations, which are not features.
+fn is_xmlns(a: &Attribute<'_>) -> bool {
+    let key = a.key.into_inner();
+    key == "xmlns" || key.starts_with("xmlns:")
 }
 
 /// Parses `text` (one XMI document). `keep(type_name)` says whether to store the features of
@@ -149,10 +216,12 @@ struct Open<'a> {
 pub fn parse<'a>(text: &'a str, keep: &mut dyn FnMut(&str) -> bool) -> Result<Cas<'a>, XmiError> {
     let bytes = text.as_bytes();
     let mut lines = Lines { bytes, pos: 0, line: 1 };
-    let mut reader = NsReader::from_str(text);
+    let mut reader = Reader::from_str(text);
     let mut cas = Cas::default();
-    let mut type_ids: HashMap<String, (u32, bool)> = HashMap::new();
-    let mut key = String::new();
+    let mut root = Namespaces::default();
+    // Element names already resolved under the root's bindings.
+    let mut kinds: HashMap<&'a str, Kind> = HashMap::new();
+    let mut attrs: Vec<Attribute<'a>> = Vec::new();
     let mut version = XmlVersion::Implicit1_0;
     let mut depth = 0usize;
     let mut root_seen = false;
@@ -179,10 +248,21 @@ pub fn parse<'a>(text: &'a str, keep: &mut dyn FnMut(&str) -> bool) -> Result<Ca
             Event::Start(ref e) | Event::Empty(ref e) => {
                 let empty = matches!(event, Event::Empty(_));
                 let line = lines.at(at);
-                let tag = Tag::of(text, e);
+                let (qname, tag) = tag_of(text, e, line)?;
+                attrs.clear();
+                if depth <= 1 {
+                    for a in Attributes::new(tag, qname.len()) {
+                        attrs.push(a.map_err(|err| XmiError {
+                            line,
+                            reason: "xml_syntax",
+                            message: format!("element <{qname}>: {err}"),
+                        })?);
+                    }
+                }
                 match depth {
                     0 => {
-                        let (uri, local) = tag.resolve(&reader, line)?;
+                        root = root.declare(&attrs, version, line)?;
+                        let (uri, local) = root.resolve(qname, line)?;
                         if uri != XMI_NS || local != "XMI" {
                             return Err(XmiError {
                                 line,
@@ -195,14 +275,29 @@ pub fn parse<'a>(text: &'a str, keep: &mut dyn FnMut(&str) -> bool) -> Result<Ca
                         root_seen = true;
                     }
                     1 => {
-                        let fs = element(&reader, &mut cas, &tag, line, version, &mut type_ids, &mut key, keep)?;
+                        let element = Element { qname, attrs: &attrs, line, version };
+                        let fs = if attrs.iter().any(is_xmlns) {
+                            let scope = root.declare(&attrs, version, line)?;
+                            let kind = kind_of(&mut cas, &scope, qname, line, keep)?;
+                            element.read(&mut cas, &scope, kind)?
+                        } else {
+                            let kind = match kinds.get(qname) {
+                                Some(&k) => k,
+                                None => {
+                                    let k = kind_of(&mut cas, &root, qname, line, keep)?;
+                                    kinds.insert(qname, k);
+                                    k
+                                }
+                            };
+                            element.read(&mut cas, &root, kind)?
+                        };
                         if !empty {
                             open = Some(Open { fs, child: None, value: String::new() });
                         }
                     }
                     2 => {
                         if let Some(o) = open.as_mut() {
-                            o.child = Some(tag.local());
+                            o.child = Some(QName(qname).local_name().into_inner());
                             o.value.clear();
                         }
                     }
@@ -241,7 +336,7 @@ pub fn parse<'a>(text: &'a str, keep: &mut dyn FnMut(&str) -> bool) -> Result<Ca
                     2 => {
                         if let Some(o) = open.as_mut() {
                             if let (Some(i), Some(child)) = (o.fs, o.child.take()) {
-                                cas.fss[i].features.push((child, Cow::Owned(std::mem::take(&mut o.value))));
+                                cas.fss[i].features.push((Cow::Borrowed(child), Cow::Owned(std::mem::take(&mut o.value))));
                             }
                         }
                     }
@@ -277,107 +372,45 @@ fn ends_early(e: &quick_xml::Error) -> bool {
     }
 }
 
-/// A start tag as a slice of the document, so that names and attribute values can be kept
-/// without copying. `Reader::from_str` events borrow the document; should one not, the tag
-/// is copied.
-struct Tag<'a> {
-    raw: Cow<'a, str>,
-    name_len: usize,
-}
-
-impl<'a> Tag<'a> {
-    fn of(text: &'a str, e: &BytesStart<'_>) -> Tag<'a> {
-        let content: &str = e;
-        let name_len = e.name().as_ref().len();
-        let start = (content.as_ptr() as usize).wrapping_sub(text.as_ptr() as usize);
-        match text.get(start..start.wrapping_add(content.len())) {
-            Some(slice) if slice.as_ptr() == content.as_ptr() => Tag { raw: Cow::Borrowed(slice), name_len },
-            _ => Tag { raw: Cow::Owned(content.to_string()), name_len },
-        }
-    }
-
-    fn qname(&self) -> &str {
-        &self.raw[..self.name_len]
-    }
-
-    /// The local name, borrowed from the document when possible.
-    fn local(&self) -> Cow<'a, str> {
-        match &self.raw {
-            Cow::Borrowed(raw) => Cow::Borrowed(QName(&raw[..self.name_len]).local_name().into_inner()),
-            Cow::Owned(raw) => Cow::Owned(QName(&raw[..self.name_len]).local_name().into_inner().to_string()),
-        }
-    }
-
-    fn attributes(&self) -> Attributes<'_> {
-        Attributes::new(&self.raw, self.name_len)
-    }
-
-    /// Calls `f` with each attribute as (in the XMI namespace, local name, value), borrowed
-    /// from the document when the tag is; with `all` false only for the `xmi:` ones.
-    fn for_each_attribute(
-        &self,
-        reader: &NsReader<&[u8]>,
-        version: XmlVersion,
-        line: u64,
-        all: bool,
-        mut f: impl FnMut(bool, Cow<'a, str>, Cow<'a, str>) -> Result<(), XmiError>,
-    ) -> Result<(), XmiError> {
-        match &self.raw {
-            Cow::Borrowed(raw) => attributes_of(raw, self.name_len, reader, version, line, all, |x, k, v| f(x, Cow::Borrowed(k), v)),
-            Cow::Owned(raw) => attributes_of(raw, self.name_len, reader, version, line, all, |x, k, v| {
-                f(x, Cow::Owned(k.to_string()), Cow::Owned(v.into_owned()))
-            }),
-        }
-    }
-
-    /// The namespace URI and local name, or an error when the prefix is not declared.
-    fn resolve<'r>(&self, reader: &'r NsReader<&[u8]>, line: u64) -> Result<(&'r str, &str), XmiError> {
-        let (ns, local) = reader.resolver().resolve_element(QName(self.qname()));
-        let uri = match ns {
-            ResolveResult::Bound(n) => n.into_inner(),
-            ResolveResult::Unbound => "",
-            ResolveResult::Unknown(prefix) => {
-                return Err(XmiError {
-                    line,
-                    reason: "wrong_namespace",
-                    message: format!("element <{}> uses the prefix `{prefix}`, which no xmlns:{prefix} declares", self.qname()),
-                });
-            }
-        };
-        Ok((uri, local.into_inner()))
+/// The element name and the whole start tag (name, then attributes) as slices of the
+/// document, so names and values can be kept without copying. Events of
+/// `Reader::from_str` always borrow the document.
+fn tag_of<'a>(text: &'a str, e: &BytesStart<'_>, line: u64) -> Result<(&'a str, &'a str), XmiError> {
+    let content: &str = e;
+    let start = (content.as_ptr() as usize).wrapping_sub(text.as_ptr() as usize);
+    match text.get(start..start.wrapping_add(content.len())) {
+        Some(tag) if tag.as_ptr() == content.as_ptr() => Ok((&tag[..e.name().as_ref().len()], tag)),
+        _ => Err(XmiError { line, reason: "xml_syntax", message: "could not locate the element in the document".into() }),
     }
 }
 
-/// True when an attribute is in the XMI namespace (`xmi:id`, `xmi:version`).
-fn is_xmi_attribute(reader: &NsReader<&[u8]>, a: &Attribute<'_>) -> bool {
-    a.key.prefix().is_some_and(|p| {
-        matches!(reader.resolver().resolve_prefix(Some(p), false), ResolveResult::Bound(n) if n.into_inner() == XMI_NS)
-    })
-}
-
-/// Calls `f` with the attributes of the tag `raw` (name first) as (in the XMI namespace,
-/// local name, normalised value); with `all` false only for the `xmi:` ones.
-fn attributes_of<'t>(
-    raw: &'t str,
-    name_len: usize,
-    reader: &NsReader<&[u8]>,
-    version: XmlVersion,
+/// What the top-level element called `qname` is, under the bindings `scope`.
+fn kind_of(
+    cas: &mut Cas<'_>,
+    scope: &Namespaces<'_>,
+    qname: &str,
     line: u64,
-    all: bool,
-    mut f: impl FnMut(bool, &'t str, Cow<'t, str>) -> Result<(), XmiError>,
-) -> Result<(), XmiError> {
-    for a in Attributes::new(raw, name_len) {
-        let a = a.map_err(|err| XmiError {
-            line,
-            reason: "xml_syntax",
-            message: format!("element <{}>: {err}", &raw[..name_len]),
-        })?;
-        let is_xmi = is_xmi_attribute(reader, &a);
-        if is_xmi || all {
-            f(is_xmi, a.key.local_name().into_inner(), value(&a, version, line)?)?;
+    keep: &mut dyn FnMut(&str) -> bool,
+) -> Result<Kind, XmiError> {
+    let (uri, local) = scope.resolve(qname, line)?;
+    if uri == CAS_NS {
+        match local {
+            "View" => return Ok(Kind::View),
+            "Sofa" => return Ok(Kind::Sofa),
+            "NULL" => return Ok(Kind::Null),
+            _ => {}
         }
     }
-    Ok(())
+    let Some(name) = type_name_of(uri, local) else {
+        return Err(XmiError {
+            line,
+            reason: "wrong_namespace",
+            message: format!("element <{qname}> is in namespace `{uri}`; expected a UIMA type namespace `http:///<package/path>.ecore`"),
+        });
+    };
+    let kind = Kind::Type(cas.type_names.len() as u32, keep(&name));
+    cas.type_names.push(name);
+    Ok(kind)
 }
 
 /// An attribute value with XML escapes resolved and whitespace normalised.
@@ -389,96 +422,65 @@ fn value<'v>(a: &Attribute<'v>, version: XmlVersion, line: u64) -> Result<Cow<'v
     })
 }
 
-/// Reads one top-level element (a sofa, a view, `cas:NULL` or a feature structure);
-/// returns the index of the stored feature structure, when kept.
-#[allow(clippy::too_many_arguments)]
-fn element<'a>(
-    reader: &NsReader<&[u8]>,
-    cas: &mut Cas<'a>,
-    tag: &Tag<'a>,
+/// One top-level element: a sofa, a view, `cas:NULL` or a feature structure.
+struct Element<'e, 'a> {
+    qname: &'a str,
+    attrs: &'e [Attribute<'a>],
     line: u64,
     version: XmlVersion,
-    type_ids: &mut HashMap<String, (u32, bool)>,
-    key: &mut String,
-    keep: &mut dyn FnMut(&str) -> bool,
-) -> Result<Option<usize>, XmiError> {
-    let syntax = |err: quick_xml::events::attributes::AttrError| XmiError {
-        line,
-        reason: "xml_syntax",
-        message: format!("element <{}>: {err}", tag.qname()),
-    };
-    let (uri, local) = tag.resolve(reader, line)?;
-    if uri == CAS_NS && local == "View" {
-        let mut view = View { sofa: None, members: Vec::new(), line };
-        for a in tag.attributes() {
-            let a = a.map_err(syntax)?;
-            match a.key.local_name().into_inner() {
-                "sofa" => view.sofa = Some(parse_id(&value(&a, version, line)?, "sofa", line)?),
-                "members" => {
-                    for id in value(&a, version, line)?.split_ascii_whitespace() {
-                        view.members.push(parse_id(id, "members", line)?);
+}
+
+impl<'a> Element<'_, 'a> {
+    /// Files the element into `cas`; returns the index of the feature structure, when kept.
+    fn read(&self, cas: &mut Cas<'a>, scope: &Namespaces<'_>, kind: Kind) -> Result<Option<usize>, XmiError> {
+        let (line, version) = (self.line, self.version);
+        if let Kind::View = kind {
+            let mut view = View { sofa: None, members: Vec::new(), line };
+            for a in self.attrs {
+                match a.key.into_inner() {
+                    "sofa" => view.sofa = Some(parse_id(&value(a, version, line)?, "sofa", line)?),
+                    "members" => {
+                        for id in value(a, version, line)?.split_ascii_whitespace() {
+                            view.members.push(parse_id(id, "members", line)?);
+                        }
                     }
+                    _ => {}
                 }
-                _ => {}
+            }
+            cas.views.push(view);
+            return Ok(None);
+        }
+        let kept = matches!(kind, Kind::Sofa | Kind::Type(_, true));
+        let mut xmi_id = None;
+        let mut features = Vec::new();
+        for a in self.attrs.iter().filter(|a| !is_xmlns(a)) {
+            let key = a.key.into_inner();
+            if scope.is_xmi(key) {
+                if a.key.local_name().into_inner() == "id" {
+                    xmi_id = Some(parse_id(&value(a, version, line)?, "xmi:id", line)?);
+                }
+            } else if kept {
+                features.push((Cow::Borrowed(a.key.local_name().into_inner()), value(a, version, line)?));
             }
         }
-        cas.views.push(view);
-        return Ok(None);
-    }
-    let (type_id, kept) = if uri == CAS_NS && (local == "NULL" || local == "Sofa") {
-        (u32::MAX, local == "Sofa")
-    } else {
-        key.clear();
-        key.push_str(uri);
-        key.push(' ');
-        key.push_str(local);
-        match type_ids.get(key.as_str()) {
-            Some(&t) => t,
-            None => {
-                let Some(name) = type_name_of(uri, local) else {
-                    return Err(XmiError {
-                        line,
-                        reason: "wrong_namespace",
-                        message: format!(
-                            "element <{}> is in namespace `{uri}`; expected a UIMA type namespace `http:///<package/path>.ecore`",
-                            tag.qname()
-                        ),
-                    });
-                };
-                let t = (cas.type_names.len() as u32, keep(&name));
-                cas.type_names.push(name);
-                type_ids.insert(key.clone(), t);
-                t
+        let Some(xmi_id) = xmi_id else {
+            return Err(XmiError { line, reason: "bad_xmi_id", message: format!("element <{}> has no xmi:id", self.qname) });
+        };
+        cas.ids.push(xmi_id);
+        match kind {
+            Kind::Sofa => {
+                let get = |k: &str| features.iter().find(|(n, _)| n == k).map(|(_, v)| v.to_string());
+                let num = get("sofaNum").and_then(|n| n.parse().ok()).unwrap_or(0);
+                cas.sofas.push(Sofa { xmi_id, num, id: get("sofaID").unwrap_or_default(), text: get("sofaString"), line });
+                Ok(None)
             }
+            Kind::Type(type_id, true) => {
+                cas.fss.push(Fs { xmi_id, type_id, line, features });
+                Ok(Some(cas.fss.len() - 1))
+            }
+            _ => Ok(None),
         }
-    };
-    let mut xmi_id = None;
-    let mut features = Vec::new();
-    tag.for_each_attribute(reader, version, line, kept, |is_xmi, name, value| {
-        if !is_xmi {
-            features.push((name, value));
-        } else if name == "id" {
-            xmi_id = Some(parse_id(&value, "xmi:id", line)?);
-        }
-        Ok(())
-    })?;
-    let Some(xmi_id) = xmi_id else {
-        return Err(XmiError { line, reason: "bad_xmi_id", message: format!("element <{}> has no xmi:id", tag.qname()) });
-    };
-    cas.ids.push(xmi_id);
-    if type_id == u32::MAX {
-        if kept {
-            let get = |k: &str| features.iter().find(|(n, _)| n == k).map(|(_, v)| v.to_string());
-            let num = get("sofaNum").and_then(|n| n.parse().ok()).unwrap_or(0);
-            cas.sofas.push(Sofa { xmi_id, num, id: get("sofaID").unwrap_or_default(), text: get("sofaString"), line });
-        }
-        return Ok(None);
     }
-    if !kept {
-        return Ok(None);
-    }
-    cas.fss.push(Fs { xmi_id, type_id, line, features });
-    Ok(Some(cas.fss.len() - 1))
 }
 
 fn parse_id(value: &str, what: &str, line: u64) -> Result<u64, XmiError> {
@@ -530,6 +532,21 @@ z"/>
         assert!(matches!(ne.features[0].1, Cow::Borrowed(_)), "plain values are not copied");
         assert!(cas.has_id(3) && cas.has_id(0) && !cas.has_id(99));
         assert_eq!(asked.len(), 3, "each type is asked about once");
+    }
+
+    #[test]
+    fn namespaces_declared_on_an_element_apply_to_it() {
+        let local = DOC.replace(
+            "<seg:Token xmi:id=\"3\"",
+            "<x:NamedEntity xmlns:x=\"http:///de/tudarmstadt/ukp/dkpro/core/api/ner/type.ecore\" xmi:id=\"3\"",
+        );
+        let cas = parse(&local, &mut |t| t.ends_with("NamedEntity")).unwrap();
+        let fs = cas.fs(3).unwrap();
+        assert_eq!(cas.type_name(fs), "de.tudarmstadt.ukp.dkpro.core.api.ner.type.NamedEntity");
+        assert!(fs.features.iter().all(|(k, _)| !k.starts_with("xmlns") && k != "x"), "{:?}", fs.features);
+        let undeclared = DOC.replace("<seg:Token", "<nope:Token");
+        let err = parse(&undeclared, &mut keep_all).unwrap_err();
+        assert_eq!((err.reason, err.line), ("wrong_namespace", 5));
     }
 
     #[test]
