@@ -161,8 +161,11 @@ enum Kind {
 /// Namespace bindings in scope: the root element's, plus any a top-level element adds.
 #[derive(Debug, Clone, Default)]
 struct Namespaces<'a> {
+    /// Prefix → URI, one binding per prefix.
     prefixes: Vec<(&'a str, Cow<'a, str>)>,
     default: Option<Cow<'a, str>>,
+    /// The prefix bound to the XMI namespace, if any.
+    xmi_prefix: Option<&'a str>,
 }
 
 impl<'a> Namespaces<'a> {
@@ -179,6 +182,7 @@ impl<'a> Namespaces<'a> {
                 out.prefixes.push((prefix, uri));
             }
         }
+        out.xmi_prefix = out.prefixes.iter().find(|(_, uri)| uri == XMI_NS).map(|(p, _)| *p);
         Ok(out)
     }
 
@@ -187,7 +191,7 @@ impl<'a> Namespaces<'a> {
     fn resolve<'q>(&self, qname: &'q str, line: u64) -> Result<(&str, &'q str), XmiError> {
         match qname.split_once(':') {
             None => Ok((self.default.as_deref().unwrap_or(""), qname)),
-            Some((prefix, local)) => match self.prefixes.iter().rev().find(|(p, _)| *p == prefix) {
+            Some((prefix, local)) => match self.prefixes.iter().find(|(p, _)| *p == prefix) {
                 Some((_, uri)) => Ok((uri, local)),
                 None => Err(XmiError {
                     line,
@@ -198,11 +202,12 @@ impl<'a> Namespaces<'a> {
         }
     }
 
-    /// True for an attribute in the XMI namespace (`xmi:id`, `xmi:version`).
-    fn is_xmi(&self, key: &str) -> bool {
-        key.split_once(':')
-            .is_some_and(|(prefix, _)| self.prefixes.iter().rev().find(|(p, _)| *p == prefix).is_some_and(|(_, uri)| uri == XMI_NS))
-    }
+}
+
+/// True for an attribute name in the XMI namespace (`xmi:id`, `xmi:version`), given the
+/// prefix bound to that namespace.
+fn is_xmi(key: &str, xmi_prefix: Option<&str>) -> bool {
+    xmi_prefix.is_some_and(|p| key.len() > p.len() && key.as_bytes()[p.len()] == b':' && key.starts_with(p))
 }
 
 /// True for namespace declarations, which are not features.
@@ -219,8 +224,8 @@ pub fn parse<'a>(text: &'a str, keep: &mut dyn FnMut(&str) -> bool) -> Result<Ca
     let mut reader = Reader::from_str(text);
     let mut cas = Cas::default();
     let mut root = Namespaces::default();
-    // Element names already resolved under the root's bindings.
-    let mut kinds: HashMap<&'a str, Kind> = HashMap::new();
+    // Element names already resolved under the root's bindings (a document has few).
+    let mut kinds: Vec<(&'a str, Kind)> = Vec::new();
     let mut attrs: Vec<Attribute<'a>> = Vec::new();
     let mut version = XmlVersion::Implicit1_0;
     let mut depth = 0usize;
@@ -281,11 +286,11 @@ pub fn parse<'a>(text: &'a str, keep: &mut dyn FnMut(&str) -> bool) -> Result<Ca
                             let kind = kind_of(&mut cas, &scope, qname, line, keep)?;
                             element.read(&mut cas, &scope, kind)?
                         } else {
-                            let kind = match kinds.get(qname) {
-                                Some(&k) => k,
+                            let kind = match kinds.iter().find(|(q, _)| *q == qname) {
+                                Some(&(_, k)) => k,
                                 None => {
                                     let k = kind_of(&mut cas, &root, qname, line, keep)?;
-                                    kinds.insert(qname, k);
+                                    kinds.push((qname, k));
                                     k
                                 }
                             };
@@ -453,9 +458,10 @@ impl<'a> Element<'_, 'a> {
         let kept = matches!(kind, Kind::Sofa | Kind::Type(_, true));
         let mut xmi_id = None;
         let mut features = Vec::new();
+        let xmi_prefix = scope.xmi_prefix;
         for a in self.attrs.iter().filter(|a| !is_xmlns(a)) {
             let key = a.key.into_inner();
-            if scope.is_xmi(key) {
+            if is_xmi(key, xmi_prefix) {
                 if a.key.local_name().into_inner() == "id" {
                     xmi_id = Some(parse_id(&value(a, version, line)?, "xmi:id", line)?);
                 }
