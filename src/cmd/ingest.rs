@@ -17,7 +17,8 @@ use std::path::PathBuf;
 /// Example:
 ///   nerprep ingest --format crossner fixtures/crossner/politics_train.txt -o data/politics.parquet
 ///   nerprep ingest --format b2nerd fixtures/b2nerd/CrossNER_AI/train.json -o data/ai.parquet
-///   nerprep ingest --format xmi --typesystem fixtures/xmi/important_dkpro_types.xml fixtures/xmi/cas_with_smileys.xmi -o data/xmi.parquet
+///   nerprep ingest --format xmi fixtures/xmi/edge -o data/edge.parquet
+///   nerprep ingest --format xmi --split-sentences fixtures/xmi/edge -o data/edge-sent.parquet
 ///
 /// xmi: UIMA CAS XMI files, directories of them, or zips of them (INCEpTION export), with a
 /// TypeSystem XML (--typesystem, or TypeSystem.xml inside the zip or beside the files).
@@ -29,7 +30,7 @@ pub struct Args {
     #[arg(long, short)]
     format: SourceFormat,
     /// Dataset name; default: from the file name (`music_dev.txt`, `music/dev.txt` → music;
-    /// CrossNER names get a `crossner_` prefix).
+    /// CrossNER names get a `crossner_` prefix; XMI: the input folder's or zip's name).
     #[arg(long)]
     dataset: Option<String>,
     /// Split (train, dev, test, …); default: from the file name, else `unknown`.

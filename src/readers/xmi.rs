@@ -431,26 +431,8 @@ impl XmiReader {
         }
         let roles: Vec<Roles> = cas.type_names.iter().map(|t| plan.roles(t)).collect();
         check_references(&cas, &roles, plan)?;
-        let mut sofas: Vec<&xmi::Sofa> = cas.sofas.iter().collect();
-        sofas.sort_by_key(|s| (s.num, s.xmi_id));
-        let names = || sofas.iter().map(|s| s.id.as_str()).collect::<Vec<_>>().join(", ");
-        let selected: Vec<&xmi::Sofa> = match &self.options.views {
-            ViewSelection::All => sofas.clone(),
-            ViewSelection::Initial | ViewSelection::Named(_) => {
-                let want = match &self.options.views {
-                    ViewSelection::Named(n) => n.as_str(),
-                    _ => INITIAL_VIEW,
-                };
-                let found = sofas.iter().find(|s| s.id == want).copied();
-                vec![found.ok_or_else(|| XmiError {
-                    line: sofas[0].line,
-                    reason: "missing_view",
-                    message: format!("no view `{want}`; the document has {}; pass --view NAME or --all-views", names()),
-                })?]
-            }
-        };
         let mut out = Vec::new();
-        for (index, sofa) in selected.into_iter().enumerate() {
+        for (index, sofa) in self.select_views(&cas.sofas)?.into_iter().enumerate() {
             let Some(text) = sofa.text.as_deref() else {
                 if self.options.views == ViewSelection::All {
                     counts.read += 1;
@@ -474,6 +456,29 @@ impl XmiReader {
             out.extend(samples);
         }
         Ok(out)
+    }
+
+    /// The sofas of the views to read, in view order, or why the document lacks the one asked
+    /// for. `sofas` is not empty.
+    fn select_views<'s>(&self, sofas: &'s [xmi::Sofa]) -> Result<Vec<&'s xmi::Sofa>, XmiError> {
+        let mut sofas: Vec<&xmi::Sofa> = sofas.iter().collect();
+        sofas.sort_by_key(|s| (s.num, s.xmi_id));
+        let want = match &self.options.views {
+            ViewSelection::All => return Ok(sofas),
+            ViewSelection::Named(n) => n.as_str(),
+            ViewSelection::Initial => INITIAL_VIEW,
+        };
+        match sofas.iter().find(|s| s.id == want) {
+            Some(sofa) => Ok(vec![*sofa]),
+            None => Err(XmiError {
+                line: sofas.first().map_or(1, |s| s.line),
+                reason: "missing_view",
+                message: format!(
+                    "no view `{want}`; the document has {}; pass --view NAME or --all-views",
+                    sofas.iter().map(|s| s.id.as_str()).collect::<Vec<_>>().join(", ")
+                ),
+            }),
+        }
     }
 }
 
@@ -688,20 +693,87 @@ fn span_of(fs: &Fs, index: &Utf16Index) -> Result<Span, &'static str> {
     Span::new(start, end).map_err(|_| "begin_after_end")
 }
 
-/// Collects the entities, relations, sentences and metadata of the view of `sofa`.
-fn view_content(cas: &Cas, roles: &[Roles], plan: &TypePlan, sofa: &xmi::Sofa, text: &str, counts: &mut Counts) -> ViewContent {
-    let members: Option<HashSet<u64>> =
-        cas.views.iter().find(|v| v.sofa == Some(sofa.xmi_id)).map(|v| v.members.iter().copied().collect());
-    if members.is_none() {
-        counts.note("view_without_index", 1);
+/// Which feature structures belong to a view: its member list, or (for a CAS without
+/// `cas:View` elements) those whose `sofa` is the view's.
+struct Members {
+    ids: Option<HashSet<u64>>,
+    sofa: String,
+}
+
+impl Members {
+    fn of(cas: &Cas<'_>, sofa: &xmi::Sofa, counts: &mut Counts) -> Members {
+        let ids: Option<HashSet<u64>> =
+            cas.views.iter().find(|v| v.sofa == Some(sofa.xmi_id)).map(|v| v.members.iter().copied().collect());
+        if ids.is_none() {
+            counts.note("view_without_index", 1);
+        }
+        Members { ids, sofa: sofa.xmi_id.to_string() }
     }
-    let sofa_ref = sofa.xmi_id.to_string();
-    let in_view = |fs: &Fs| match &members {
-        Some(m) => m.contains(&fs.xmi_id),
-        None => fs.get("sofa") == Some(sofa_ref.as_str()),
-    };
+
+    fn contains(&self, fs: &Fs<'_>) -> bool {
+        match &self.ids {
+            Some(ids) => ids.contains(&fs.xmi_id),
+            None => fs.get("sofa") == Some(self.sofa.as_str()),
+        }
+    }
+}
+
+/// The entities of a view by `xmi:id`, so relations and links can point at them.
+#[derive(Default)]
+struct Placed<'c, 'a> {
+    /// `xmi:id` → index in the sample's entities.
+    index: HashMap<u64, u32>,
+    /// `xmi:id`s of entities that went to `unaligned`.
+    unaligned: HashSet<u64>,
+    /// The feature structure of each placed entity, in entity order.
+    fss: Vec<&'c Fs<'a>>,
+}
+
+impl Placed<'_, '_> {
+    /// The entity index a reference points at; counts why when it points at none.
+    fn endpoint(&self, id: Option<Result<u64, &str>>, counts: &mut Counts) -> Option<u32> {
+        let id = id.and_then(Result::ok);
+        let found = id.and_then(|id| self.index.get(&id).copied());
+        if found.is_none() {
+            let why = match id {
+                None => "relation_without_endpoint",
+                Some(id) if self.unaligned.contains(&id) => "relation_endpoint_unaligned",
+                Some(_) => "relation_endpoint_not_entity",
+            };
+            counts.note(why, 1);
+        }
+        found
+    }
+}
+
+/// Token starts and ends (code points), for the token-boundary count.
+#[derive(Default)]
+struct TokenBounds {
+    starts: Vec<u32>,
+    ends: Vec<u32>,
+}
+
+impl TokenBounds {
+    /// Counts the entities that do not start at a token start and end at a token end
+    /// (nothing to count when the view has no tokens).
+    fn count_misaligned(mut self, entities: &[Entity], counts: &mut Counts) {
+        if self.starts.is_empty() {
+            return;
+        }
+        self.starts.sort_unstable();
+        self.ends.sort_unstable();
+        let off = entities
+            .iter()
+            .filter(|e| self.starts.binary_search(&e.span.start()).is_err() || self.ends.binary_search(&e.span.end()).is_err())
+            .count();
+        counts.note("entity_not_on_token_boundary", off as u64);
+    }
+}
+
+/// Collects the entities, relations, sentences and metadata of the view of `sofa`.
+fn view_content(cas: &Cas<'_>, roles: &[Roles], plan: &TypePlan, sofa: &xmi::Sofa, text: &str, counts: &mut Counts) -> ViewContent {
+    let members = Members::of(cas, sofa, counts);
     let utf16 = Utf16Index::new(text);
-    let chars = CharIndex::new(text);
     let mut content = ViewContent {
         sofa_id: sofa.id.clone(),
         text: text.to_string(),
@@ -712,19 +784,16 @@ fn view_content(cas: &Cas, roles: &[Roles], plan: &TypePlan, sofa: &xmi::Sofa, t
         language: None,
         meta: serde_json::Map::new(),
     };
-    let mut token_starts = Vec::new();
-    let mut token_ends = Vec::new();
-    let mut entity_of: HashMap<u64, u32> = HashMap::new();
-    let mut unaligned_ids: HashSet<u64> = HashSet::new();
-    let mut entity_fss: Vec<&Fs> = Vec::new();
-    for fs in cas.fss.iter().filter(|fs| in_view(fs)) {
+    let mut tokens = TokenBounds::default();
+    let mut placed = Placed::default();
+    let chars = CharIndex::new(text);
+    for fs in cas.fss.iter().filter(|fs| members.contains(fs)) {
         let r = roles[fs.type_id as usize];
-        let type_name = cas.type_name(fs);
         if r.token {
             match span_of(fs, &utf16) {
                 Ok(s) => {
-                    token_starts.push(s.start());
-                    token_ends.push(s.end());
+                    tokens.starts.push(s.start());
+                    tokens.ends.push(s.end());
                 }
                 Err(_) => counts.note("token_with_bad_offsets", 1),
             }
@@ -738,78 +807,77 @@ fn view_content(cas: &Cas, roles: &[Roles], plan: &TypePlan, sofa: &xmi::Sofa, t
         if r.document {
             read_document_metadata(fs, &mut content);
         }
-        if !r.entity {
-            continue;
-        }
-        let label = match fs.get(&plan.label_feature).filter(|v| !v.is_empty()) {
-            Some(v) => v.to_string(),
-            None => {
-                counts.note("label_from_type_name", 1);
-                short_name(type_name).to_string()
-            }
-        };
-        let placed = span_of(fs, &utf16).and_then(|span| chars.slice(text, span).map(|t| (span, t)).ok_or("offset_past_end"));
-        match placed {
-            Ok((span, mention)) => {
-                let mut entity = Entity::new(span, label, mention);
-                entity.identifier = fs.get("identifier").filter(|v| !v.is_empty()).map(str::to_string);
-                entity_of.insert(fs.xmi_id, content.entities.len() as u32);
-                content.entities.push(entity);
-                entity_fss.push(fs);
-            }
-            Err(reason) => {
-                counts.note(&format!("unaligned:{reason}"), 1);
-                unaligned_ids.insert(fs.xmi_id);
-                content.unaligned.push(Unaligned { label, text: String::new(), reason: reason.into() });
-            }
+        if r.entity {
+            place_entity(fs, cas.type_name(fs), plan, (&utf16, &chars), &mut content, &mut placed, counts);
         }
     }
-    token_starts.sort_unstable();
-    token_ends.sort_unstable();
-    if !token_starts.is_empty() {
-        let off = content
-            .entities
-            .iter()
-            .filter(|e| token_starts.binary_search(&e.span.start()).is_err() || token_ends.binary_search(&e.span.end()).is_err())
-            .count();
-        counts.note("entity_not_on_token_boundary", off as u64);
-    }
-    let endpoint = |id: Option<Result<u64, &str>>, counts: &mut Counts| -> Option<u32> {
-        let id = id.and_then(Result::ok);
-        let found = id.and_then(|id| entity_of.get(&id).copied());
-        if found.is_none() {
-            let why = match id {
-                None => "relation_without_endpoint",
-                Some(id) if unaligned_ids.contains(&id) => "relation_endpoint_unaligned",
-                Some(_) => "relation_endpoint_not_entity",
-            };
-            counts.note(why, 1);
-        }
-        found
-    };
-    for fs in cas.fss.iter().filter(|fs| roles[fs.type_id as usize].relation && in_view(fs)) {
-        let head = endpoint(fs.refs("Governor").next(), counts);
-        let tail = endpoint(fs.refs("Dependent").next(), counts);
+    tokens.count_misaligned(&content.entities, counts);
+    for fs in cas.fss.iter().filter(|fs| roles[fs.type_id as usize].relation && members.contains(fs)) {
+        let head = placed.endpoint(fs.refs("Governor").next(), counts);
+        let tail = placed.endpoint(fs.refs("Dependent").next(), counts);
         if let (Some(head), Some(tail)) = (head, tail) {
             let type_name = cas.type_name(fs);
             let label = plan.relation_labels.get(type_name).into_iter().flatten().find_map(|f| fs.get(f).filter(|v| !v.is_empty()));
             content.relations.push(Relation { head, tail, label: label.unwrap_or(short_name(type_name)).to_string() });
         }
     }
-    for (head, fs) in entity_fss.iter().enumerate() {
+    content.relations.extend(link_relations(cas, roles, plan, &placed, counts));
+    content.sentences.sort_unstable();
+    content.sentences.dedup();
+    content
+}
+
+/// Adds one entity annotation to `content`: placed (code-point span, label, identifier) or,
+/// when its offsets do not fit the text, to `unaligned` with the reason.
+fn place_entity<'c, 'a>(
+    fs: &'c Fs<'a>,
+    type_name: &str,
+    plan: &TypePlan,
+    (utf16, chars): (&Utf16Index, &CharIndex),
+    content: &mut ViewContent,
+    placed: &mut Placed<'c, 'a>,
+    counts: &mut Counts,
+) {
+    let label = match fs.get(&plan.label_feature).filter(|v| !v.is_empty()) {
+        Some(v) => v.to_string(),
+        None => {
+            counts.note("label_from_type_name", 1);
+            short_name(type_name).to_string()
+        }
+    };
+    let found = span_of(fs, utf16).and_then(|span| chars.slice(&content.text, span).map(|t| (span, t)).ok_or("offset_past_end"));
+    match found {
+        Ok((span, mention)) => {
+            let mut entity = Entity::new(span, label, mention);
+            entity.identifier = fs.get("identifier").filter(|v| !v.is_empty()).map(str::to_string);
+            placed.index.insert(fs.xmi_id, content.entities.len() as u32);
+            placed.fss.push(fs);
+            content.entities.push(entity);
+        }
+        Err(reason) => {
+            counts.note(&format!("unaligned:{reason}"), 1);
+            placed.unaligned.insert(fs.xmi_id);
+            content.unaligned.push(Unaligned { label, text: String::new(), reason: reason.into() });
+        }
+    }
+}
+
+/// Relations from the link features of placed entities: head = the entity, tail = the
+/// link's `target`, label = the link's `role` (or the feature name when it has none).
+fn link_relations(cas: &Cas<'_>, roles: &[Roles], plan: &TypePlan, placed: &Placed<'_, '_>, counts: &mut Counts) -> Vec<Relation> {
+    let mut out = Vec::new();
+    for (head, fs) in placed.fss.iter().enumerate() {
         for feature in plan.link_features.get(cas.type_name(fs)).into_iter().flatten() {
             for link in link_elements(cas, fs, feature) {
                 let Some(link) = cas.fs(link).filter(|l| roles[l.type_id as usize].link) else { continue };
-                if let Some(tail) = endpoint(link.refs("target").next(), counts) {
+                if let Some(tail) = placed.endpoint(link.refs("target").next(), counts) {
                     let role = link.get("role").filter(|r| !r.is_empty()).unwrap_or(feature);
-                    content.relations.push(Relation { head: head as u32, tail, label: role.to_string() });
+                    out.push(Relation { head: head as u32, tail, label: role.to_string() });
                 }
             }
         }
     }
-    content.sentences.sort_unstable();
-    content.sentences.dedup();
-    content
+    out
 }
 
 /// The link feature structures of link feature `feature` of `fs`: the ids it lists, or the
