@@ -264,6 +264,9 @@ def job_eval_json_offset(nerprep, py):
         f"{pred.stat().st_size / MB:.0f} MB of json-offset predictions",
         [nerprep, "--quiet", "eval", "--gold", str(gold), "--pred", str(pred), "--answer-format", "json-offset", "-o", str(out / "eval")],
         [py, str(PEERS / "eval_strict_f1.py"), str(gold), str(pred), str(out / "eval_peer.json")],
+    )
+
+
 def job_xmi_ingest(nerprep, py):
     xmi = ROOT / "fixtures" / "xmi"
     sources = [xmi / "cas_with_smileys.xmi", xmi / "edge" / "curie_nonbmp.xmi"]
