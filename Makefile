@@ -11,8 +11,10 @@ DATA := data
 # The Pile-NER-format fixtures (the GLiNER sample in fixtures/pile-ner is another format).
 PILE_NER_FILES := fixtures/pile-ner/CrossNER_science_head.json fixtures/pile-ner/mit-restaurant_head.json \
 	fixtures/pile-ner/SLIMER_pileNER_FalseDef_validation_head.jsonl
+# Python clients the tests drive (dkpro-cassis for the XMI real-client test).
+TEST_VENV := .venv-test
 
-.PHONY: all build data test bench clean
+.PHONY: all build data test test-clients bench clean
 
 all: build
 
@@ -36,6 +38,11 @@ data: build
 	$(NERPREP) stats $(DATA)/b2nerd.parquet --by dataset
 	$(NERPREP) stats $(DATA)/iepile.parquet --by dataset
 	$(NERPREP) stats $(DATA)/pile-ner.parquet --by dataset
+	$(NERPREP) ingest --format xmi --all-views \
+		--typesystem fixtures/xmi/important_dkpro_types.xml --typesystem fixtures/xmi/edge/TypeSystem.xml \
+		fixtures/xmi/cas_with_smileys.xmi fixtures/xmi/edge/curie_nonbmp.xmi -o $(DATA)/xmi.parquet
+	$(NERPREP) stats $(DATA)/xmi.parquet --by dataset,label -o $(DATA)/xmi.stats.md
+	$(NERPREP) stats $(DATA)/xmi.parquet --by dataset
 	$(NERPREP) taxonomy check taxonomy mappings
 	$(NERPREP) map $(DATA)/crossner.parquet --mapping mappings/crossner.yaml --unmapped error -o $(DATA)/crossner.mapped.parquet
 	$(NERPREP) map $(DATA)/b2nerd.parquet --mapping mappings/crossner.yaml --mapping mappings/iepile.yaml --unmapped keep -o $(DATA)/b2nerd.mapped.parquet
@@ -45,8 +52,16 @@ data: build
 	$(NERPREP) emit $(DATA)/crossner.parquet --template pile-ner --container sharegpt --seed 0 -o $(DATA)/train/crossner_pile_ner.jsonl
 	$(NERPREP) emit $(DATA)/crossner.mapped.parquet --template sam-calibrate --archetypes taxonomy/archetypes.yaml --label-descriptions mappings/crossner.yaml -o $(DATA)/train/crossner_sam_calibrate.jsonl
 
-## test: the whole test suite (unit, integration over the real fixtures, doc tests).
-test:
+## test-clients: the git-ignored venv of test clients, remade when their requirements change.
+test-clients: $(TEST_VENV)/.installed
+
+$(TEST_VENV)/.installed: tests/clients/requirements.txt
+	$(PYTHON) -m venv $(TEST_VENV)
+	$(TEST_VENV)/bin/pip install -q -r tests/clients/requirements.txt
+	cp tests/clients/requirements.txt $@
+
+## test: the whole test suite (unit, integration over the real fixtures and real clients, doc tests).
+test: test-clients
 	$(CARGO) test --locked --all-targets
 	$(CARGO) test --locked --doc
 
@@ -55,4 +70,4 @@ bench: build
 	NERPREP=$(NERPREP) $(PYTHON) benches/compare.py $(BENCH_ARGS)
 
 clean:
-	rm -rf $(DATA) benches/.work
+	rm -rf $(DATA) benches/.work $(TEST_VENV)

@@ -58,6 +58,21 @@ def replicate(sources, target, min_bytes, separator=b""):
     return target
 
 
+def replicate_files(sources, target_dir, count):
+    """Copies `sources` round-robin into `target_dir` as `count` files `doc00000.<ext>`."""
+    target_dir.mkdir(parents=True, exist_ok=True)
+    existing = sorted(target_dir.iterdir())
+    if len(existing) == count:
+        return target_dir
+    for f in existing:
+        f.unlink()
+    blobs = [(Path(s).suffix, Path(s).read_bytes()) for s in sources]
+    for i in range(count):
+        ext, data = blobs[i % len(blobs)]
+        (target_dir / f"doc{i:05d}{ext}").write_bytes(data)
+    return target_dir
+
+
 def run(cmd):
     """Runs `cmd`, returning (wall s, CPU s, peak RSS MiB); fails loudly on a non-zero exit."""
     start = time.perf_counter()
@@ -252,6 +267,21 @@ def job_eval_json_offset(nerprep, py):
     )
 
 
+def job_xmi_ingest(nerprep, py):
+    xmi = ROOT / "fixtures" / "xmi"
+    sources = [xmi / "cas_with_smileys.xmi", xmi / "edge" / "curie_nonbmp.xmi"]
+    typesystems = [str(xmi / "important_dkpro_types.xml"), str(xmi / "edge" / "TypeSystem.xml")]
+    corpus = replicate_files(sources, WORK / "xmi" / "corpus", 2000)
+    size = sum(f.stat().st_size for f in corpus.iterdir())
+    out = WORK / "out"
+    ts_args = [a for ts in typesystems for a in ("--typesystem", ts)]
+    return (
+        f"XMI 2,000 documents, {size / MB:.0f} MB",
+        [nerprep, "--quiet", "ingest", "--format", "xmi", *ts_args, "--dataset", "bench", str(corpus), "-o", str(out / "xmi.parquet")],
+        [py, str(PEERS / "xmi_cassis.py"), str(corpus), *typesystems],
+    )
+
+
 JOBS = {
     "crossner-ingest": job_crossner_ingest,
     "iepile-ingest": job_iepile_ingest,
@@ -261,6 +291,7 @@ JOBS = {
     "map": job_map,
     "emit-b2ner": job_emit_b2ner,
     "eval-json-offset": job_eval_json_offset,
+    "xmi-ingest": job_xmi_ingest,
 }
 
 

@@ -8,7 +8,7 @@
 
 use crate::io::{side_path, IoError};
 use crate::model::{QuarantineRecord, Sample};
-use crate::readers::{FileContext, LangPolicy, ReadError, Reader, Sink};
+use crate::readers::{FileContext, LangPolicy, ReadError, Reader, Sink, VecSink};
 use crate::report::Counts;
 use crate::table::TableWriter;
 use indicatif::ProgressBar;
@@ -77,6 +77,47 @@ impl Sink for TableSink {
     }
 }
 
+impl TableSink {
+    fn create(output: &Path) -> Result<TableSink, ReadError> {
+        Ok(TableSink {
+            samples: TableWriter::create(output)?,
+            quarantine: TableWriter::create(side_path(output, "quarantine"))?,
+            counts: Counts::new("ingest"),
+            problems: Vec::new(),
+            file: String::new(),
+        })
+    }
+
+    /// Takes over what a reader collected in memory for `file`: samples and quarantined
+    /// records are written (and counted) here; `read`, `skipped` and `notes` are added.
+    fn absorb(&mut self, file: &str, part: VecSink) -> Result<(), ReadError> {
+        self.file = file.to_string();
+        for s in part.samples {
+            self.sample(s)?;
+        }
+        for q in part.quarantined {
+            self.quarantine(q)?;
+        }
+        self.counts.read += part.counts.read;
+        for (reason, n) in &part.counts.skipped {
+            self.counts.skip(reason, *n);
+        }
+        for (what, n) in &part.counts.notes {
+            self.counts.note(what, *n);
+        }
+        Ok(())
+    }
+
+    /// Checks the counts balance and writes both tables.
+    fn finish(self, output: &Path) -> Result<IngestOutcome, ReadError> {
+        let TableSink { samples, quarantine, counts, problems, .. } = self;
+        counts.check().map_err(|e| ReadError::Input { path: output.to_path_buf(), line: None, message: e.to_string() })?;
+        samples.finish(Some(&counts))?;
+        quarantine.finish(Some(&counts))?;
+        Ok(IngestOutcome { counts, output: output.to_path_buf(), quarantine: side_path(output, "quarantine"), problems })
+    }
+}
+
 /// Expands directories into the files `reader` wants, sorted; files are kept as given.
 pub fn expand_inputs(reader: &dyn Reader, inputs: &[PathBuf]) -> Result<Vec<PathBuf>, ReadError> {
     let mut out = Vec::new();
@@ -96,7 +137,8 @@ pub fn expand_inputs(reader: &dyn Reader, inputs: &[PathBuf]) -> Result<Vec<Path
     Ok(out)
 }
 
-fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), ReadError> {
+/// Every file under `dir`, recursively, in no particular order.
+pub(crate) fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), ReadError> {
     for entry in std::fs::read_dir(dir).map_err(|e| IoError::new(dir, e))? {
         let path = entry.map_err(|e| IoError::new(dir, e))?.path();
         if path.is_dir() {
@@ -121,14 +163,7 @@ pub fn ingest(
     let files = expand_inputs(reader, inputs)?;
     let total: u64 = files.iter().filter_map(|f| std::fs::metadata(f).ok()).map(|m| m.len()).sum();
     progress.set_length(total);
-    let quarantine_path = side_path(output, "quarantine");
-    let mut sink = TableSink {
-        samples: TableWriter::create(output)?,
-        quarantine: TableWriter::create(&quarantine_path)?,
-        counts: Counts::new("ingest"),
-        problems: Vec::new(),
-        file: String::new(),
-    };
+    let mut sink = TableSink::create(output)?;
     for path in &files {
         let ctx = FileContext::derive(path, reader.format(), options.dataset.as_deref(), options.split.as_deref(), &options.lang);
         sink.file = ctx.display();
@@ -137,9 +172,18 @@ pub fn ingest(
         reader.read(&ctx, &mut input, &mut sink)?;
     }
     progress.finish_and_clear();
-    let TableSink { samples, quarantine, counts, problems, .. } = sink;
-    counts.check().map_err(|e| ReadError::Input { path: output.to_path_buf(), line: None, message: e.to_string() })?;
-    samples.finish(Some(&counts))?;
-    quarantine.finish(Some(&counts))?;
-    Ok(IngestOutcome { counts, output: output.to_path_buf(), quarantine: quarantine_path, problems })
+    sink.finish(output)
+}
+
+/// Writes documents a reader parsed itself (in parallel, say): `produce` hands each
+/// document's samples and quarantined records, collected in a [`VecSink`], to the callback
+/// in output order, with the name its quarantine rows carry. Outputs, invariant checks and
+/// accounting are those of [`ingest`].
+pub fn ingest_with(
+    output: &Path,
+    produce: impl FnOnce(&mut dyn FnMut(&str, VecSink) -> Result<(), ReadError>) -> Result<(), ReadError>,
+) -> Result<IngestOutcome, ReadError> {
+    let mut sink = TableSink::create(output)?;
+    produce(&mut |file, part| sink.absorb(file, part))?;
+    sink.finish(output)
 }

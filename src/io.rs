@@ -25,6 +25,23 @@ impl IoError {
     }
 }
 
+/// The directory `path` will be in (`.` for a bare name), created if missing.
+fn parent_dir(path: &Path) -> Result<PathBuf, IoError> {
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    std::fs::create_dir_all(&dir).map_err(|e| IoError::new(&dir, e))?;
+    Ok(dir)
+}
+
+/// Temporary files and directories are hidden `.nerprep-*.tmp` siblings of the output.
+fn temp_builder() -> tempfile::Builder<'static, 'static> {
+    let mut b = tempfile::Builder::new();
+    b.prefix(".nerprep-").suffix(".tmp");
+    b
+}
+
 /// A file being written in place of `path`; it appears there only on [`AtomicFile::commit`].
 /// Dropping it without committing removes the temporary file.
 #[derive(Debug)]
@@ -37,16 +54,8 @@ impl AtomicFile {
     /// Starts writing a file that will replace `path`, creating parent directories.
     pub fn create(path: impl AsRef<Path>) -> Result<AtomicFile, IoError> {
         let path = path.as_ref().to_path_buf();
-        let dir = match path.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
-        std::fs::create_dir_all(&dir).map_err(|e| IoError::new(&dir, e))?;
-        let temp = tempfile::Builder::new()
-            .prefix(".nerprep-")
-            .suffix(".tmp")
-            .tempfile_in(&dir)
-            .map_err(|e| IoError::new(&dir, e))?;
+        let dir = parent_dir(&path)?;
+        let temp = temp_builder().tempfile_in(&dir).map_err(|e| IoError::new(&dir, e))?;
         Ok(AtomicFile { temp, path })
     }
 
@@ -82,6 +91,59 @@ impl Write for AtomicFile {
 
     fn flush(&mut self) -> io::Result<()> {
         self.temp.flush()
+    }
+}
+
+/// A directory being filled in place of `path`; it replaces `path` only on
+/// [`AtomicDir::commit`]. Dropping it without committing removes what was written.
+#[derive(Debug)]
+pub struct AtomicDir {
+    temp: tempfile::TempDir,
+    path: PathBuf,
+}
+
+impl AtomicDir {
+    /// Starts a directory that will replace `path`, creating parent directories.
+    pub fn create(path: impl AsRef<Path>) -> Result<AtomicDir, IoError> {
+        let path = path.as_ref().to_path_buf();
+        let dir = parent_dir(&path)?;
+        let temp = temp_builder().tempdir_in(&dir).map_err(|e| IoError::new(&dir, e))?;
+        Ok(AtomicDir { temp, path })
+    }
+
+    /// The temporary directory to write into.
+    pub fn path(&self) -> &Path {
+        self.temp.path()
+    }
+
+    /// Moves the directory into place with ordinary permissions (0755 on Unix); an existing
+    /// directory at the path is replaced (moved aside first, removed after), anything else
+    /// there is an error.
+    pub fn commit(self) -> Result<(), IoError> {
+        let AtomicDir { temp, path } = self;
+        if path.exists() && !path.is_dir() {
+            let err = io::Error::new(io::ErrorKind::AlreadyExists, "exists and is not a directory");
+            return Err(IoError::new(&path, err));
+        }
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let perms = std::fs::Permissions::from_mode(0o755);
+            std::fs::set_permissions(temp.path(), perms).map_err(|e| IoError::new(&path, e))?;
+        }
+        let old = temp.path().with_extension("old");
+        if path.exists() {
+            std::fs::rename(&path, &old).map_err(|e| IoError::new(&path, e))?;
+        }
+        let new = temp.keep();
+        if let Err(e) = std::fs::rename(&new, &path) {
+            let _ = std::fs::remove_dir_all(&new);
+            return Err(IoError::new(&path, e));
+        }
+        if old.exists() {
+            std::fs::remove_dir_all(&old).map_err(|e| IoError::new(&old, e))?;
+        }
+        Ok(())
     }
 }
 
@@ -164,6 +226,26 @@ mod tests {
         let path = dir.path().join("out.txt");
         drop(AtomicFile::create(&path).unwrap());
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn atomic_dir_replaces_the_old_directory_only_on_commit() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out");
+        std::fs::create_dir(&path).unwrap();
+        std::fs::write(path.join("stale.txt"), "old").unwrap();
+        let d = AtomicDir::create(&path).unwrap();
+        std::fs::write(d.path().join("new.txt"), "new").unwrap();
+        assert!(path.join("stale.txt").exists());
+        d.commit().unwrap();
+        assert!(!path.join("stale.txt").exists());
+        assert_eq!(std::fs::read_to_string(path.join("new.txt")).unwrap(), "new");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "no temporary left behind");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o755);
+        }
     }
 
     #[test]

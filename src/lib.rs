@@ -26,3 +26,4 @@ pub mod stats;
 pub mod table;
 pub mod taxonomy;
 pub mod writers;
+pub mod uima;

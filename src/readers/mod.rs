@@ -13,6 +13,7 @@ pub mod json_stream;
 pub mod lines;
 pub mod mentions;
 pub mod pile_ner;
+pub mod xmi;
 
 use crate::io::IoError;
 use crate::model::{QuarantineRecord, Sample, SourceFormat};

@@ -4,3 +4,6 @@
 //! (overlapping spans in BIO, say) instead of dropping it silently.
 
 pub mod conll;
+pub mod xmi;
+
+pub use conll::ExportError;

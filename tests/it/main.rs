@@ -16,3 +16,4 @@ mod map;
 mod pile_ner;
 mod stats;
 mod taxonomy;
+mod xmi;

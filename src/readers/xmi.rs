@@ -1,0 +1,1152 @@
+//! UIMA CAS XMI reader (INCEpTION, WebAnno, DKPro Core, cTAKES exports; datasets such as
+//! FRAME): XMI files, directories of them, or zip archives of them, plus a TypeSystem XML.
+//!
+//! Data enters as documents: each `.xmi` file or zip member is one CAS. A document is parsed
+//! with a pull parser ([`crate::uima::xmi`]) into the feature structures the type system
+//! says matter (a [`TypePlan`]: entity types and their subtypes, tokens, sentences, relation
+//! and link types, document metadata). Documents are parsed in parallel in bounded chunks
+//! and handed to the ingest stage in input order (files sorted by path, zip members by
+//! name), so the table is the same whatever the thread count.
+//!
+//! One sample per document view (the initial view by default, `--view NAME`, or every view
+//! with text), or per sentence with `--split-sentences` (offsets rebased, id suffix `#n`).
+//! UIMA offsets are UTF-16 units and are converted to code points
+//! ([`crate::uima::offsets`]); an offset past the text, inside a surrogate pair, unparsable,
+//! or a begin after its end sends that annotation to `unaligned` with the reason, and the
+//! rest of the document is kept. The label is the `--label-feature` (default `value`), or the
+//! short type name when that is absent or empty (noted `label_from_type_name`); an
+//! `identifier` feature (Wikidata/KB link) is kept per entity. Relations come from types with
+//! `Governor`/`Dependent` features pointing at entities (INCEpTION/WebAnno relation layers;
+//! label = the first non-empty string feature, else the short type name) and from link
+//! features (an `FSArray` of links with `role` and `target`, FRAME-/INCEpTION-style slots).
+//! Tokens are used to count entities that do not start and end on token boundaries.
+//!
+//! A document that cannot be used goes to quarantine whole, with its line and reason:
+//! `invalid_utf8`, `xml_syntax`, `truncated`, `wrong_namespace`, `bad_xmi_id`,
+//! `unknown_reference` (an `xmi:id` nothing defines), `missing_sofa`, `missing_view`,
+//! `no_sofa_string`, `zip_member_unreadable`. The other documents are unaffected.
+
+use super::{split_from_stem, stem_without_split, FileContext, LangPolicy, ReadError, Sink, VecSink};
+use crate::ingest::{collect_files, ingest_with, IngestOptions, IngestOutcome};
+use crate::io::IoError;
+use crate::model::{CharIndex, Entity, Relation, Sample, SourceFormat, Span, Unaligned};
+use crate::report::Counts;
+use crate::uima::offsets::Utf16Index;
+use crate::uima::typesystem::{TypeSystem, TypeSystemError};
+use crate::uima::xmi::{self, Cas, Fs, XmiError};
+use crate::uima::{line_at, short_name, DOCUMENT_ANNOTATION, FS_ARRAY, INITIAL_VIEW, NAMED_ENTITY, SENTENCE, TOKEN};
+use indicatif::ProgressBar;
+use rayon::prelude::*;
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::fs::File;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+/// Documents parsed in parallel per chunk; bounds memory to one chunk of samples.
+const CHUNK_DOCS: usize = 512;
+/// Bytes of XMI read per chunk at most (a chunk always holds at least one document).
+const CHUNK_BYTES: u64 = 64 << 20;
+/// Plan key of the type system given with `--typesystem`.
+const GIVEN_TYPESYSTEM: &str = "--typesystem";
+/// File names (lower-cased) taken as a type system beside the XMI or inside a zip.
+const TYPESYSTEM_NAMES: [&str; 1] = ["typesystem.xml"];
+
+/// Which views of a document become samples.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum ViewSelection {
+    /// The initial view (`_InitialView`).
+    #[default]
+    Initial,
+    /// The view with this sofa ID.
+    Named(String),
+    /// Every view that has text, one sample each.
+    All,
+}
+
+/// XMI options, checked against the type system by [`XmiReader::new`].
+#[derive(Debug, Clone)]
+pub struct XmiOptions {
+    /// TypeSystem XML files, merged; empty: look for `TypeSystem.xml` in the zip or beside
+    /// the XMI files.
+    pub typesystems: Vec<PathBuf>,
+    /// The entity annotation type; its subtypes count too.
+    pub entity_type: String,
+    /// The feature holding the label.
+    pub label_feature: String,
+    /// Which views to read.
+    pub views: ViewSelection,
+    /// One sample per sentence instead of per view.
+    pub split_sentences: bool,
+    /// Token type for boundary checks; `None`: DKPro Core's `Token`, if the type system has it.
+    pub token_type: Option<String>,
+    /// Sentence type; `None`: DKPro Core's `Sentence`, if the type system has it.
+    pub sentence_type: Option<String>,
+}
+
+impl Default for XmiOptions {
+    fn default() -> Self {
+        XmiOptions {
+            typesystems: Vec::new(),
+            entity_type: NAMED_ENTITY.into(),
+            label_feature: "value".into(),
+            views: ViewSelection::Initial,
+            split_sentences: false,
+            token_type: None,
+            sentence_type: None,
+        }
+    }
+}
+
+/// What one type system means to the reader: the role of every type that matters.
+#[derive(Debug, Clone)]
+pub struct TypePlan {
+    roles: BTreeMap<String, Roles>,
+    /// Relation type → its string features, in declaration order (label candidates).
+    relation_labels: BTreeMap<String, Vec<String>>,
+    /// Entity type → its link features (FSArrays of elements with a `target`).
+    link_features: BTreeMap<String, Vec<String>>,
+    label_feature: String,
+    origin: String,
+}
+
+/// What the reader does with feature structures of one type.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Roles {
+    entity: bool,
+    token: bool,
+    sentence: bool,
+    document: bool,
+    relation: bool,
+    link: bool,
+    array: bool,
+}
+
+impl Roles {
+    fn any(self) -> bool {
+        self != Roles::default()
+    }
+    fn annotation(self) -> bool {
+        self.entity || self.token || self.sentence || self.document || self.relation
+    }
+}
+
+impl TypePlan {
+    /// Works out the roles of the types of `ts` under `options`; fails with a message when
+    /// the entity, token or sentence type is missing or not an annotation type.
+    pub fn new(ts: &TypeSystem, options: &XmiOptions) -> Result<TypePlan, String> {
+        let origin = ts.origin().to_string();
+        let annotation_type = |t: &str, what: &str| -> Result<BTreeSet<String>, String> {
+            if ts.get(t).is_none() {
+                return Err(format!("the type system ({origin}) has no type `{t}`; {what} must name one of its annotation types"));
+            }
+            if !ts.is_annotation(t) {
+                return Err(format!("`{t}` ({what}) is not an annotation type (it does not inherit uima.tcas.Annotation)"));
+            }
+            Ok(ts.subtypes(t))
+        };
+        let optional = |given: &Option<String>, default: &str, what: &str| match given {
+            Some(t) => annotation_type(t, what),
+            None if ts.get(default).is_some() => annotation_type(default, what),
+            None => Ok(BTreeSet::new()),
+        };
+        let entities = annotation_type(&options.entity_type, "--entity-type")?;
+        let tokens = optional(&options.token_type, TOKEN, "--token-type")?;
+        let sentences = optional(&options.sentence_type, SENTENCE, "--sentence-type")?;
+        if options.split_sentences && sentences.is_empty() {
+            return Err(format!(
+                "--split-sentences needs a sentence type, and the type system ({origin}) has no `{SENTENCE}`; pass --sentence-type"
+            ));
+        }
+        let mut roles: BTreeMap<String, Roles> = BTreeMap::new();
+        let mut set = |types: &BTreeSet<String>, f: fn(&mut Roles)| {
+            for t in types {
+                f(roles.entry(t.clone()).or_default());
+            }
+        };
+        set(&entities, |r| r.entity = true);
+        set(&tokens, |r| r.token = true);
+        set(&sentences, |r| r.sentence = true);
+        set(&ts.subtypes(DOCUMENT_ANNOTATION), |r| r.document = true);
+        set(&ts.subtypes(FS_ARRAY), |r| r.array = true);
+        let points_at_entities = |range: &str| ts.is_subtype(&options.entity_type, range) || ts.is_subtype(range, &options.entity_type);
+        let is_string = |range: &str| ts.is_subtype(range, "uima.cas.String");
+        let mut relation_labels = BTreeMap::new();
+        for t in ts.types().filter(|t| ts.is_annotation(&t.name)) {
+            let (Some(g), Some(d)) = (ts.feature(&t.name, "Governor"), ts.feature(&t.name, "Dependent")) else { continue };
+            if points_at_entities(&g.range) && points_at_entities(&d.range) {
+                let labels = ts.features(&t.name).iter().filter(|f| is_string(&f.range)).map(|f| f.name.clone()).collect();
+                relation_labels.insert(t.name.clone(), labels);
+                roles.entry(t.name.clone()).or_default().relation = true;
+            }
+        }
+        let mut link_features: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for e in &entities {
+            for f in ts.features(e) {
+                let Some(element) = f.element_type.as_deref().filter(|_| ts.is_subtype(&f.range, FS_ARRAY)) else { continue };
+                if ts.feature(element, "target").is_some() {
+                    link_features.entry(e.clone()).or_default().push(f.name.clone());
+                    for l in ts.subtypes(element) {
+                        roles.entry(l).or_default().link = true;
+                    }
+                }
+            }
+        }
+        Ok(TypePlan { roles, relation_labels, link_features, label_feature: options.label_feature.clone(), origin })
+    }
+
+    fn roles(&self, type_name: &str) -> Roles {
+        self.roles.get(type_name).copied().unwrap_or_default()
+    }
+
+    /// Where the type system came from.
+    pub fn origin(&self) -> &str {
+        &self.origin
+    }
+}
+
+/// One XMI document to read: a file or a zip member, with its identity.
+#[derive(Debug, Clone)]
+pub struct XmiDocument {
+    /// Identity, ids and quarantine location (`path`, or `archive.zip!member`).
+    pub ctx: FileContext,
+    /// Where its bytes are.
+    pub source: DocSource,
+    /// Index of its type plan in the reader.
+    pub plan: usize,
+    /// Size in bytes, for progress.
+    pub size: u64,
+}
+
+/// Where a document's bytes are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DocSource {
+    /// A file.
+    File(PathBuf),
+    /// A member of a zip archive.
+    Zip {
+        /// The archive.
+        archive: PathBuf,
+        /// The member name.
+        member: String,
+    },
+}
+
+/// Reads XMI documents into samples. Build with [`XmiReader::new`], list documents with
+/// [`XmiReader::discover`], read each with [`XmiReader::read_document`] (or run the whole
+/// ingest with [`ingest_xmi`]).
+#[derive(Debug)]
+pub struct XmiReader {
+    options: XmiOptions,
+    plans: Vec<TypePlan>,
+    /// Type-system source (file path or `zip!member`) → plan index.
+    plan_index: HashMap<String, usize>,
+}
+
+fn ts_error(e: TypeSystemError) -> ReadError {
+    match e {
+        TypeSystemError::Io(io) => ReadError::Io(io),
+        TypeSystemError::Syntax { origin, line, message } => {
+            ReadError::Input { path: origin.into(), line: Some(line), message: format!("type system: {message}") }
+        }
+        TypeSystemError::Invalid { origin, message } => {
+            ReadError::Input { path: origin.into(), line: None, message: format!("type system: {message}") }
+        }
+    }
+}
+
+fn config_error(path: &Path, message: String) -> ReadError {
+    ReadError::Input { path: path.to_path_buf(), line: None, message }
+}
+
+impl XmiReader {
+    /// Loads the `--typesystem` files (if any) and checks the options against them.
+    pub fn new(options: XmiOptions) -> Result<XmiReader, ReadError> {
+        let mut reader = XmiReader { options, plans: Vec::new(), plan_index: HashMap::new() };
+        if !reader.options.typesystems.is_empty() {
+            let ts = TypeSystem::from_paths(&reader.options.typesystems).map_err(ts_error)?;
+            reader.add_plan(GIVEN_TYPESYSTEM.into(), &ts, &reader.options.typesystems[0].clone())?;
+        }
+        Ok(reader)
+    }
+
+    /// The type plans loaded so far (one per distinct type system).
+    pub fn plans(&self) -> &[TypePlan] {
+        &self.plans
+    }
+
+    fn add_plan(&mut self, key: String, ts: &TypeSystem, path: &Path) -> Result<usize, ReadError> {
+        if let Some(&i) = self.plan_index.get(&key) {
+            return Ok(i);
+        }
+        let plan = TypePlan::new(ts, &self.options).map_err(|m| config_error(path, m))?;
+        self.plans.push(plan);
+        self.plan_index.insert(key, self.plans.len() - 1);
+        Ok(self.plans.len() - 1)
+    }
+
+    /// The plan for a type system file found beside the documents.
+    fn plan_for_file(&mut self, path: &Path) -> Result<usize, ReadError> {
+        let key = path.display().to_string();
+        if let Some(&i) = self.plan_index.get(&key) {
+            return Ok(i);
+        }
+        let ts = TypeSystem::from_path(path).map_err(ts_error)?;
+        self.add_plan(key, &ts, path)
+    }
+
+    /// Lists the documents of `inputs` in output order: files as given, directories searched
+    /// recursively for `.xmi` files and `.zip` archives (sorted by path), archives read for
+    /// `.xmi` members (sorted by name). Each document gets its dataset, split, id stem and
+    /// type system; a document without a type system is an error naming what is missing.
+    pub fn discover(&mut self, inputs: &[PathBuf], options: &IngestOptions) -> Result<Vec<XmiDocument>, ReadError> {
+        let mut docs = Vec::new();
+        for input in inputs {
+            let meta = std::fs::metadata(input).map_err(|e| IoError::new(input, e))?;
+            if meta.is_dir() {
+                let mut files = Vec::new();
+                collect_files(input, &mut files)?;
+                files.sort();
+                let root = Root { dir: input.clone(), name: root_name(input) };
+                for f in files {
+                    let rel = f.strip_prefix(input).unwrap_or(&f).to_path_buf();
+                    if is_zip(&f) {
+                        self.discover_zip(&f, &root, &rel, options, &mut docs)?;
+                    } else if has_extension(&f, "xmi") {
+                        self.discover_file(&f, &root, &rel, options, &mut docs)?;
+                    }
+                }
+            } else {
+                let parent = input.parent().map(Path::to_path_buf).unwrap_or_default();
+                let name = if is_zip(input) { file_stem(input) } else { root_name(&parent) };
+                let root = Root { dir: parent, name };
+                let rel = PathBuf::from(input.file_name().unwrap_or_default());
+                if is_zip(input) {
+                    self.discover_zip(input, &root, Path::new(""), options, &mut docs)?;
+                } else {
+                    self.discover_file(input, &root, &rel, options, &mut docs)?;
+                }
+            }
+        }
+        Ok(docs)
+    }
+
+    fn discover_file(&mut self, path: &Path, root: &Root, rel: &Path, options: &IngestOptions, docs: &mut Vec<XmiDocument>) -> Result<(), ReadError> {
+        let plan = match self.plan_index.get(GIVEN_TYPESYSTEM) {
+            Some(&i) => i,
+            None => match find_sibling_typesystem(path, &root.dir) {
+                Some(ts) => self.plan_for_file(&ts)?,
+                None => return Err(no_typesystem(path, "beside it (or in a parent directory of the input)")),
+            },
+        };
+        let size = std::fs::metadata(path).map_err(|e| IoError::new(path, e))?.len();
+        let ctx = context(path.display().to_string(), root, &strip_ext(rel), options);
+        docs.push(XmiDocument { ctx, source: DocSource::File(path.to_path_buf()), plan, size });
+        Ok(())
+    }
+
+    fn discover_zip(&mut self, path: &Path, root: &Root, rel: &Path, options: &IngestOptions, docs: &mut Vec<XmiDocument>) -> Result<(), ReadError> {
+        let mut archive = open_zip(path)?;
+        let mut names: Vec<String> = Vec::new();
+        for name in archive.file_names() {
+            names.push(name.map_err(|e| config_error(path, format!("unreadable zip member name: {e}")))?.into_owned());
+        }
+        names.sort();
+        let typesystems: Vec<&String> = names.iter().filter(|n| TYPESYSTEM_NAMES.contains(&file_name(n).to_lowercase().as_str())).collect();
+        let prefix = strip_ext(rel);
+        for name in names.iter().filter(|n| has_extension(Path::new(n), "xmi")) {
+            let plan = self.member_plan(path, name, &typesystems, &mut archive, root)?;
+            let size = archive.by_name(name).map(|f| f.size()).unwrap_or(0);
+            let member_stem = strip_ext(Path::new(name));
+            let stem = if prefix.is_empty() { member_stem } else { format!("{prefix}/{member_stem}") };
+            let ctx = context(format!("{}!{name}", path.display()), root, &stem, options);
+            let source = DocSource::Zip { archive: path.to_path_buf(), member: name.clone() };
+            docs.push(XmiDocument { ctx, source, plan, size });
+        }
+        Ok(())
+    }
+
+    /// The plan of zip member `name`: `--typesystem`, else the archive's nearest
+    /// `TypeSystem.xml`, else one beside the archive.
+    fn member_plan(
+        &mut self,
+        path: &Path,
+        name: &str,
+        typesystems: &[&String],
+        archive: &mut zip::ZipArchive<File>,
+        root: &Root,
+    ) -> Result<usize, ReadError> {
+        if let Some(&i) = self.plan_index.get(GIVEN_TYPESYSTEM) {
+            return Ok(i);
+        }
+        if let Some(ts_name) = nearest_member(name, typesystems) {
+            let key = format!("{}!{ts_name}", path.display());
+            if let Some(&i) = self.plan_index.get(&key) {
+                return Ok(i);
+            }
+            let bytes = read_member(archive, ts_name).map_err(|m| config_error(Path::new(&key), m))?;
+            let ts = TypeSystem::from_bytes(&bytes, &key).map_err(ts_error)?;
+            return self.add_plan(key.clone(), &ts, Path::new(&key));
+        }
+        match find_sibling_typesystem(path, &root.dir) {
+            Some(ts) => self.plan_for_file(&ts),
+            None => Err(no_typesystem(&PathBuf::from(format!("{}!{name}", path.display())), "inside the zip or beside it")),
+        }
+    }
+
+    /// Reads one document's bytes into `sink`: one sample per selected view (or sentence),
+    /// or one quarantined record when the document is unusable.
+    pub fn read_document(&self, doc: &XmiDocument, bytes: &[u8], sink: &mut dyn Sink) -> Result<(), ReadError> {
+        let plan = &self.plans[doc.plan];
+        match self.samples(&doc.ctx, plan, bytes, sink.counts()) {
+            Ok(samples) => {
+                for s in samples {
+                    sink.sample(s)?;
+                }
+                Ok(())
+            }
+            Err(e) => {
+                sink.counts().read += 1;
+                let start = line_start(bytes, e.line);
+                let raw = String::from_utf8_lossy(&bytes[start..bytes.len().min(start + crate::model::QuarantineRecord::RAW_LIMIT)]);
+                sink.quarantine(doc.ctx.quarantine(Some(e.line), None, e.reason, e.message, &raw))
+            }
+        }
+    }
+
+    /// The samples of one document (counting their records), or why it is unusable.
+    fn samples(&self, ctx: &FileContext, plan: &TypePlan, bytes: &[u8], counts: &mut Counts) -> Result<Vec<Sample>, XmiError> {
+        let text = std::str::from_utf8(bytes).map_err(|e| XmiError {
+            line: line_at(bytes, e.valid_up_to()),
+            reason: "invalid_utf8",
+            message: format!("expected UTF-8 XML: {e}"),
+        })?;
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+        let cas = xmi::parse(text, &mut |t| plan.roles(t).any())?;
+        if cas.sofas.is_empty() {
+            return Err(XmiError {
+                line: 1,
+                reason: "missing_sofa",
+                message: "the document has no cas:Sofa, so no text; expected <cas:Sofa sofaID=\"_InitialView\" sofaString=\"…\"/>".into(),
+            });
+        }
+        let roles: Vec<Roles> = cas.type_names.iter().map(|t| plan.roles(t)).collect();
+        check_references(&cas, &roles, plan)?;
+        let mut out = Vec::new();
+        for (index, sofa) in self.select_views(&cas.sofas)?.into_iter().enumerate() {
+            let Some(text) = sofa.text.as_deref() else {
+                if self.options.views == ViewSelection::All {
+                    counts.read += 1;
+                    counts.skip("view_without_text", 1);
+                    continue;
+                }
+                return Err(XmiError {
+                    line: sofa.line,
+                    reason: "no_sofa_string",
+                    message: format!("view `{}` has no sofaString (its data is not text)", sofa.id),
+                });
+            };
+            let content = view_content(&cas, &roles, plan, sofa, text, counts);
+            let record = if self.options.views == ViewSelection::All { index as u64 } else { 0 };
+            let samples = if self.options.split_sentences {
+                content.split(ctx, record, counts)
+            } else {
+                vec![content.whole(ctx, record)]
+            };
+            counts.read += samples.len() as u64;
+            out.extend(samples);
+        }
+        Ok(out)
+    }
+
+    /// The sofas of the views to read, in view order, or why the document lacks the one asked
+    /// for. `sofas` is not empty.
+    fn select_views<'s>(&self, sofas: &'s [xmi::Sofa]) -> Result<Vec<&'s xmi::Sofa>, XmiError> {
+        let mut sofas: Vec<&xmi::Sofa> = sofas.iter().collect();
+        sofas.sort_by_key(|s| (s.num, s.xmi_id));
+        let want = match &self.options.views {
+            ViewSelection::All => return Ok(sofas),
+            ViewSelection::Named(n) => n.as_str(),
+            ViewSelection::Initial => INITIAL_VIEW,
+        };
+        match sofas.iter().find(|s| s.id == want) {
+            Some(sofa) => Ok(vec![*sofa]),
+            None => Err(XmiError {
+                line: sofas.first().map_or(1, |s| s.line),
+                reason: "missing_view",
+                message: format!(
+                    "no view `{want}`; the document has {}; pass --view NAME or --all-views",
+                    sofas.iter().map(|s| s.id.as_str()).collect::<Vec<_>>().join(", ")
+                ),
+            }),
+        }
+    }
+}
+
+/// A directory (or archive) the documents were found under, and its dataset name.
+struct Root {
+    dir: PathBuf,
+    name: String,
+}
+
+fn has_extension(path: &Path, ext: &str) -> bool {
+    path.extension().is_some_and(|e| e.eq_ignore_ascii_case(ext))
+}
+
+fn is_zip(path: &Path) -> bool {
+    has_extension(path, "zip")
+}
+
+fn file_stem(path: &Path) -> String {
+    path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default()
+}
+
+fn file_name(member: &str) -> &str {
+    member.rsplit('/').next().unwrap_or(member)
+}
+
+/// The name of a directory, even when given as `.` or with a trailing slash.
+fn root_name(dir: &Path) -> String {
+    let named = dir.file_name().map(|n| n.to_string_lossy().into_owned());
+    named
+        .or_else(|| dir.canonicalize().ok().and_then(|c| c.file_name().map(|n| n.to_string_lossy().into_owned())))
+        .unwrap_or_else(|| "xmi".to_string())
+}
+
+/// A relative path without its extension, `/`-separated (`sub/doc.xmi` → `sub/doc`).
+fn strip_ext(rel: &Path) -> String {
+    let parts: Vec<String> = rel.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect();
+    let joined = parts.join("/");
+    match joined.rsplit_once('.') {
+        Some((stem, ext)) if !ext.contains('/') && !stem.is_empty() => stem.to_string(),
+        _ => joined,
+    }
+}
+
+/// The file context of one document: dataset from the root's name, split from the path.
+fn context(display: String, root: &Root, stem: &str, options: &IngestOptions) -> FileContext {
+    let split = options.split.clone().unwrap_or_else(|| {
+        let mut found = split_from_stem(&root.name);
+        for part in stem.split('/') {
+            found = split_from_stem(part).or(found);
+        }
+        found.unwrap_or("unknown").to_string()
+    });
+    let dataset = options.dataset.clone().unwrap_or_else(|| {
+        let d = stem_without_split(&root.name);
+        if d.is_empty() { root.name.clone() } else { d }
+    });
+    FileContext { path: PathBuf::from(display), dataset, split, stem: stem.to_string(), lang: options.lang.clone() }
+}
+
+/// `TypeSystem.xml` (any case) in the file's directory or a parent, up to `root`.
+fn find_sibling_typesystem(path: &Path, root: &Path) -> Option<PathBuf> {
+    let mut dir = path.parent();
+    while let Some(d) = dir {
+        if let Ok(entries) = std::fs::read_dir(if d.as_os_str().is_empty() { Path::new(".") } else { d }) {
+            let mut found: Vec<PathBuf> = entries
+                .flatten()
+                .map(|e| e.path())
+                .filter(|p| p.is_file() && p.file_name().is_some_and(|n| TYPESYSTEM_NAMES.contains(&n.to_string_lossy().to_lowercase().as_str())))
+                .collect();
+            found.sort();
+            if let Some(first) = found.into_iter().next() {
+                return Some(d.join(first.file_name().unwrap_or_default()));
+            }
+        }
+        if d == root || d.as_os_str().is_empty() {
+            break;
+        }
+        dir = d.parent();
+    }
+    None
+}
+
+/// The type-system member of an archive nearest to `member` (same folder, then parents);
+/// the only one, when it is in no parent folder of it.
+fn nearest_member<'a>(member: &str, candidates: &[&'a String]) -> Option<&'a String> {
+    let dir = member.rsplit_once('/').map(|(d, _)| d).unwrap_or("");
+    let in_ancestor = candidates
+        .iter()
+        .filter(|c| {
+            let cdir = c.rsplit_once('/').map(|(d, _)| d).unwrap_or("");
+            cdir.is_empty() || dir == cdir || dir.starts_with(&format!("{cdir}/"))
+        })
+        .max_by_key(|c| c.len());
+    in_ancestor.copied().or_else(|| if candidates.len() == 1 { Some(candidates[0]) } else { None })
+}
+
+fn no_typesystem(doc: &Path, place: &str) -> ReadError {
+    config_error(
+        doc,
+        format!("no type system for this XMI document: pass --typesystem TypeSystem.xml, or put a TypeSystem.xml {place}"),
+    )
+}
+
+fn open_zip(path: &Path) -> Result<zip::ZipArchive<File>, ReadError> {
+    let file = File::open(path).map_err(|e| IoError::new(path, e))?;
+    zip::ZipArchive::new(file).map_err(|e| config_error(path, format!("expected a zip archive of XMI files: {e}")))
+}
+
+fn read_member(archive: &mut zip::ZipArchive<File>, name: &str) -> Result<Vec<u8>, String> {
+    let mut member = archive.by_name(name).map_err(|e| format!("cannot open zip member {name}: {e}"))?;
+    let mut bytes = Vec::with_capacity(member.size() as usize);
+    member.read_to_end(&mut bytes).map_err(|e| format!("cannot read zip member {name}: {e}"))?;
+    Ok(bytes)
+}
+
+/// Byte offset of the start of 1-based `line`.
+fn line_start(bytes: &[u8], line: u64) -> usize {
+    if line <= 1 {
+        return 0;
+    }
+    bytes.iter().enumerate().filter(|&(_, &b)| b == b'\n').nth(line as usize - 2).map_or(0, |(i, _)| i + 1)
+}
+
+/// Checks every reference the reader follows: view members and sofas, annotation sofas,
+/// relation endpoints, link features, array elements and link targets.
+fn check_references(cas: &Cas, roles: &[Roles], plan: &TypePlan) -> Result<(), XmiError> {
+    let missing = |line: u64, what: String, id: u64| XmiError {
+        line,
+        reason: "unknown_reference",
+        message: format!("{what} refers to xmi:id {id}, but no element has that id"),
+    };
+    let bad = |line: u64, value: &str, what: &str| XmiError {
+        line,
+        reason: "bad_xmi_id",
+        message: format!("{what} {value:?} is not an xmi:id (a non-negative integer)"),
+    };
+    let sofa_ids: HashSet<u64> = cas.sofas.iter().map(|s| s.xmi_id).collect();
+    for v in &cas.views {
+        if let Some(id) = v.members.iter().find(|&&m| !cas.has_id(m)) {
+            return Err(missing(v.line, "the cas:View member list".into(), *id));
+        }
+        if let Some(s) = v.sofa.filter(|s| !sofa_ids.contains(s)) {
+            return Err(missing(v.line, "the cas:View sofa".into(), s));
+        }
+    }
+    for fs in &cas.fss {
+        let r = roles[fs.type_id as usize];
+        let name = short_name(cas.type_name(fs));
+        let mut features: Vec<&str> = Vec::new();
+        if r.annotation() {
+            for sofa in fs.refs("sofa") {
+                let sofa = sofa.map_err(|v| bad(fs.line, v, "sofa"))?;
+                if !sofa_ids.contains(&sofa) {
+                    return Err(missing(fs.line, format!("the sofa of {name} (xmi:id {})", fs.xmi_id), sofa));
+                }
+            }
+        }
+        if r.relation {
+            features.extend(["Governor", "Dependent"]);
+        }
+        if r.entity {
+            if let Some(links) = plan.link_features.get(cas.type_name(fs)) {
+                features.extend(links.iter().map(String::as_str));
+            }
+        }
+        if r.array {
+            features.push("elements");
+        }
+        if r.link {
+            features.push("target");
+        }
+        for f in features {
+            for id in fs.refs(f) {
+                let id = id.map_err(|v| bad(fs.line, v, f))?;
+                if !cas.has_id(id) {
+                    return Err(missing(fs.line, format!("feature {f} of {name} (xmi:id {})", fs.xmi_id), id));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The annotations of one view, converted to code points.
+struct ViewContent {
+    sofa_id: String,
+    text: String,
+    entities: Vec<Entity>,
+    unaligned: Vec<Unaligned>,
+    relations: Vec<Relation>,
+    sentences: Vec<Span>,
+    language: Option<String>,
+    meta: serde_json::Map<String, serde_json::Value>,
+}
+
+/// A UIMA offset feature (`begin`, `end`); absent means 0, as in UIMA.
+fn offset(fs: &Fs, name: &str) -> Result<u32, &'static str> {
+    match fs.get(name) {
+        None => Ok(0),
+        Some(v) => v.trim().parse::<u32>().map_err(|_| "bad_offset"),
+    }
+}
+
+/// The code-point span of an annotation, or the reason it has none.
+fn span_of(fs: &Fs, index: &Utf16Index) -> Result<Span, &'static str> {
+    let (begin, end) = (offset(fs, "begin")?, offset(fs, "end")?);
+    if begin > end {
+        return Err("begin_after_end");
+    }
+    let start = index.to_char(begin).map_err(|e| e.reason())?;
+    let end = index.to_char(end).map_err(|e| e.reason())?;
+    Span::new(start, end).map_err(|_| "begin_after_end")
+}
+
+/// Which feature structures belong to a view: its member list, or (for a CAS without
+/// `cas:View` elements) those whose `sofa` is the view's.
+struct Members {
+    ids: Option<HashSet<u64>>,
+    sofa: String,
+}
+
+impl Members {
+    fn of(cas: &Cas<'_>, sofa: &xmi::Sofa, counts: &mut Counts) -> Members {
+        let ids: Option<HashSet<u64>> =
+            cas.views.iter().find(|v| v.sofa == Some(sofa.xmi_id)).map(|v| v.members.iter().copied().collect());
+        if ids.is_none() {
+            counts.note("view_without_index", 1);
+        }
+        Members { ids, sofa: sofa.xmi_id.to_string() }
+    }
+
+    fn contains(&self, fs: &Fs<'_>) -> bool {
+        match &self.ids {
+            Some(ids) => ids.contains(&fs.xmi_id),
+            None => fs.get("sofa") == Some(self.sofa.as_str()),
+        }
+    }
+}
+
+/// The entities of a view by `xmi:id`, so relations and links can point at them.
+#[derive(Default)]
+struct Placed<'c, 'a> {
+    /// `xmi:id` → index in the sample's entities.
+    index: HashMap<u64, u32>,
+    /// `xmi:id`s of entities that went to `unaligned`.
+    unaligned: HashSet<u64>,
+    /// The feature structure of each placed entity, in entity order.
+    fss: Vec<&'c Fs<'a>>,
+}
+
+impl Placed<'_, '_> {
+    /// The entity index a reference points at; counts why when it points at none.
+    fn endpoint(&self, id: Option<Result<u64, &str>>, counts: &mut Counts) -> Option<u32> {
+        let id = id.and_then(Result::ok);
+        let found = id.and_then(|id| self.index.get(&id).copied());
+        if found.is_none() {
+            let why = match id {
+                None => "relation_without_endpoint",
+                Some(id) if self.unaligned.contains(&id) => "relation_endpoint_unaligned",
+                Some(_) => "relation_endpoint_not_entity",
+            };
+            counts.note(why, 1);
+        }
+        found
+    }
+}
+
+/// Token starts and ends (code points), for the token-boundary count.
+#[derive(Default)]
+struct TokenBounds {
+    starts: Vec<u32>,
+    ends: Vec<u32>,
+}
+
+impl TokenBounds {
+    /// Counts the entities that do not start at a token start and end at a token end
+    /// (nothing to count when the view has no tokens).
+    fn count_misaligned(mut self, entities: &[Entity], counts: &mut Counts) {
+        if self.starts.is_empty() {
+            return;
+        }
+        self.starts.sort_unstable();
+        self.ends.sort_unstable();
+        let off = entities
+            .iter()
+            .filter(|e| self.starts.binary_search(&e.span.start()).is_err() || self.ends.binary_search(&e.span.end()).is_err())
+            .count();
+        counts.note("entity_not_on_token_boundary", off as u64);
+    }
+}
+
+/// Collects the entities, relations, sentences and metadata of the view of `sofa`.
+fn view_content(cas: &Cas<'_>, roles: &[Roles], plan: &TypePlan, sofa: &xmi::Sofa, text: &str, counts: &mut Counts) -> ViewContent {
+    let members = Members::of(cas, sofa, counts);
+    let utf16 = Utf16Index::new(text);
+    let mut content = ViewContent {
+        sofa_id: sofa.id.clone(),
+        text: text.to_string(),
+        entities: Vec::new(),
+        unaligned: Vec::new(),
+        relations: Vec::new(),
+        sentences: Vec::new(),
+        language: None,
+        meta: serde_json::Map::new(),
+    };
+    let mut tokens = TokenBounds::default();
+    let mut placed = Placed::default();
+    let chars = CharIndex::new(text);
+    for fs in cas.fss.iter().filter(|fs| members.contains(fs)) {
+        let r = roles[fs.type_id as usize];
+        if r.token {
+            match span_of(fs, &utf16) {
+                Ok(s) => {
+                    tokens.starts.push(s.start());
+                    tokens.ends.push(s.end());
+                }
+                Err(_) => counts.note("token_with_bad_offsets", 1),
+            }
+        }
+        if r.sentence {
+            match span_of(fs, &utf16) {
+                Ok(s) => content.sentences.push(s),
+                Err(_) => counts.note("sentence_with_bad_offsets", 1),
+            }
+        }
+        if r.document {
+            read_document_metadata(fs, &mut content);
+        }
+        if r.entity {
+            place_entity(fs, cas.type_name(fs), plan, (&utf16, &chars), &mut content, &mut placed, counts);
+        }
+    }
+    tokens.count_misaligned(&content.entities, counts);
+    for fs in cas.fss.iter().filter(|fs| roles[fs.type_id as usize].relation && members.contains(fs)) {
+        let head = placed.endpoint(fs.refs("Governor").next(), counts);
+        let tail = placed.endpoint(fs.refs("Dependent").next(), counts);
+        if let (Some(head), Some(tail)) = (head, tail) {
+            let type_name = cas.type_name(fs);
+            let label = plan.relation_labels.get(type_name).into_iter().flatten().find_map(|f| fs.get(f).filter(|v| !v.is_empty()));
+            content.relations.push(Relation { head, tail, label: label.unwrap_or(short_name(type_name)).to_string() });
+        }
+    }
+    content.relations.extend(link_relations(cas, roles, plan, &placed, counts));
+    content.sentences.sort_unstable();
+    content.sentences.dedup();
+    content
+}
+
+/// Adds one entity annotation to `content`: placed (code-point span, label, identifier) or,
+/// when its offsets do not fit the text, to `unaligned` with the reason.
+fn place_entity<'c, 'a>(
+    fs: &'c Fs<'a>,
+    type_name: &str,
+    plan: &TypePlan,
+    (utf16, chars): (&Utf16Index, &CharIndex),
+    content: &mut ViewContent,
+    placed: &mut Placed<'c, 'a>,
+    counts: &mut Counts,
+) {
+    let label = match fs.get(&plan.label_feature).filter(|v| !v.is_empty()) {
+        Some(v) => v.to_string(),
+        None => {
+            counts.note("label_from_type_name", 1);
+            short_name(type_name).to_string()
+        }
+    };
+    let found = span_of(fs, utf16).and_then(|span| chars.slice(&content.text, span).map(|t| (span, t)).ok_or("offset_past_end"));
+    match found {
+        Ok((span, mention)) => {
+            let mut entity = Entity::new(span, label, mention);
+            entity.identifier = fs.get("identifier").filter(|v| !v.is_empty()).map(str::to_string);
+            placed.index.insert(fs.xmi_id, content.entities.len() as u32);
+            placed.fss.push(fs);
+            content.entities.push(entity);
+        }
+        Err(reason) => {
+            counts.note(&format!("unaligned:{reason}"), 1);
+            placed.unaligned.insert(fs.xmi_id);
+            content.unaligned.push(Unaligned { label, text: String::new(), reason: reason.into() });
+        }
+    }
+}
+
+/// Relations from the link features of placed entities: head = the entity, tail = the
+/// link's `target`, label = the link's `role` (or the feature name when it has none).
+fn link_relations(cas: &Cas<'_>, roles: &[Roles], plan: &TypePlan, placed: &Placed<'_, '_>, counts: &mut Counts) -> Vec<Relation> {
+    let mut out = Vec::new();
+    for (head, fs) in placed.fss.iter().enumerate() {
+        for feature in plan.link_features.get(cas.type_name(fs)).into_iter().flatten() {
+            for link in link_elements(cas, fs, feature) {
+                let Some(link) = cas.fs(link).filter(|l| roles[l.type_id as usize].link) else { continue };
+                if let Some(tail) = placed.endpoint(link.refs("target").next(), counts) {
+                    let role = link.get("role").filter(|r| !r.is_empty()).unwrap_or(feature);
+                    out.push(Relation { head: head as u32, tail, label: role.to_string() });
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The link feature structures of link feature `feature` of `fs`: the ids it lists, or the
+/// elements of the FSArray it points at.
+fn link_elements(cas: &Cas, fs: &Fs, feature: &str) -> Vec<u64> {
+    let mut out = Vec::new();
+    for id in fs.refs(feature).flatten() {
+        match cas.fs(id).filter(|a| a.features.iter().any(|(k, _)| k == "elements") || cas.type_name(a) == FS_ARRAY) {
+            Some(array) => out.extend(array.refs("elements").flatten()),
+            None => out.push(id),
+        }
+    }
+    out
+}
+
+/// Copies the language and DKPro document metadata of a document annotation.
+fn read_document_metadata(fs: &Fs, content: &mut ViewContent) {
+    if let Some(lang) = fs.get("language").filter(|l| !l.is_empty() && *l != "x-unspecified") {
+        content.language = Some(lang.to_string());
+    }
+    for (feature, key) in [("documentId", "document_id"), ("documentTitle", "document_title"), ("documentUri", "document_uri")] {
+        if let Some(v) = fs.get(feature).filter(|v| !v.is_empty()) {
+            content.meta.insert(key.into(), serde_json::Value::String(v.to_string()));
+        }
+    }
+}
+
+impl ViewContent {
+    fn new_sample(&self, ctx: &FileContext, id: String, text: String) -> Sample {
+        let lang = match (&ctx.lang, &self.language) {
+            (LangPolicy::Auto, Some(l)) => l.clone(),
+            _ => ctx.lang.lang_for(&text),
+        };
+        let mut s = Sample::new(id, &ctx.dataset, SourceFormat::Xmi, &ctx.split, lang, text);
+        s.meta = self.meta.clone();
+        if self.sofa_id != INITIAL_VIEW {
+            s.meta.insert("view".into(), serde_json::Value::String(self.sofa_id.clone()));
+        }
+        s
+    }
+
+    /// The whole view as one sample.
+    fn whole(self, ctx: &FileContext, record: u64) -> Sample {
+        let mut s = self.new_sample(ctx, ctx.sample_id(record), self.text.clone());
+        s.label_set = label_set(&self.entities);
+        s.entities = self.entities;
+        s.unaligned = self.unaligned;
+        s.relations = self.relations;
+        s
+    }
+
+    /// One sample per sentence. Entities crossing a sentence end go to `unaligned`
+    /// (`crosses_sentence_boundary`) in the sentence they start in; entities outside every
+    /// sentence, and mentions already unaligned, go to the nearest sentence before them (or
+    /// the first). Relations between sentences cannot be kept and are counted.
+    fn split(self, ctx: &FileContext, record: u64, counts: &mut Counts) -> Vec<Sample> {
+        let sentences: Vec<Span> = self.sentences.iter().copied().fold(Vec::new(), |mut kept: Vec<Span>, s| {
+            if kept.last().is_none_or(|last| s.start() >= last.end()) {
+                kept.push(s);
+            } else {
+                counts.note("overlapping_sentence_skipped", 1);
+            }
+            kept
+        });
+        if sentences.is_empty() {
+            counts.note("no_sentences", 1);
+            return vec![self.whole(ctx, record)];
+        }
+        let chars = CharIndex::new(&self.text);
+        let mut samples: Vec<Sample> = sentences
+            .iter()
+            .enumerate()
+            .map(|(n, s)| {
+                let text = chars.slice(&self.text, *s).unwrap_or_default().to_string();
+                let mut sample = self.new_sample(ctx, format!("{}#{n}", ctx.sample_id(record)), text);
+                sample.meta.insert("sentence".into(), n.into());
+                sample.meta.insert("offset".into(), s.start().into());
+                sample
+            })
+            .collect();
+        let home = |start: u32| sentences.partition_point(|s| s.start() <= start).saturating_sub(1);
+        let mut placed: Vec<Option<(usize, u32)>> = Vec::with_capacity(self.entities.len());
+        for e in &self.entities {
+            let n = home(e.span.start());
+            let s = sentences[n];
+            let sample = &mut samples[n];
+            if s.contains(e.span) {
+                let mut local = e.clone();
+                local.span = e.span.shifted_left(s.start()).unwrap_or(e.span);
+                placed.push(Some((n, sample.entities.len() as u32)));
+                sample.entities.push(local);
+            } else {
+                let reason = if e.span.start() < s.end() && e.span.start() >= s.start() { "crosses_sentence_boundary" } else { "outside_sentences" };
+                counts.note(&format!("unaligned:{reason}"), 1);
+                sample.unaligned.push(Unaligned { label: e.label.clone(), text: e.text.clone(), reason: reason.into() });
+                placed.push(None);
+            }
+        }
+        samples[0].unaligned.extend(self.unaligned);
+        for r in &self.relations {
+            match (placed[r.head as usize], placed[r.tail as usize]) {
+                (Some((a, head)), Some((b, tail))) if a == b => samples[a].relations.push(Relation { head, tail, label: r.label.clone() }),
+                _ => counts.note("relation_across_sentences", 1),
+            }
+        }
+        for s in &mut samples {
+            s.label_set = label_set(&s.entities);
+        }
+        samples
+    }
+}
+
+/// Distinct entity labels in order of first use.
+fn label_set(entities: &[Entity]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for e in entities {
+        if !out.contains(&e.label) {
+            out.push(e.label.clone());
+        }
+    }
+    out
+}
+
+/// Reads one document for [`ingest_xmi`]: its bytes are `pre` (a zip member read already)
+/// or the file.
+fn read_one(reader: &XmiReader, doc: &XmiDocument, pre: Option<Result<Vec<u8>, String>>) -> Result<VecSink, ReadError> {
+    let mut sink = VecSink::default();
+    let bytes = match (pre, &doc.source) {
+        (Some(Ok(bytes)), _) => bytes,
+        (Some(Err(message)), _) => {
+            sink.counts.read += 1;
+            sink.quarantine(doc.ctx.quarantine(None, None, "zip_member_unreadable", message, ""))?;
+            return Ok(sink);
+        }
+        (None, DocSource::File(path)) => std::fs::read(path).map_err(|e| IoError::new(path, e))?,
+        (None, DocSource::Zip { archive, .. }) => return Err(config_error(archive, "zip member was not read".into())),
+    };
+    reader.read_document(doc, &bytes, &mut sink)?;
+    Ok(sink)
+}
+
+/// Reads XMI `inputs` and writes the samples table `output` with its quarantine side table.
+/// Documents are parsed in parallel, chunk by chunk, and written in input order.
+pub fn ingest_xmi(
+    inputs: &[PathBuf],
+    xmi: XmiOptions,
+    options: &IngestOptions,
+    output: &Path,
+    progress: &ProgressBar,
+) -> Result<IngestOutcome, ReadError> {
+    let mut reader = XmiReader::new(xmi)?;
+    let docs = reader.discover(inputs, options)?;
+    progress.set_length(docs.iter().map(|d| d.size).sum());
+    let reader = &reader;
+    let outcome = ingest_with(output, |emit| {
+        let mut open: Option<(PathBuf, zip::ZipArchive<File>)> = None;
+        let mut rest = &docs[..];
+        while !rest.is_empty() {
+            let mut n = 0;
+            let mut bytes = 0;
+            while n < rest.len() && n < CHUNK_DOCS && (n == 0 || bytes + rest[n].size <= CHUNK_BYTES) {
+                bytes += rest[n].size;
+                n += 1;
+            }
+            let (chunk, tail) = rest.split_at(n);
+            rest = tail;
+            let mut pre = Vec::with_capacity(chunk.len());
+            for doc in chunk {
+                pre.push(match &doc.source {
+                    DocSource::File(_) => None,
+                    DocSource::Zip { archive, member } => {
+                        if open.as_ref().is_none_or(|(p, _)| p != archive) {
+                            open = Some((archive.clone(), open_zip(archive)?));
+                        }
+                        open.as_mut().map(|(_, a)| read_member(a, member))
+                    }
+                });
+            }
+            let parts: Vec<Result<VecSink, ReadError>> =
+                chunk.par_iter().zip(pre.into_par_iter()).map(|(doc, pre)| read_one(reader, doc, pre)).collect();
+            for (doc, part) in chunk.iter().zip(parts) {
+                progress.inc(doc.size);
+                emit(&doc.ctx.display(), part?)?;
+            }
+        }
+        Ok(())
+    });
+    progress.finish_and_clear();
+    outcome
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixture(name: &str) -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/xmi").join(name)
+    }
+
+    fn read(options: XmiOptions, ts: &str, doc: &str) -> VecSink {
+        let options = XmiOptions { typesystems: vec![fixture(ts)], ..options };
+        let mut reader = XmiReader::new(options).unwrap();
+        let docs = reader.discover(&[PathBuf::from(doc)], &IngestOptions::default()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(docs.len(), 1);
+        let mut sink = VecSink::default();
+        sink.counts.stage = "ingest".into();
+        let bytes = std::fs::read(fixture(doc)).unwrap();
+        reader.read_document(&docs[0], &bytes, &mut sink).unwrap();
+        sink.counts.check().unwrap();
+        for s in &sink.samples {
+            s.check().unwrap();
+        }
+        sink
+    }
+
+    #[test]
+    fn reads_the_inception_export_with_utf16_offsets() {
+        let s = read(XmiOptions::default(), "important_dkpro_types.xml", &fixture("cas_with_smileys.xmi").display().to_string());
+        assert_eq!(s.samples.len(), 1);
+        let sample = &s.samples[0];
+        assert_eq!(sample.id, "xmi/unknown/cas_with_smileys:0");
+        assert!(sample.text.starts_with("🤗 Transformers"));
+        let found: Vec<_> = sample.entities.iter().map(|e| (e.span.start(), e.span.end(), e.label.as_str(), e.text.as_str())).collect();
+        assert_eq!(found[0], (2, 14, "OTH", "Transformers"), "UTF-16 begin 3 is code point 2 after the emoji");
+        assert_eq!(found.len(), 5);
+        assert_eq!(found[4], (697, 707, "OTH", "TensorFlow"));
+        assert_eq!(sample.meta["document_id"], "huggingface.txt");
+        assert_eq!(s.counts.notes.get("entity_not_on_token_boundary"), None);
+    }
+
+    #[test]
+    fn views_are_selected_by_name_or_all() {
+        let doc = fixture("cas_with_two_sofas.xmi").display().to_string();
+        let entity = "uima.tcas.DocumentAnnotation".to_string();
+        let all = XmiOptions { views: ViewSelection::All, entity_type: entity.clone(), ..XmiOptions::default() };
+        let s = read(all, "small_typesystem.xml", &doc);
+        let ids: Vec<_> = s.samples.iter().map(|x| x.id.as_str()).collect();
+        assert_eq!(ids, vec!["xmi/unknown/cas_with_two_sofas:0", "xmi/unknown/cas_with_two_sofas:1"]);
+        assert_eq!(s.samples[1].meta["view"], "_SecondView");
+        assert_eq!(s.samples[1].entities[0].label, "DocumentAnnotation");
+        assert_eq!(s.counts.notes["label_from_type_name"], 2);
+        let named = XmiOptions { views: ViewSelection::Named("_SecondView".into()), entity_type: entity.clone(), ..XmiOptions::default() };
+        assert_eq!(read(named, "small_typesystem.xml", &doc).samples.len(), 1);
+        let missing = XmiOptions { views: ViewSelection::Named("nope".into()), entity_type: entity, ..XmiOptions::default() };
+        let s = read(missing, "small_typesystem.xml", &doc);
+        assert_eq!(s.quarantined[0].reason, "missing_view");
+        assert!(s.quarantined[0].message.contains("_InitialView, _SecondView"), "{}", s.quarantined[0].message);
+    }
+
+    #[test]
+    fn options_are_checked_against_the_type_system() {
+        let bad = XmiOptions { typesystems: vec![fixture("small_typesystem.xml")], ..XmiOptions::default() };
+        let err = XmiReader::new(bad).unwrap_err().to_string();
+        assert!(err.contains("has no type `de.tudarmstadt.ukp.dkpro.core.api.ner.type.NamedEntity`"), "{err}");
+        let not_annotation = XmiOptions {
+            typesystems: vec![fixture("important_dkpro_types.xml")],
+            entity_type: "uima.cas.FSArray".into(),
+            ..XmiOptions::default()
+        };
+        assert!(XmiReader::new(not_annotation).unwrap_err().to_string().contains("not an annotation type"));
+    }
+
+    #[test]
+    fn helpers_name_documents() {
+        assert_eq!(strip_ext(Path::new("a/b.xmi")), "a/b");
+        assert_eq!(line_start(b"ab\ncd\nef", 3), 6);
+        let ts = ["TypeSystem.xml".to_string(), "x/TypeSystem.xml".to_string()];
+        let refs: Vec<&String> = ts.iter().collect();
+        assert_eq!(nearest_member("x/y/doc.xmi", &refs), Some(&ts[1]));
+        assert_eq!(nearest_member("doc.xmi", &refs), Some(&ts[0]));
+    }
+}
