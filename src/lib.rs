@@ -11,6 +11,7 @@
 //! clustering, screening, pruning, emit, eval) are sibling modules that read and extend the
 //! same table.
 
+pub mod embed;
 pub mod ingest;
 pub mod io;
 pub mod model;

@@ -1,6 +1,7 @@
 //! Subcommands. Each file parses its arguments, builds the library's config, calls one
 //! library function and reports; no pipeline logic lives here.
 
+mod embed;
 mod export;
 mod ingest;
 mod stats;
@@ -29,6 +30,7 @@ pub enum Command {
     Ingest(ingest::Args),
     Stats(stats::Args),
     Export(export::Args),
+    Embed(embed::Args),
 }
 
 /// How a command ended, for the exit code.
@@ -82,5 +84,6 @@ pub fn run(cli: Cli) -> anyhow::Result<Status> {
         Command::Ingest(a) => ingest::run(a, &ctx),
         Command::Stats(a) => stats::run(a, &ctx),
         Command::Export(a) => export::run(a, &ctx),
+        Command::Embed(a) => embed::run(a, &ctx),
     }
 }

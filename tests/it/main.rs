@@ -6,4 +6,5 @@ mod common;
 mod b2nerd;
 mod bad_input;
 mod crossner;
+mod embed;
 mod stats;
