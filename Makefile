@@ -26,7 +26,9 @@ build:
 model:
 	$(PYTHON) scripts/install_models.py --models $(MODELS) --onnx-export $(SHARED_MODELS)/all-MiniLM-L6-v2-onnx/model.onnx
 
-## data: ingest the fixtures into data/*.parquet and print their statistics.
+## data: ingest the fixtures into data/*.parquet, print their statistics, check the taxonomy,
+## map the tables to archetypes (data/*.mapped.parquet + *.mapped.coverage.md) and write
+## training JSONL with its LLaMA-Factory dataset_info.json (data/train/).
 data: build model
 	mkdir -p $(DATA)
 	$(NERPREP) ingest --format crossner fixtures/crossner -o $(DATA)/crossner.parquet
@@ -35,7 +37,16 @@ data: build model
 	$(NERPREP) stats $(DATA)/b2nerd.parquet --by dataset,label -o $(DATA)/b2nerd.stats.md
 	$(NERPREP) stats $(DATA)/crossner.parquet --by dataset
 	$(NERPREP) stats $(DATA)/b2nerd.parquet --by dataset
+	$(NERPREP) taxonomy check taxonomy mappings
+	$(NERPREP) map $(DATA)/crossner.parquet --mapping mappings/crossner.yaml --unmapped error -o $(DATA)/crossner.mapped.parquet
+	$(NERPREP) map $(DATA)/b2nerd.parquet --mapping mappings/crossner.yaml --mapping mappings/iepile.yaml --unmapped keep -o $(DATA)/b2nerd.mapped.parquet
+	# Training JSONL (and data/train/dataset_info.json for LLaMA-Factory) from the tables.
+	$(NERPREP) emit $(DATA)/b2nerd.parquet --template b2ner --dynamic-label-set --label-dropout 0.1 --seed 0 -o $(DATA)/train/b2nerd_b2ner.jsonl
+	$(NERPREP) emit $(DATA)/b2nerd.parquet --template iepile --neg-ratio 0.5 --seed 0 -o $(DATA)/train/b2nerd_iepile.jsonl
+	$(NERPREP) emit $(DATA)/crossner.parquet --template pile-ner --container sharegpt --seed 0 -o $(DATA)/train/crossner_pile_ner.jsonl
+	$(NERPREP) emit $(DATA)/crossner.mapped.parquet --template sam-calibrate --archetypes taxonomy/archetypes.yaml --label-descriptions mappings/crossner.yaml -o $(DATA)/train/crossner_sam_calibrate.jsonl
 	$(NERPREP) embed $(DATA)/crossner.parquet --model minilm --models $(MODELS) -o $(DATA)/crossner.emb.parquet
+	$(NERPREP) embed $(DATA)/crossner.parquet --model minilm --models $(MODELS) --what types --definitions mappings/crossner.yaml -o $(DATA)/crossner.types.emb.parquet
 
 ## test: the whole test suite (unit, integration over the real fixtures, doc tests).
 test: model

@@ -6,8 +6,10 @@ release binary and the peer script on it, and the run ends with one table:
 
     job | nerprep | peer | ratio
 
-Times are wall-clock seconds (best of --repeat runs), peak RSS is the child's maximum
-resident set. The ratio is peer time / nerprep time (higher is better for nerprep).
+Times are wall-clock seconds (best of --repeat runs) with the CPU seconds (user + system)
+beside them, peak RSS is the child's maximum resident set. `ratio` is peer wall time /
+nerprep wall time (higher is better for nerprep); `cpu ratio` compares CPU seconds, which
+stays meaningful when other work shares the machine.
 Peers live in benches/peers/ and run in a venv made here from benches/peers/requirements.txt.
 
 Usage: NERPREP=target/release/nerprep python3 benches/compare.py [--only JOB ...] [--repeat N]
@@ -56,7 +58,7 @@ def replicate(sources, target, min_bytes, separator=b""):
 
 
 def run(cmd):
-    """Runs `cmd`, returning (seconds, peak RSS in MiB); fails loudly on a non-zero exit."""
+    """Runs `cmd`, returning (wall s, CPU s, peak RSS MiB); fails loudly on a non-zero exit."""
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(proc.pid, 0)
@@ -65,7 +67,7 @@ def run(cmd):
     code = os.waitstatus_to_exitcode(status)
     if code != 0:
         raise SystemExit(f"{' '.join(map(str, cmd))} exited {code}:\n{stderr}")
-    return elapsed, usage.ru_maxrss / 1024
+    return elapsed, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
 
 
 # --- jobs -------------------------------------------------------------------------------
@@ -79,6 +81,38 @@ def job_crossner_ingest(nerprep, py):
         f"CrossNER {data.stat().st_size / MB:.0f} MB",
         [nerprep, "--quiet", "ingest", "--format", "crossner", "--dataset", "bench", str(data), "-o", str(out / "crossner.parquet")],
         [py, str(PEERS / "crossner_ingest.py"), str(data), str(out / "crossner_peer.parquet")],
+    )
+
+
+def crossner_table(nerprep):
+    """The replicated CrossNER fixtures ingested once (setup, not timed): map and emit read it."""
+    src = sorted((ROOT / "fixtures" / "crossner").glob("*.txt"))
+    data = replicate(src, WORK / "crossner" / "big_train.txt", 200 * MB)
+    table = WORK / "map" / "crossner.parquet"
+    if not table.exists():
+        table.parent.mkdir(parents=True, exist_ok=True)
+        run([nerprep, "--quiet", "ingest", "--format", "crossner", "--dataset", "bench", str(data), "-o", str(table)])
+    return data, table
+
+
+def job_map(nerprep, py):
+    data, table = crossner_table(nerprep)
+    mapping = ROOT / "mappings" / "crossner.yaml"
+    out = WORK / "out"
+    return (
+        f"CrossNER table from {data.stat().st_size / MB:.0f} MB",
+        [nerprep, "--quiet", "map", str(table), "--mapping", str(mapping), "-o", str(out / "mapped.parquet")],
+        [py, str(PEERS / "map_archetypes.py"), str(table), str(mapping), str(out / "mapped_peer.parquet")],
+    )
+
+
+def job_emit_b2ner(nerprep, py):
+    data, table = crossner_table(nerprep)
+    out = WORK / "out"
+    return (
+        f"CrossNER table from {data.stat().st_size / MB:.0f} MB -> b2ner alpaca JSONL",
+        [nerprep, "--quiet", "emit", str(table), "--template", "b2ner", "-o", str(out / "emit" / "b2ner.jsonl")],
+        [py, str(PEERS / "b2ner_emit.py"), str(table), str(out / "b2ner_peer.jsonl")],
     )
 
 
@@ -157,6 +191,8 @@ def embed_job(backend):
 
 JOBS = {
     "crossner-ingest": job_crossner_ingest,
+    "map": job_map,
+    "emit-b2ner": job_emit_b2ner,
     "embed-candle": embed_job("candle"),
     "embed-onnx": embed_job("onnx"),
 }
@@ -179,12 +215,13 @@ def main():
         t_ours = ours and min(run(ours) for _ in range(args.repeat))
         t_peer = peer and min(run(peer) for _ in range(args.repeat))
         rows.append((name, what, t_ours, t_peer))
-    print("\n| job | input | nerprep | peer | ratio |")
-    print("|---|---|---|---|---|")
+    print("\n| job | input | nerprep | peer | ratio | cpu ratio |")
+    print("|---|---|---|---|---|---|")
     for name, what, ours, peer in rows:
-        cell = lambda t: f"{t[0]:.2f} s, {t[1]:.0f} MiB" if t else "n/a"
+        cell = lambda t: f"{t[0]:.2f} s (cpu {t[1]:.2f} s), {t[2]:.0f} MiB" if t else "n/a"
         ratio = f"{peer[0] / ours[0]:.1f}x" if ours and peer else "n/a"
-        print(f"| {name} | {what} | {cell(ours)} | {cell(peer)} | {ratio} |")
+        cpu_ratio = f"{peer[1] / ours[1]:.1f}x" if ours and peer else "n/a"
+        print(f"| {name} | {what} | {cell(ours)} | {cell(peer)} | {ratio} | {cpu_ratio} |")
 
 
 if __name__ == "__main__":

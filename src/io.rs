@@ -60,8 +60,15 @@ impl AtomicFile {
         self.temp.reopen().map_err(|e| IoError::new(self.temp.path(), e))
     }
 
-    /// Flushes the data to disk and renames the temporary file into place.
+    /// Flushes the data to disk and renames the temporary file into place. The file gets
+    /// ordinary permissions (0644 on Unix), not the private ones temporary files start with.
     pub fn commit(self) -> Result<(), IoError> {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let perms = std::fs::Permissions::from_mode(0o644);
+            self.temp.as_file().set_permissions(perms).map_err(|e| IoError::new(&self.path, e))?;
+        }
         self.temp.as_file().sync_all().map_err(|e| IoError::new(&self.path, e))?;
         self.temp.persist(&self.path).map_err(|e| IoError::new(&self.path, e.error))?;
         Ok(())
@@ -125,6 +132,11 @@ mod tests {
         assert!(!path.exists());
         f.commit().unwrap();
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "hello");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o644);
+        }
     }
 
     #[test]

@@ -11,7 +11,9 @@
 //! clustering, screening, pruning, emit, eval) are sibling modules that read and extend the
 //! same table.
 
+pub mod answer;
 pub mod embed;
+pub mod emit;
 pub mod ingest;
 pub mod io;
 pub mod model;
@@ -19,4 +21,5 @@ pub mod readers;
 pub mod report;
 pub mod stats;
 pub mod table;
+pub mod taxonomy;
 pub mod writers;

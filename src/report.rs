@@ -58,21 +58,17 @@ impl Counts {
 
     /// Counts one quarantined record under `reason`.
     pub fn quarantine(&mut self, reason: &str) {
-        *self.quarantined.entry(reason.to_string()).or_default() += 1;
+        bump(&mut self.quarantined, reason, 1);
     }
 
     /// Counts `n` skipped records under `reason`.
     pub fn skip(&mut self, reason: &str, n: u64) {
-        if n > 0 {
-            *self.skipped.entry(reason.to_string()).or_default() += n;
-        }
+        bump(&mut self.skipped, reason, n);
     }
 
     /// Counts `n` tolerated events under `what`.
     pub fn note(&mut self, what: &str, n: u64) {
-        if n > 0 {
-            *self.notes.entry(what.to_string()).or_default() += n;
-        }
+        bump(&mut self.notes, what, n);
     }
 
     /// Adds another stage's (or file's) counts into these.
@@ -103,6 +99,19 @@ impl Counts {
                 quarantined: q,
                 skipped: s,
             })
+        }
+    }
+}
+
+/// Adds `n` to `map[key]` without allocating when the key exists (called per line).
+fn bump(map: &mut BTreeMap<String, u64>, key: &str, n: u64) {
+    if n == 0 {
+        return;
+    }
+    match map.get_mut(key) {
+        Some(v) => *v += n,
+        None => {
+            map.insert(key.to_string(), n);
         }
     }
 }

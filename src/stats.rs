@@ -341,7 +341,7 @@ pub fn to_markdown(s: &Stats) -> String {
         let _ = writeln!(out, "| {k} | {v} |");
     }
     if let Some(c) = &s.stage_counts {
-        let _ = writeln!(out, "\nRecorded by the writing stage: `{}`", c.to_string().replace('\n', ";"));
+        let _ = writeln!(out, "\nRecorded by the writing stage: `{}`", c.to_string().replace("\n  ", "; "));
     }
     let _ = writeln!(out, "\n## Lengths (code points)\n");
     let _ = writeln!(out, "| of | min | p50 | p90 | p99 | max | mean |\n|---|---|---|---|---|---|---|");

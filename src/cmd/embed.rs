@@ -4,6 +4,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use nerprep::embed::resolve::default_models_dir;
 use nerprep::embed::stage::{embed_table, EmbedOptions, What, DEFAULT_BATCH};
 use nerprep::embed::{load_embedder, Backend, Cache, Device, EmbedConfig, EmbedError, ModelSpec, Pooling};
+use nerprep::taxonomy::Mapping;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -19,7 +20,7 @@ use std::time::Instant;
 /// Example:
 ///   nerprep embed data/crossner.parquet --model minilm -o data/crossner.emb.parquet
 ///   nerprep embed data/crossner.parquet --model hash --what mentions --context 20 -o mentions.parquet
-///   nerprep embed data/crossner.parquet --model minilm --what types --definitions defs.yaml -o types.parquet
+///   nerprep embed data/crossner.parquet --what types --definitions mappings/crossner.yaml -o types.parquet
 #[derive(Debug, clap::Args)]
 #[command(verbatim_doc_comment)]
 pub struct Args {
@@ -47,7 +48,8 @@ pub struct Args {
     /// Types: how many of a label's most frequent mentions describe it.
     #[arg(long, default_value_t = 5)]
     top_mentions: usize,
-    /// Types: a YAML or JSON map `label: definition`.
+    /// Types: label definitions, from a taxonomy mapping (mappings/crossner.yaml) or a YAML
+    /// or JSON map `label: definition`.
     #[arg(long)]
     definitions: Option<PathBuf>,
     /// Texts per model call.
@@ -140,8 +142,22 @@ fn default_cache_dir() -> PathBuf {
     base.join("nerprep").join("embeddings")
 }
 
+/// Label definitions from a taxonomy mapping file (`mappings/*.yaml`: each label and its
+/// aliases get the entry's definition) or from a plain YAML/JSON map `label: definition`.
 fn read_definitions(path: &Path) -> anyhow::Result<BTreeMap<String, String>> {
     let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    serde_norway::from_str(&text)
-        .with_context(|| format!("{}: expected a YAML or JSON map `label: definition`", path.display()))
+    if let Ok(mapping) = Mapping::parse(&text, &path.display().to_string()) {
+        let mut out = BTreeMap::new();
+        for entry in mapping.groups.iter().flat_map(|(_, entries)| entries) {
+            if let Some(def) = &entry.definition {
+                for label in std::iter::once(&entry.label).chain(&entry.aliases) {
+                    out.insert(label.clone(), def.clone());
+                }
+            }
+        }
+        return Ok(out);
+    }
+    serde_norway::from_str(&text).with_context(|| {
+        format!("{}: expected a taxonomy mapping file or a YAML/JSON map `label: definition`", path.display())
+    })
 }

@@ -2,9 +2,12 @@
 //! library function and reports; no pipeline logic lives here.
 
 mod embed;
+mod emit;
 mod export;
 mod ingest;
+mod map;
 mod stats;
+mod taxonomy;
 
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -30,6 +33,9 @@ pub enum Command {
     Ingest(ingest::Args),
     Stats(stats::Args),
     Export(export::Args),
+    Taxonomy(taxonomy::Args),
+    Map(map::Args),
+    Emit(emit::Args),
     Embed(embed::Args),
 }
 
@@ -40,6 +46,8 @@ pub enum Status {
     Clean,
     /// Outputs were written, but some input was bad (quarantined).
     BadInput,
+    /// Two inputs compared and differ (`taxonomy diff`, like `diff`).
+    Differ,
 }
 
 impl From<Status> for ExitCode {
@@ -47,6 +55,7 @@ impl From<Status> for ExitCode {
         match s {
             Status::Clean => ExitCode::SUCCESS,
             Status::BadInput => ExitCode::from(1),
+            Status::Differ => ExitCode::from(3),
         }
     }
 }
@@ -84,6 +93,9 @@ pub fn run(cli: Cli) -> anyhow::Result<Status> {
         Command::Ingest(a) => ingest::run(a, &ctx),
         Command::Stats(a) => stats::run(a, &ctx),
         Command::Export(a) => export::run(a, &ctx),
+        Command::Taxonomy(a) => taxonomy::run(a, &ctx),
+        Command::Map(a) => map::run(a, &ctx),
+        Command::Emit(a) => emit::run(a, &ctx),
         Command::Embed(a) => embed::run(a, &ctx),
     }
 }

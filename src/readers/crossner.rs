@@ -8,8 +8,8 @@
 //! A malformed line (wrong field count, empty token, unknown tag, invalid UTF-8)
 //! quarantines its whole sentence, naming the first bad line.
 
+use super::lines::{for_each_line, Line};
 use super::{FileContext, ReadError, Reader, Sink};
-use crate::io::IoError;
 use crate::model::{Entity, SourceFormat, Span};
 use std::io::BufRead;
 
@@ -31,10 +31,10 @@ pub enum Tag<'a> {
 impl<'a> Tag<'a> {
     /// Parses `O`, `B-type` or `I-type`.
     pub fn parse(tag: &'a str) -> Option<Tag<'a>> {
-        match tag.split_once('-') {
-            _ if tag == "O" => Some(Tag::Outside),
-            Some(("B", t)) if !t.is_empty() => Some(Tag::Begin(t)),
-            Some(("I", t)) if !t.is_empty() => Some(Tag::Inside(t)),
+        match tag.as_bytes() {
+            b"O" => Some(Tag::Outside),
+            [b'B', b'-', _, ..] => Some(Tag::Begin(&tag[2..])),
+            [b'I', b'-', _, ..] => Some(Tag::Inside(&tag[2..])),
             _ => None,
         }
     }
@@ -47,12 +47,35 @@ struct Defect {
     message: String,
 }
 
-/// A sentence being collected.
+/// A token of the sentence being collected: its place in `Sentence::text`.
+#[derive(Debug, Clone, Copy)]
+struct Token {
+    /// Byte range in the text.
+    bytes: (u32, u32),
+    /// Code-point offset of the first character.
+    start: u32,
+    /// Length in code points.
+    chars: u32,
+}
+
+/// One token's tag with its label interned in `Sentence::labels`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TagId {
+    Outside,
+    Begin(u32),
+    Inside(u32),
+}
+
+/// A sentence being collected. Buffers are reused from one sentence to the next, so a
+/// sentence costs no allocation beyond the sample it becomes.
 #[derive(Default)]
 struct Sentence {
-    first_line: u64,
-    tokens: Vec<String>,
-    tags: Vec<String>,
+    text: String,
+    tokens: Vec<Token>,
+    tags: Vec<TagId>,
+    labels: Vec<String>,
+    /// True when a token holds whitespace, so the text cannot be split back into tokens.
+    spaced_token: bool,
     raw: String,
     defect: Option<Defect>,
 }
@@ -60,6 +83,15 @@ struct Sentence {
 impl Sentence {
     fn is_empty(&self) -> bool {
         self.tokens.is_empty() && self.defect.is_none()
+    }
+
+    fn clear(&mut self) {
+        self.text.clear();
+        self.tokens.clear();
+        self.tags.clear();
+        self.spaced_token = false;
+        self.raw.clear();
+        self.defect = None;
     }
 
     fn reject(&mut self, line: u64, reason: &'static str, message: String) {
@@ -74,81 +106,120 @@ impl Sentence {
             self.raw.push('\n');
         }
     }
+
+    fn intern(&mut self, label: &str) -> u32 {
+        match self.labels.iter().position(|l| l == label) {
+            Some(i) => i as u32,
+            None => {
+                self.labels.push(label.to_string());
+                (self.labels.len() - 1) as u32
+            }
+        }
+    }
+
+    /// Appends a token and its (already validated) tag.
+    fn push(&mut self, token: &str, tag: Tag<'_>) {
+        if !self.text.is_empty() {
+            self.text.push(' ');
+        }
+        let start_byte = self.text.len() as u32;
+        let start = self.tokens.last().map_or(0, |t| t.start + t.chars + 1);
+        let ascii = token.is_ascii();
+        let chars = if ascii { token.len() } else { token.chars().count() } as u32;
+        self.spaced_token |= if ascii {
+            token.bytes().any(|b| b.is_ascii_whitespace())
+        } else {
+            token.contains(char::is_whitespace)
+        };
+        self.text.push_str(token);
+        self.tokens.push(Token { bytes: (start_byte, self.text.len() as u32), start, chars });
+        let tag = match tag {
+            Tag::Outside => TagId::Outside,
+            Tag::Begin(l) => TagId::Begin(self.intern(l)),
+            Tag::Inside(l) => TagId::Inside(self.intern(l)),
+        };
+        self.tags.push(tag);
+    }
+
+    /// Entities of the IOB2 tags, and how many `I-` tags had to be read as `B-`.
+    fn entities(&self) -> (Vec<Entity>, u64) {
+        let mut entities = Vec::new();
+        let mut repaired = 0;
+        let mut open: Option<(usize, u32)> = None; // (first token, label)
+        let close = |open: &mut Option<(usize, u32)>, last: usize, entities: &mut Vec<Entity>| {
+            if let Some((first, label)) = open.take() {
+                let (a, b) = (self.tokens[first], self.tokens[last]);
+                let span = Span::new(a.start, b.start + b.chars).expect("tokens are in order");
+                let text = &self.text[a.bytes.0 as usize..b.bytes.1 as usize];
+                entities.push(Entity::new(span, &self.labels[label as usize], text));
+            }
+        };
+        for (i, &tag) in self.tags.iter().enumerate() {
+            match tag {
+                TagId::Outside => close(&mut open, i.wrapping_sub(1), &mut entities),
+                TagId::Begin(l) => {
+                    close(&mut open, i.wrapping_sub(1), &mut entities);
+                    open = Some((i, l));
+                }
+                TagId::Inside(l) => match open {
+                    Some((_, cur)) if cur == l => {}
+                    _ => {
+                        repaired += 1;
+                        close(&mut open, i.wrapping_sub(1), &mut entities);
+                        open = Some((i, l));
+                    }
+                },
+            }
+        }
+        if !self.tags.is_empty() {
+            close(&mut open, self.tags.len() - 1, &mut entities);
+        }
+        (entities, repaired)
+    }
 }
 
-/// Entities of a tagged token sequence, with the number of `I-` tags repaired to `B-`.
-/// `tokens` and `tags` have equal length; offsets assume tokens joined by one space.
-pub fn decode_iob2(tokens: &[String], tags: &[Tag<'_>]) -> (Vec<Entity>, u64) {
-    let mut entities = Vec::new();
-    let mut repaired = 0;
-    let mut open: Option<(usize, u32, &str)> = None; // (first token, start char, type)
-    let mut pos: u32 = 0;
-    let mut starts = Vec::with_capacity(tokens.len());
-    for t in tokens {
-        starts.push(pos);
-        pos += t.chars().count() as u32 + 1;
+/// True for a line with nothing but whitespace.
+fn is_blank(line: &str) -> bool {
+    match line.as_bytes().first() {
+        None => true,
+        Some(b) if b.is_ascii() && !b.is_ascii_whitespace() => false,
+        _ => line.trim().is_empty(),
     }
-    let close = |open: &mut Option<(usize, u32, &str)>, last: usize, entities: &mut Vec<Entity>| {
-        if let Some((first, start, label)) = open.take() {
-            let end = starts[last] + tokens[last].chars().count() as u32;
-            let text = tokens[first..=last].join(" ");
-            entities.push(Entity::new(Span::new(start, end).expect("start <= end"), label, text));
-        }
-    };
-    for (i, tag) in tags.iter().enumerate() {
-        match *tag {
-            Tag::Outside => close(&mut open, i.wrapping_sub(1), &mut entities),
-            Tag::Begin(t) => {
-                close(&mut open, i.wrapping_sub(1), &mut entities);
-                open = Some((i, starts[i], t));
-            }
-            Tag::Inside(t) => match open {
-                Some((_, _, cur)) if cur == t => {}
-                _ => {
-                    repaired += 1;
-                    close(&mut open, i.wrapping_sub(1), &mut entities);
-                    open = Some((i, starts[i], t));
-                }
-            },
-        }
-    }
-    if !tags.is_empty() {
-        close(&mut open, tags.len() - 1, &mut entities);
-    }
-    (entities, repaired)
 }
 
 impl CrossnerReader {
-    fn flush(&self, ctx: &FileContext, index: &mut u64, s: Sentence, sink: &mut dyn Sink) -> Result<(), ReadError> {
+    fn flush(&self, ctx: &FileContext, index: &mut u64, s: &mut Sentence, sink: &mut dyn Sink) -> Result<(), ReadError> {
         if s.is_empty() {
             return Ok(());
         }
         let record = *index;
         *index += 1;
         sink.counts().read += 1;
-        if let Some(d) = s.defect {
+        if let Some(d) = s.defect.take() {
             let q = ctx.quarantine(Some(d.line), Some(record), d.reason, d.message, &s.raw);
+            s.clear();
             return sink.quarantine(q);
         }
-        let tags: Vec<Tag<'_>> = s.tags.iter().map(|t| Tag::parse(t).expect("validated when read")).collect();
-        let (entities, repaired) = decode_iob2(&s.tokens, &tags);
+        let (entities, repaired) = s.entities();
         sink.counts().note("repaired_bio", repaired);
-        let mut sample = ctx.new_sample(SourceFormat::Crossner, record, s.tokens.join(" "));
-        if s.tokens.iter().any(|t| t.contains(char::is_whitespace)) {
+        let mut sample = ctx.new_sample(SourceFormat::Crossner, record, s.text.clone());
+        if s.spaced_token {
             // Splitting the text on spaces would not give the tokens back: keep them.
-            sample.meta.insert("tokens".into(), serde_json::json!(s.tokens));
+            let tokens: Vec<&str> = s.tokens.iter().map(|t| &s.text[t.bytes.0 as usize..t.bytes.1 as usize]).collect();
+            sample.meta.insert("tokens".into(), serde_json::json!(tokens));
         }
-        let mut label_set: Vec<String> = Vec::new();
         for e in &entities {
-            if !label_set.contains(&e.label) {
-                label_set.push(e.label.clone());
+            if !sample.label_set.contains(&e.label) {
+                sample.label_set.push(e.label.clone());
             }
         }
         sample.entities = entities;
-        sample.label_set = label_set;
+        s.clear();
         sink.sample(sample)
     }
 }
+
+const FIELDS: &str = "expected 2 tab-separated fields (TOKEN<TAB>TAG)";
 
 impl Reader for CrossnerReader {
     fn format(&self) -> SourceFormat {
@@ -160,77 +231,50 @@ impl Reader for CrossnerReader {
     }
 
     fn read(&self, ctx: &FileContext, input: &mut dyn BufRead, sink: &mut dyn Sink) -> Result<(), ReadError> {
-        let mut buf = Vec::with_capacity(256);
-        let mut line_no: u64 = 0;
         let mut index: u64 = 0;
-        let mut sentence = Sentence::default();
-        loop {
-            buf.clear();
-            let n = input.read_until(b'\n', &mut buf).map_err(|e| IoError::new(&ctx.path, e))?;
-            if n == 0 {
-                break;
-            }
-            line_no += 1;
-            if buf.last() == Some(&b'\n') {
-                buf.pop();
-            }
-            if buf.last() == Some(&b'\r') {
-                buf.pop();
-                sink.counts().note("crlf", 1);
-            }
-            if line_no == 1 && buf.starts_with(b"\xEF\xBB\xBF") {
-                buf.drain(..3);
-                sink.counts().note("bom", 1);
-            }
-            let line = match std::str::from_utf8(&buf) {
-                Ok(l) => l,
-                Err(e) => {
-                    let lossy = String::from_utf8_lossy(&buf).into_owned();
-                    sentence.push_raw(&lossy);
-                    if sentence.tokens.is_empty() {
-                        sentence.first_line = line_no;
-                    }
-                    sentence.reject(line_no, "invalid_utf8", format!("expected UTF-8 text: {e}"));
-                    sentence.tokens.push(String::new());
-                    sentence.tags.push(String::new());
-                    continue;
+        let mut s = Sentence::default();
+        let stats = for_each_line(input, &ctx.path, |line_no, line| {
+            let line = match line {
+                Line::Text(l) => l,
+                Line::Invalid(bytes, e) => {
+                    s.push_raw(&String::from_utf8_lossy(bytes));
+                    s.reject(line_no, "invalid_utf8", format!("expected UTF-8 text: {e}"));
+                    return Ok(());
                 }
             };
-            if line.trim().is_empty() {
-                let done = std::mem::take(&mut sentence);
-                self.flush(ctx, &mut index, done, sink)?;
-                continue;
+            if is_blank(line) {
+                self.flush(ctx, &mut index, &mut s, sink)?;
+                return Ok(());
             }
             if line.starts_with("-DOCSTART-") {
                 sink.counts().note("docstart", 1);
-                let done = std::mem::take(&mut sentence);
-                self.flush(ctx, &mut index, done, sink)?;
-                continue;
+                self.flush(ctx, &mut index, &mut s, sink)?;
+                return Ok(());
             }
-            if sentence.is_empty() {
-                sentence.first_line = line_no;
+            s.push_raw(line);
+            if s.defect.is_some() {
+                return Ok(()); // already quarantined: only its raw lines are kept
             }
-            sentence.push_raw(line);
-            let fields: Vec<&str> = line.split('\t').collect();
-            match fields.as_slice() {
-                [token, tag] => {
-                    if token.trim().is_empty() {
-                        sentence.reject(line_no, "empty_token", "expected a non-empty token before the tab".into());
-                    } else if Tag::parse(tag).is_none() {
-                        sentence.reject(line_no, "bad_tag", format!("expected an IOB2 tag (O, B-type, I-type), found {tag:?}"));
-                    }
-                    sentence.tokens.push((*token).to_string());
-                    sentence.tags.push((*tag).to_string());
+            let split = memchr::memchr(b'\t', line.as_bytes()).map(|i| (&line[..i], &line[i + 1..]));
+            match split {
+                None => s.reject(line_no, "bad_field_count", format!("{FIELDS}, found 1")),
+                Some((_, rest)) if memchr::memchr(b'\t', rest.as_bytes()).is_some() => {
+                    let n = line.split('\t').count();
+                    s.reject(line_no, "bad_field_count", format!("{FIELDS}, found {n}"));
                 }
-                _ => {
-                    let msg = format!("expected 2 tab-separated fields (TOKEN<TAB>TAG), found {}", fields.len());
-                    sentence.reject(line_no, "bad_field_count", msg);
-                    sentence.tokens.push(String::new());
-                    sentence.tags.push(String::new());
+                Some((token, _)) if is_blank(token) => {
+                    s.reject(line_no, "empty_token", "expected a non-empty token before the tab".into())
                 }
+                Some((token, tag)) => match Tag::parse(tag) {
+                    Some(tag) => s.push(token, tag),
+                    None => s.reject(line_no, "bad_tag", format!("expected an IOB2 tag (O, B-type, I-type), found {tag:?}")),
+                },
             }
-        }
-        self.flush(ctx, &mut index, sentence, sink)
+            Ok(())
+        })?;
+        sink.counts().note("crlf", stats.crlf);
+        sink.counts().note("bom", u64::from(stats.bom));
+        self.flush(ctx, &mut index, &mut s, sink)
     }
 }
 

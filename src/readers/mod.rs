@@ -9,6 +9,7 @@
 pub mod b2nerd;
 pub mod crossner;
 pub mod json_stream;
+pub mod lines;
 
 use crate::io::IoError;
 use crate::model::{QuarantineRecord, Sample, SourceFormat};
@@ -102,6 +103,9 @@ impl LangPolicy {
 
 /// A script-based guess, good enough to separate the English and Chinese corpora we read.
 pub fn guess_lang(text: &str) -> &'static str {
+    if text.is_ascii() {
+        return "en";
+    }
     let mut han = false;
     for c in text.chars() {
         match c as u32 {

@@ -20,9 +20,12 @@ use parquet::basic::{Compression, ZstdLevel};
 use parquet::errors::ParquetError;
 use parquet::file::metadata::KeyValue;
 use parquet::file::properties::WriterProperties;
+use parquet::schema::types::ColumnPath;
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::thread::JoinHandle;
 
 /// Rows per Arrow batch handed to the Parquet writer.
 pub const BATCH_ROWS: usize = 8192;
@@ -60,13 +63,18 @@ pub enum TableError {
 }
 
 /// A kind of row that has a table of its own.
-pub trait TableRow: Sized {
+pub trait TableRow: Sized + Send + 'static {
     /// The table's Arrow schema.
     fn schema() -> SchemaRef;
     /// Rows to one record batch.
     fn to_batch(rows: &[Self]) -> Result<RecordBatch, ArrowError>;
     /// One record batch back to rows.
     fn from_batch(batch: &RecordBatch) -> Result<Vec<Self>, ArrowError>;
+    /// Top-level columns whose values are (nearly) all distinct: dictionary encoding only
+    /// costs time there, so they are written plain.
+    fn distinct_columns() -> &'static [&'static str] {
+        &[]
+    }
 }
 
 impl TableRow for Sample {
@@ -78,6 +86,9 @@ impl TableRow for Sample {
     }
     fn from_batch(batch: &RecordBatch) -> Result<Vec<Self>, ArrowError> {
         batch_to_samples(batch)
+    }
+    fn distinct_columns() -> &'static [&'static str] {
+        &["id", "text", "meta"]
     }
 }
 
@@ -95,6 +106,9 @@ impl TableRow for QuarantineRecord {
 
 /// Streams rows into a Parquet file that appears at its path only when finished.
 ///
+/// Encoding runs on a background thread, so the producer (a reader, say) keeps parsing
+/// while the previous batch is converted to Arrow and compressed.
+///
 /// # Example
 /// ```
 /// use nerprep::model::{Sample, SourceFormat};
@@ -107,27 +121,54 @@ impl TableRow for QuarantineRecord {
 /// assert_eq!(read_all::<Sample>(&path).unwrap().len(), 1);
 /// ```
 pub struct TableWriter<T: TableRow> {
-    writer: ArrowWriter<File>,
+    sender: Option<SyncSender<Vec<T>>>,
+    worker: Option<JoinHandle<Result<ArrowWriter<File>, TableError>>>,
     file: AtomicFile,
     buffer: Vec<T>,
     rows: u64,
+}
+
+/// Converts and writes batches until the channel closes; returns the writer to close.
+fn encode_batches<T: TableRow>(
+    mut writer: ArrowWriter<File>,
+    batches: Receiver<Vec<T>>,
+    path: PathBuf,
+) -> Result<ArrowWriter<File>, TableError> {
+    for rows in batches {
+        let batch = T::to_batch(&rows).map_err(|e| TableError::Schema { path: path.clone(), source: e })?;
+        writer.write(&batch).map_err(|e| TableError::Parquet { path: path.clone(), source: e })?;
+    }
+    Ok(writer)
 }
 
 impl<T: TableRow> TableWriter<T> {
     /// Starts a table that will replace `path` when finished.
     pub fn create(path: impl AsRef<Path>) -> Result<Self, TableError> {
         let file = AtomicFile::create(path)?;
-        let props = writer_properties(&BTreeMap::new());
+        let mut props = WriterProperties::builder()
+            .set_compression(Compression::ZSTD(ZstdLevel::try_new(3).expect("valid zstd level")))
+            .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
+            .set_key_value_metadata(Some(vec![KeyValue::new(VERSION_KEY.into(), TABLE_VERSION.to_string())]));
+        for column in T::distinct_columns() {
+            props = props.set_column_dictionary_enabled(ColumnPath::from(*column), false);
+        }
+        let props = props.build();
+        let path = file.path().to_path_buf();
         let writer = ArrowWriter::try_new(file.file()?, T::schema(), Some(props))
-            .map_err(|e| TableError::Parquet { path: file.path().to_path_buf(), source: e })?;
-        Ok(TableWriter { writer, file, buffer: Vec::with_capacity(BATCH_ROWS), rows: 0 })
+            .map_err(|e| TableError::Parquet { path: path.clone(), source: e })?;
+        let (sender, receiver) = sync_channel(2);
+        let worker = std::thread::Builder::new()
+            .name("parquet-writer".into())
+            .spawn(move || encode_batches(writer, receiver, path))
+            .map_err(|e| IoError::new(file.path(), e))?;
+        Ok(TableWriter { sender: Some(sender), worker: Some(worker), file, buffer: Vec::with_capacity(BATCH_ROWS), rows: 0 })
     }
 
     /// Adds one row; rows are encoded a batch at a time.
     pub fn push(&mut self, row: T) -> Result<(), TableError> {
         self.buffer.push(row);
         if self.buffer.len() >= BATCH_ROWS {
-            self.flush_batch()?;
+            self.send_batch()?;
         }
         Ok(())
     }
@@ -137,39 +178,45 @@ impl<T: TableRow> TableWriter<T> {
         self.rows + self.buffer.len() as u64
     }
 
-    fn parquet_err(&self, source: ParquetError) -> TableError {
-        TableError::Parquet { path: self.file.path().to_path_buf(), source }
-    }
-
-    fn flush_batch(&mut self) -> Result<(), TableError> {
+    fn send_batch(&mut self) -> Result<(), TableError> {
         if self.buffer.is_empty() {
             return Ok(());
         }
-        let batch = T::to_batch(&self.buffer)
-            .map_err(|e| TableError::Schema { path: self.file.path().to_path_buf(), source: e })?;
-        self.writer.write(&batch).map_err(|e| self.parquet_err(e))?;
-        self.rows += self.buffer.len() as u64;
-        self.buffer.clear();
-        Ok(())
+        let rows = std::mem::replace(&mut self.buffer, Vec::with_capacity(BATCH_ROWS));
+        self.rows += rows.len() as u64;
+        let sent = self.sender.as_ref().map(|s| s.send(rows).is_ok()).unwrap_or(false);
+        if sent { Ok(()) } else { self.join().map(drop) }
+    }
+
+    /// Waits for the encoder; its error if it failed.
+    fn join(&mut self) -> Result<ArrowWriter<File>, TableError> {
+        self.sender = None;
+        let worker = self.worker.take().expect("the encoder is joined once");
+        match worker.join() {
+            Ok(result) => result,
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
     }
 
     /// Writes the remaining rows and the stage counts (if any) into the metadata, then
     /// renames the file into place. Returns the number of rows written.
     pub fn finish(mut self, counts: Option<&Counts>) -> Result<u64, TableError> {
-        self.flush_batch()?;
+        self.send_batch()?;
+        let mut writer = self.join()?;
         if let Some(c) = counts {
             let json = serde_json::to_string(c).expect("counts serialise");
-            self.writer.append_key_value_metadata(KeyValue::new(COUNTS_KEY.into(), json));
+            writer.append_key_value_metadata(KeyValue::new(COUNTS_KEY.into(), json));
         }
-        let TableWriter { writer, file, rows, .. } = self;
-        writer.close().map_err(|e| TableError::Parquet { path: file.path().to_path_buf(), source: e })?;
+        let path = self.file.path().to_path_buf();
+        writer.close().map_err(|e| TableError::Parquet { path, source: e })?;
+        let TableWriter { file, rows, .. } = self;
         file.commit()?;
         Ok(rows)
     }
 }
 
-/// The writer settings every table shares (zstd, row-group size, layout version), plus
-/// `metadata` as extra key-value pairs.
+/// The writer settings of [`BatchWriter`] tables (zstd, row-group size, layout version, as
+/// [`TableWriter`] has them), plus `metadata` as extra key-value pairs.
 fn writer_properties(metadata: &BTreeMap<String, String>) -> WriterProperties {
     let mut kv = vec![KeyValue::new(VERSION_KEY.into(), TABLE_VERSION.to_string())];
     kv.extend(metadata.iter().map(|(k, v)| KeyValue::new(k.clone(), v.clone())));

@@ -285,3 +285,46 @@ fn cli_reports_missing_models_and_unbuilt_devices() {
     }
     assert!(!out.exists());
 }
+
+#[test]
+fn minilm_output_does_not_depend_on_the_thread_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let (table, _) = ingest(dir.path(), "music", "crossner", &[fixture("crossner/music_train.txt")], 0);
+    let models = models_dir();
+    let run = |threads: &str, out: &Path| {
+        let status = std::process::Command::new(env!("CARGO_BIN_EXE_nerprep"))
+            .args(["--quiet", "embed", table.to_str().unwrap(), "--model", "minilm", "--backend", "candle"])
+            .args(["--what", "types", "--no-cache", "--models", models.to_str().unwrap(), "-o", out.to_str().unwrap()])
+            .env("RAYON_NUM_THREADS", threads)
+            .status()
+            .unwrap();
+        assert!(status.success());
+        std::fs::read(out).unwrap()
+    };
+    assert_eq!(run("1", &dir.path().join("one.parquet")), run("3", &dir.path().join("three.parquet")));
+}
+
+#[test]
+fn cli_takes_type_definitions_from_a_taxonomy_mapping() {
+    let dir = tempfile::tempdir().unwrap();
+    let (table, _) = ingest(dir.path(), "politics", "crossner", &[fixture("crossner/politics_train.txt")], 0);
+    let out = dir.path().join("types.parquet");
+    let mapping_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("mappings/crossner.yaml");
+    let args = ["--model", "hash", "--what", "types", "--no-cache", "--definitions", mapping_path.to_str().unwrap()];
+    embed_cli(&table, &out, &args, 0);
+    let emb = read_embeddings(&out).unwrap();
+
+    let mapping = nerprep::taxonomy::Mapping::load(&mapping_path).unwrap();
+    let mut patterns = TypePatterns::default();
+    nerprep::table::read_all::<Sample>(&table).unwrap().iter().for_each(|s| patterns.add(s));
+    let definitions: BTreeMap<String, String> = emb
+        .ids
+        .iter()
+        .map(|label| (label.clone(), mapping.definition_of(label).unwrap().to_string()))
+        .collect();
+    let units = patterns.units(&definitions, 5);
+    let politician = units.iter().find(|u| u.id == "politician").unwrap();
+    assert!(politician.text.contains("political office"), "{}", politician.text);
+    let want = HashEmbedder::new(384).embed(&units.iter().map(|u| u.text.as_str()).collect::<Vec<_>>()).unwrap();
+    assert_eq!(emb.vectors, want);
+}

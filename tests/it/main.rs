@@ -3,8 +3,12 @@
 
 mod common;
 
+mod answer;
 mod b2nerd;
 mod bad_input;
 mod crossner;
 mod embed;
+mod emit;
+mod map;
 mod stats;
+mod taxonomy;
