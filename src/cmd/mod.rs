@@ -2,6 +2,7 @@
 //! library function and reports; no pipeline logic lives here.
 
 mod consensus;
+mod embed;
 mod emit;
 mod eval;
 mod export;
@@ -39,6 +40,7 @@ pub enum Command {
     Map(map::Args),
     Emit(emit::Args),
     Eval(eval::Args),
+    Embed(embed::Args),
 }
 
 /// How a command ended, for the exit code.
@@ -100,5 +102,6 @@ pub fn run(cli: Cli) -> anyhow::Result<Status> {
         Command::Map(a) => map::run(a, &ctx),
         Command::Emit(a) => emit::run(a, &ctx),
         Command::Eval(a) => eval::run(a, &ctx),
+        Command::Embed(a) => embed::run(a, &ctx),
     }
 }

@@ -7,8 +7,10 @@ use arrow_array::builder::{
     ListBuilder, StringBuilder, StringDictionaryBuilder, StructBuilder, UInt32Builder, UInt64Builder,
 };
 use arrow_array::cast::AsArray;
-use arrow_array::types::{Int8Type, UInt32Type, UInt64Type};
-use arrow_array::{Array, ArrayRef, ListArray, RecordBatch, StringArray, StructArray};
+use arrow_array::types::{Float32Type, Int8Type, UInt32Type, UInt64Type};
+use arrow_array::{
+    Array, ArrayRef, FixedSizeListArray, Float32Array, ListArray, RecordBatch, StringArray, StructArray,
+};
 use arrow_schema::{ArrowError, DataType, Field, Fields, Schema, SchemaRef};
 use std::sync::{Arc, LazyLock};
 
@@ -366,6 +368,52 @@ pub fn batch_to_quarantine(batch: &RecordBatch) -> Result<Vec<QuarantineRecord>,
         .collect())
 }
 
+/// The schema of an embeddings side table (SPEC §1): `id` and a `dim`-long
+/// `embedding` (fixed-size list<float32>), keyed by the id of what was embedded.
+pub fn embedding_schema(dim: usize) -> Result<SchemaRef, ArrowError> {
+    let dim = i32::try_from(dim).map_err(|_| invalid(format!("embedding dimension {dim} is too large")))?;
+    let item = Arc::new(Field::new("item", DataType::Float32, false));
+    Ok(Arc::new(Schema::new(vec![
+        utf8("id", false),
+        Field::new("embedding", DataType::FixedSizeList(item, dim), false),
+    ])))
+}
+
+/// Converts ids and their row-major vectors (`ids.len() * dim` values) to one record
+/// batch of [`embedding_schema`].
+pub fn embeddings_to_batch<S: AsRef<str>>(ids: &[S], dim: usize, values: &[f32]) -> Result<RecordBatch, ArrowError> {
+    if values.len() != ids.len() * dim {
+        return Err(invalid(format!("{} ids but {} values of dimension {dim}", ids.len(), values.len())));
+    }
+    let schema = embedding_schema(dim)?;
+    let id: StringArray = ids.iter().map(|s| Some(s.as_ref())).collect();
+    let DataType::FixedSizeList(item, size) = schema.field(1).data_type().clone() else {
+        return Err(invalid("embedding column is not a fixed-size list"));
+    };
+    let list = FixedSizeListArray::try_new(item, size, Arc::new(Float32Array::from(values.to_vec())), None)?;
+    RecordBatch::try_new(schema, vec![Arc::new(id), Arc::new(list)])
+}
+
+/// Converts a record batch of an embeddings table back into ids, the dimension and the
+/// row-major vectors.
+pub fn batch_to_embeddings(batch: &RecordBatch) -> Result<(Vec<String>, usize, Vec<f32>), ArrowError> {
+    let id = string_column(batch, "id")?;
+    let list = column(batch, "embedding")?
+        .as_fixed_size_list_opt()
+        .ok_or_else(|| invalid("column `embedding` is not a fixed-size list"))?;
+    let values = list
+        .values()
+        .as_primitive_opt::<Float32Type>()
+        .ok_or_else(|| invalid("embedding values are not float32"))?;
+    if list.null_count() > 0 || values.null_count() > 0 {
+        return Err(invalid("embedding column holds nulls"));
+    }
+    let dim = list.value_length() as usize;
+    let start = list.offset() * dim;
+    let floats = values.values()[start..start + list.len() * dim].to_vec();
+    Ok(((0..id.len()).map(|i| id.value(i).to_string()).collect(), dim, floats))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -391,6 +439,17 @@ mod tests {
         let batch = samples_to_batch(&samples).unwrap();
         assert_eq!(batch.schema(), samples_schema());
         assert_eq!(batch_to_samples(&batch).unwrap(), samples);
+    }
+
+    #[test]
+    fn embeddings_round_trip_through_a_batch() {
+        let ids = ["a", "b"];
+        let values = [0.6, 0.8, 1.0, 0.0];
+        let batch = embeddings_to_batch(&ids, 2, &values).unwrap();
+        assert_eq!(batch.schema(), embedding_schema(2).unwrap());
+        let (back_ids, dim, back) = batch_to_embeddings(&batch).unwrap();
+        assert_eq!((back_ids, dim, back), (vec!["a".to_string(), "b".to_string()], 2, values.to_vec()));
+        assert!(embeddings_to_batch(&ids, 3, &values).is_err());
     }
 
     #[test]

@@ -215,6 +215,73 @@ impl<T: TableRow> TableWriter<T> {
     }
 }
 
+/// The writer settings of [`BatchWriter`] tables (zstd, row-group size, layout version, as
+/// [`TableWriter`] has them), plus `metadata` as extra key-value pairs.
+fn writer_properties(metadata: &BTreeMap<String, String>) -> WriterProperties {
+    let mut kv = vec![KeyValue::new(VERSION_KEY.into(), TABLE_VERSION.to_string())];
+    kv.extend(metadata.iter().map(|(k, v)| KeyValue::new(k.clone(), v.clone())));
+    WriterProperties::builder()
+        .set_compression(Compression::ZSTD(ZstdLevel::try_new(3).expect("valid zstd level")))
+        .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
+        .set_key_value_metadata(Some(kv))
+        .build()
+}
+
+/// Streams record batches whose schema is known only at run time (an embeddings side table
+/// is as wide as its model's vectors) into a Parquet file that appears at its path only
+/// when finished, with stage metadata; the counterpart of [`TableWriter`] for such tables.
+pub struct BatchWriter {
+    writer: ArrowWriter<File>,
+    file: AtomicFile,
+    rows: u64,
+}
+
+impl BatchWriter {
+    /// Starts a table of `schema` that will replace `path`, carrying `metadata`.
+    pub fn create(
+        path: impl AsRef<Path>,
+        schema: SchemaRef,
+        metadata: &BTreeMap<String, String>,
+    ) -> Result<Self, TableError> {
+        let file = AtomicFile::create(path)?;
+        let writer = ArrowWriter::try_new(file.file()?, schema, Some(writer_properties(metadata)))
+            .map_err(|e| TableError::Parquet { path: file.path().to_path_buf(), source: e })?;
+        Ok(BatchWriter { writer, file, rows: 0 })
+    }
+
+    /// Appends one batch.
+    pub fn write(&mut self, batch: &RecordBatch) -> Result<(), TableError> {
+        self.writer.write(batch).map_err(|e| TableError::Parquet { path: self.file.path().to_path_buf(), source: e })?;
+        self.rows += batch.num_rows() as u64;
+        Ok(())
+    }
+
+    /// Writes the stage counts (if any) into the metadata and renames the file into place.
+    /// Returns the number of rows written.
+    pub fn finish(mut self, counts: Option<&Counts>) -> Result<u64, TableError> {
+        if let Some(c) = counts {
+            let json = serde_json::to_string(c).expect("counts serialise");
+            self.writer.append_key_value_metadata(KeyValue::new(COUNTS_KEY.into(), json));
+        }
+        let BatchWriter { writer, file, rows } = self;
+        writer.close().map_err(|e| TableError::Parquet { path: file.path().to_path_buf(), source: e })?;
+        file.commit()?;
+        Ok(rows)
+    }
+}
+
+/// Reads every record batch of a Parquet file whose schema is known only at run time.
+pub fn read_batches(path: impl AsRef<Path>) -> Result<Vec<RecordBatch>, TableError> {
+    let path = path.as_ref();
+    let file = File::open(path).map_err(|e| IoError::new(path, e))?;
+    let reader = ParquetRecordBatchReaderBuilder::try_new(file)
+        .and_then(|b| b.with_batch_size(BATCH_ROWS).build())
+        .map_err(|e| TableError::Parquet { path: path.to_path_buf(), source: e })?;
+    reader
+        .map(|b| b.map_err(|e| TableError::Schema { path: path.to_path_buf(), source: e }))
+        .collect()
+}
+
 /// Streams the rows of a table back, one record batch at a time.
 pub struct TableReader<T: TableRow> {
     inner: ParquetRecordBatchReader,

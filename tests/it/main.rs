@@ -9,6 +9,7 @@ mod b2nerd;
 mod bad_input;
 mod consensus;
 mod crossner;
+mod embed;
 mod emit;
 mod eval;
 mod iepile;

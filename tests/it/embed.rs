@@ -1,0 +1,330 @@
+//! `nerprep embed` and the embedding backends over real fixture sentences: parity with
+//! sentence-transformers, paraphrase ranking, the hash snapshot, cache accounting.
+//!
+//! The MiniLM tests need `make model` (models/ in the repository); they fail, not skip,
+//! when it has not been run.
+
+use crate::common::{fixture, ingest, nerprep_ok};
+use nerprep::embed::candle::CandleEmbedder;
+use nerprep::embed::hash::HashEmbedder;
+use nerprep::embed::stage::{
+    embed_units, read_embeddings, TypePatterns, Unit, BACKEND_KEY, MODEL_KEY, POOLING_KEY, WHAT_KEY,
+};
+use nerprep::embed::{cosine, Cache, Device, Embedder, Embeddings, Pooling};
+use nerprep::model::Sample;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// Largest allowed difference from the sentence-transformers reference, per value.
+const PARITY: f32 = 1e-4;
+
+fn models_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("models")
+}
+
+fn minilm_dir() -> PathBuf {
+    let dir = models_dir().join("all-MiniLM-L6-v2");
+    assert!(dir.join("model.safetensors").is_file(), "{} is not installed: run `make model`", dir.display());
+    dir
+}
+
+struct Reference {
+    sentences: Vec<String>,
+    vectors: Vec<Vec<f32>>,
+}
+
+fn reference() -> Reference {
+    let raw = std::fs::read_to_string(fixture("embed/all-MiniLM-L6-v2-reference.json")).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&raw).unwrap();
+    let sentences = v["sentences"].as_array().unwrap().iter().map(|s| s.as_str().unwrap().to_string()).collect();
+    let vectors = v["vectors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| row.as_array().unwrap().iter().map(|x| x.as_f64().unwrap() as f32).collect())
+        .collect();
+    Reference { sentences, vectors }
+}
+
+/// Embeds through the stage driver (length-sorted batches), as `nerprep embed` does.
+fn embed_all(embedder: &mut dyn Embedder, texts: &[String], batch: usize) -> Embeddings {
+    let units: Vec<Unit> =
+        texts.iter().enumerate().map(|(i, t)| Unit { id: i.to_string(), text: t.clone() }).collect();
+    let mut cache = Cache::in_memory(embedder.dim());
+    embed_units(&units, embedder, &mut cache, batch, &indicatif::ProgressBar::hidden()).unwrap().0
+}
+
+fn assert_parity(embedder: &mut dyn Embedder, what: &str) {
+    let r = reference();
+    assert!(r.sentences.len() >= 20);
+    for batch in [64, 7] {
+        let m = embed_all(embedder, &r.sentences, batch);
+        let mut worst = 0.0f32;
+        for (i, want) in r.vectors.iter().enumerate() {
+            assert_eq!(m.row(i).len(), want.len());
+            for (got, want) in m.row(i).iter().zip(want) {
+                worst = worst.max((got - want).abs());
+            }
+        }
+        eprintln!("{what}, batch {batch}: max difference {worst:e} from sentence-transformers");
+        assert!(worst <= PARITY, "{what}, batch {batch}: max difference {worst} from sentence-transformers");
+    }
+}
+
+#[test]
+fn reference_sentences_are_the_first_politics_fixture_texts() {
+    let dir = tempfile::tempdir().unwrap();
+    let (table, _) = ingest(dir.path(), "politics", "crossner", &[fixture("crossner/politics_train.txt")], 0);
+    let samples = nerprep::table::read_all::<Sample>(&table).unwrap();
+    let texts: Vec<&str> = samples.iter().take(40).map(|s| s.text.as_str()).collect();
+    assert_eq!(texts, reference().sentences);
+}
+
+#[test]
+fn candle_matches_sentence_transformers() {
+    let mut e = CandleEmbedder::load(&minilm_dir(), None, Device::Cpu).unwrap();
+    assert_eq!((e.dim(), e.info().pooling, e.info().max_length), (384, Some(Pooling::Mean), Some(256)));
+    assert!(e.model_id().starts_with("all-MiniLM-L6-v2@53aa51172d14"), "{}", e.model_id());
+    assert_parity(&mut e, "candle");
+}
+
+#[cfg(feature = "onnx")]
+#[test]
+fn onnx_matches_sentence_transformers() {
+    use nerprep::embed::onnx::{runtime_library, OnnxEmbedder};
+    let dir = minilm_dir();
+    assert!(dir.join("model.onnx").is_file(), "{}/model.onnx is not installed: run `make model`", dir.display());
+    let mut e = OnnxEmbedder::load(&dir, None, &runtime_library(&models_dir()).unwrap()).unwrap();
+    assert!(e.model_id().starts_with("all-MiniLM-L6-v2@06b62332f9dd"), "{}", e.model_id());
+    assert_parity(&mut e, "onnx");
+}
+
+#[test]
+fn long_inputs_are_truncated_at_256_tokens_not_at_the_shipped_128() {
+    let dir = minilm_dir();
+    let long = reference().sentences[..12].join(" ");
+    // Cut the text after its first n word pieces, with the plain tokenizer (no padding, no
+    // truncation; the shipped tokenizer.json would truncate at 128).
+    let mut plain = tokenizers::Tokenizer::from_file(dir.join("tokenizer.json")).unwrap();
+    plain.with_padding(None);
+    plain.with_truncation(None).unwrap();
+    let enc = plain.encode(long.as_str(), false).unwrap();
+    assert!(enc.len() > 300, "{} word pieces", enc.len());
+    let cut = |n: usize| &long[..enc.get_offsets()[n - 1].1];
+
+    let mut e = CandleEmbedder::load(&dir, None, Device::Cpu).unwrap();
+    let m = e.embed(&[&long, cut(254), cut(126)]).unwrap();
+    let (at_256, at_128) = (cosine(m.row(0), m.row(1)), cosine(m.row(0), m.row(2)));
+    assert!(at_256 > 0.99999, "long vs first 254 pieces: {at_256}");
+    assert!(at_128 < 0.9999, "long vs first 126 pieces: {at_128}");
+}
+
+#[derive(serde::Deserialize)]
+struct Triple {
+    anchor: String,
+    paraphrase: String,
+    unrelated: String,
+}
+
+#[test]
+fn paraphrases_score_higher_than_unrelated_sentences() {
+    let raw = std::fs::read_to_string(fixture("embed/paraphrases.json")).unwrap();
+    let triples: Vec<Triple> = serde_json::from_str(&raw).unwrap();
+    let mut e = CandleEmbedder::load(&minilm_dir(), None, Device::Cpu).unwrap();
+    for t in &triples {
+        let m = e.embed(&[&t.anchor, &t.paraphrase, &t.unrelated]).unwrap();
+        let (para, other) = (cosine(m.row(0), m.row(1)), cosine(m.row(0), m.row(2)));
+        assert!(para > 0.7 && para > other + 0.3, "{}: paraphrase {para}, unrelated {other}", t.anchor);
+    }
+}
+
+#[test]
+fn cls_pooling_differs_from_mean_pooling() {
+    let mut mean = CandleEmbedder::load(&minilm_dir(), None, Device::Cpu).unwrap();
+    let mut cls = CandleEmbedder::load(&minilm_dir(), Some(Pooling::Cls), Device::Cpu).unwrap();
+    let s = &reference().sentences[0];
+    let (a, b) = (mean.embed(&[s]).unwrap(), cls.embed(&[s]).unwrap());
+    assert_eq!(cls.info().pooling, Some(Pooling::Cls));
+    let norm: f32 = b.row(0).iter().map(|x| x * x).sum::<f32>().sqrt();
+    assert!((norm - 1.0).abs() < 1e-5);
+    assert!(cosine(a.row(0), b.row(0)) < 0.999);
+}
+
+#[test]
+fn hash_vectors_match_the_snapshot() {
+    let path = fixture("embed/hash_snapshot.json");
+    let texts: Vec<String> = reference().sentences.into_iter().take(5).chain(["".to_string(), "青岛海牛队".to_string()]).collect();
+    let mut e = HashEmbedder::new(32);
+    let m = embed_all(&mut e, &texts, 64);
+    let rows: Vec<serde_json::Value> =
+        texts.iter().zip(m.rows()).map(|(t, v)| serde_json::json!({"text": t, "vector": v})).collect();
+    let now = serde_json::json!({"model_id": e.model_id(), "rows": rows});
+    if std::env::var_os("NERPREP_UPDATE_SNAPSHOTS").is_some() {
+        std::fs::write(&path, serde_json::to_string_pretty(&now).unwrap() + "\n").unwrap();
+    }
+    let saved: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    // Compared as f32: JSON text round-trips f32 values exactly, f64 parsing need not.
+    let as_f32 = |v: &serde_json::Value| -> Vec<(String, Vec<f32>)> {
+        v["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                let vector = r["vector"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap() as f32).collect();
+                (r["text"].as_str().unwrap().to_string(), vector)
+            })
+            .collect()
+    };
+    assert_eq!(now["model_id"], saved["model_id"]);
+    assert_eq!(as_f32(&now), as_f32(&saved), "hash vectors changed; if intended, rerun with NERPREP_UPDATE_SNAPSHOTS=1");
+}
+
+/// Runs `nerprep embed` on `table`, expecting exit `code`; returns stderr.
+fn embed_cli(table: &Path, out: &Path, extra: &[&str], code: i32) -> String {
+    let mut args = vec!["embed", table.to_str().unwrap(), "-o", out.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    nerprep_ok(&args, code)
+}
+
+fn note(stderr: &str, name: &str) -> u64 {
+    let notes = stderr.lines().find(|l| l.trim_start().starts_with("notes:")).unwrap_or_else(|| panic!("{stderr}"));
+    notes
+        .split([':', ','])
+        .filter_map(|p| p.trim().strip_prefix(name).and_then(|n| n.trim().parse().ok()))
+        .next()
+        .unwrap_or(0)
+}
+
+#[test]
+fn cli_counts_cache_hits_on_a_rerun() {
+    let dir = tempfile::tempdir().unwrap();
+    let (table, _) = ingest(dir.path(), "music", "crossner", &[fixture("crossner/music_dev.txt")], 0);
+    let cache = dir.path().join("cache");
+    let cache_s = cache.to_str().unwrap();
+    let args = ["--model", "hash", "--what", "mentions", "--cache", cache_s];
+
+    let first = embed_cli(&table, &dir.path().join("a.parquet"), &args, 0);
+    let mentions: usize = nerprep::table::read_all::<Sample>(&table).unwrap().iter().map(|s| s.entities.len()).sum();
+    assert!(first.contains(&format!("read {mentions} = written {mentions}")), "{first}");
+    let (embedded, repeated) = (note(&first, "embedded"), note(&first, "repeated_text"));
+    assert_eq!(note(&first, "cache_hit"), 0);
+    assert!(repeated > 0, "music mentions repeat: {first}");
+    assert_eq!(embedded + repeated, mentions as u64);
+
+    let second = embed_cli(&table, &dir.path().join("b.parquet"), &args, 0);
+    assert_eq!((note(&second, "cache_hit"), note(&second, "embedded")), (embedded, 0), "{second}");
+
+    let (a, b) = (read_embeddings(&dir.path().join("a.parquet")).unwrap(), read_embeddings(&dir.path().join("b.parquet")).unwrap());
+    assert_eq!((a.ids.clone(), a.vectors.clone()), (b.ids, b.vectors));
+    assert_eq!(a.ids.len(), mentions);
+    assert!(a.ids[0].ends_with("@0"), "{}", a.ids[0]);
+    assert_eq!(a.metadata[MODEL_KEY], "hash-char-ngram-1-4@v1-d384");
+    assert_eq!((a.metadata[BACKEND_KEY].as_str(), a.metadata[POOLING_KEY].as_str()), ("hash", "none"));
+    assert_eq!(a.metadata[WHAT_KEY], "mentions");
+}
+
+#[test]
+fn cli_embeds_texts_in_sample_order_and_deterministically() {
+    let dir = tempfile::tempdir().unwrap();
+    let (table, _) = ingest(dir.path(), "politics", "crossner", &[fixture("crossner/politics_train.txt")], 0);
+    let (a, b) = (dir.path().join("a.parquet"), dir.path().join("b.parquet"));
+    embed_cli(&table, &a, &["--model", "hash:64", "--no-cache", "--batch-size", "7"], 0);
+    embed_cli(&table, &b, &["--model", "hash:64", "--no-cache"], 0);
+    assert_eq!(std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap());
+    let samples = nerprep::table::read_all::<Sample>(&table).unwrap();
+    let emb = read_embeddings(&a).unwrap();
+    assert_eq!(emb.ids, samples.iter().map(|s| s.id.clone()).collect::<Vec<_>>());
+    let direct = HashEmbedder::new(64).embed(&[&samples[17].text]).unwrap();
+    assert_eq!(emb.vectors.row(17), direct.row(0));
+}
+
+#[test]
+fn cli_embeds_types_with_minilm_and_records_the_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let (table, _) = ingest(dir.path(), "politics", "crossner", &[fixture("crossner/politics_train.txt")], 0);
+    let defs = dir.path().join("defs.yaml");
+    std::fs::write(&defs, "politician: a person active in party politics\n").unwrap();
+    let out = dir.path().join("types.parquet");
+    let models = models_dir();
+    let (defs_s, models_s) = (defs.to_str().unwrap(), models.to_str().unwrap());
+    let args = ["--model", "minilm", "--backend", "candle", "--what", "types", "--definitions", defs_s, "--models", models_s];
+    let stderr = embed_cli(&table, &out, &[&args[..], &["--no-cache"][..]].concat(), 0);
+    let emb = read_embeddings(&out).unwrap();
+
+    // The same type patterns, embedded directly, give the same vectors.
+    let mut patterns = TypePatterns::default();
+    nerprep::table::read_all::<Sample>(&table).unwrap().iter().for_each(|s| patterns.add(s));
+    let definitions = BTreeMap::from([("politician".to_string(), "a person active in party politics".to_string())]);
+    let units = patterns.units(&definitions, 5);
+    assert!(units.iter().any(|u| u.text.starts_with("politician: a person active in party politics. Examples: ")));
+    assert_eq!(emb.ids, units.iter().map(|u| u.id.clone()).collect::<Vec<_>>(), "{stderr}");
+    let mut e = CandleEmbedder::load(&minilm_dir(), None, Device::Cpu).unwrap();
+    for (i, u) in units.iter().enumerate() {
+        let want = e.embed(&[&u.text]).unwrap();
+        assert!(cosine(emb.vectors.row(i), want.row(0)) > 0.99999, "{}", u.id);
+    }
+    assert!(emb.metadata[MODEL_KEY].starts_with("all-MiniLM-L6-v2@53aa51172d14"));
+    assert_eq!((emb.metadata[BACKEND_KEY].as_str(), emb.metadata[POOLING_KEY].as_str()), ("candle", "mean"));
+}
+
+#[test]
+fn cli_reports_missing_models_and_unbuilt_devices() {
+    let dir = tempfile::tempdir().unwrap();
+    let (table, _) = ingest(dir.path(), "music", "crossner", &[fixture("crossner/music_train.txt")], 0);
+    let out = dir.path().join("x.parquet");
+    let empty = dir.path().join("no-models");
+    let stderr = embed_cli(&table, &out, &["--model", "minilm", "--models", empty.to_str().unwrap()], 1);
+    assert!(stderr.contains("make model"), "{stderr}");
+    let stderr = embed_cli(&table, &out, &["--model", "hash", "--backend", "onnx"], 2);
+    assert!(stderr.contains("--model hash"), "{stderr}");
+    if !cfg!(feature = "cuda") {
+        let models = models_dir();
+        let stderr =
+            embed_cli(&table, &out, &["--model", "minilm", "--device", "cuda", "--models", models.to_str().unwrap()], 2);
+        assert!(stderr.contains("--features cuda"), "{stderr}");
+    }
+    assert!(!out.exists());
+}
+
+#[test]
+fn minilm_output_does_not_depend_on_the_thread_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let (table, _) = ingest(dir.path(), "music", "crossner", &[fixture("crossner/music_train.txt")], 0);
+    let models = models_dir();
+    let run = |threads: &str, out: &Path| {
+        let status = std::process::Command::new(env!("CARGO_BIN_EXE_nerprep"))
+            .args(["--quiet", "embed", table.to_str().unwrap(), "--model", "minilm", "--backend", "candle"])
+            .args(["--what", "types", "--no-cache", "--models", models.to_str().unwrap(), "-o", out.to_str().unwrap()])
+            .env("RAYON_NUM_THREADS", threads)
+            .status()
+            .unwrap();
+        assert!(status.success());
+        std::fs::read(out).unwrap()
+    };
+    assert_eq!(run("1", &dir.path().join("one.parquet")), run("3", &dir.path().join("three.parquet")));
+}
+
+#[test]
+fn cli_takes_type_definitions_from_a_taxonomy_mapping() {
+    let dir = tempfile::tempdir().unwrap();
+    let (table, _) = ingest(dir.path(), "politics", "crossner", &[fixture("crossner/politics_train.txt")], 0);
+    let out = dir.path().join("types.parquet");
+    let mapping_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("mappings/crossner.yaml");
+    let args = ["--model", "hash", "--what", "types", "--no-cache", "--definitions", mapping_path.to_str().unwrap()];
+    embed_cli(&table, &out, &args, 0);
+    let emb = read_embeddings(&out).unwrap();
+
+    let mapping = nerprep::taxonomy::Mapping::load(&mapping_path).unwrap();
+    let mut patterns = TypePatterns::default();
+    nerprep::table::read_all::<Sample>(&table).unwrap().iter().for_each(|s| patterns.add(s));
+    let definitions: BTreeMap<String, String> = emb
+        .ids
+        .iter()
+        .map(|label| (label.clone(), mapping.definition_of(label).unwrap().to_string()))
+        .collect();
+    let units = patterns.units(&definitions, 5);
+    let politician = units.iter().find(|u| u.id == "politician").unwrap();
+    assert!(politician.text.contains("political office"), "{}", politician.text);
+    let want = HashEmbedder::new(384).embed(&units.iter().map(|u| u.text.as_str()).collect::<Vec<_>>()).unwrap();
+    assert_eq!(emb.vectors, want);
+}
