@@ -9,7 +9,8 @@
 //!
 //! The rules (issue 4, SPEC §1):
 //! - A mention listed `k > 1` times for one label maps its k-th repeat to its k-th
-//!   occurrence; repeats beyond the occurrences are unaligned (`more_repeats_than_occurrences`).
+//!   occurrence (not counting occurrences inside a longer mention of the same label);
+//!   repeats beyond the occurrences are unaligned (`more_repeats_than_occurrences`).
 //! - A mention listed once annotates all of its occurrences, except those overlapping an
 //!   already-placed longer mention of the same label (`Allenby` inside `Robert Allenby`).
 //!   Longer mentions are placed first, so the result does not depend on the answer order.
