@@ -112,8 +112,10 @@ impl TableSink {
     fn finish(self, output: &Path) -> Result<IngestOutcome, ReadError> {
         let TableSink { samples, quarantine, counts, problems, .. } = self;
         counts.check().map_err(|e| ReadError::Input { path: output.to_path_buf(), line: None, message: e.to_string() })?;
-        samples.finish(Some(&counts))?;
-        quarantine.finish(Some(&counts))?;
+        let mut provenance = crate::provenance::Provenance::new("ingest", serde_json::json!({}));
+        provenance.counts = Some(counts.clone());
+        let closed = vec![samples.close(provenance.clone())?, quarantine.close(provenance)?];
+        crate::table::commit_all(closed).map_err(crate::table::TableError::from)?;
         Ok(IngestOutcome { counts, output: output.to_path_buf(), quarantine: side_path(output, "quarantine"), problems })
     }
 }

@@ -202,7 +202,9 @@ pub fn embed_table(
     counts.note("repeated_text", tally.repeats);
     counts.note("embedded", tally.embedded);
     counts.written = counts.read;
-    writer.finish(Some(&counts))?;
+    let mut provenance = crate::provenance::Provenance::new("embed", serde_json::json!({}));
+    provenance.counts = Some(counts.clone());
+    writer.finish(provenance)?;
     Ok(EmbedOutcome { counts, info, tally })
 }
 

@@ -282,7 +282,7 @@ pub fn scan_pools(input: &Path) -> Result<Pools, EmitError> {
 /// s.entities.push(Entity::new(Span::new(0, 5).unwrap(), "person", "Barak"));
 /// let mut w = TableWriter::<Sample>::create(&table).unwrap();
 /// w.push(s).unwrap();
-/// w.finish(None).unwrap();
+/// w.finish(nerprep::provenance::Provenance::new("example", serde_json::json!({}))).unwrap();
 /// let config = EmitParams::new(Template::B2ner).check().unwrap();
 /// let out = dir.path().join("train.jsonl");
 /// let outcome = emit(&table, &out, &config, &indicatif::ProgressBar::hidden()).unwrap();

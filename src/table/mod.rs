@@ -5,7 +5,10 @@
 //! file back batch by batch, so memory stays bounded by one batch whatever the file size.
 //! Stage counts and provenance travel in the Parquet key-value metadata.
 
+pub mod side;
+
 use crate::io::{AtomicFile, IoError};
+use crate::provenance::{HashingWriter, Provenance, PROVENANCE_KEY};
 use crate::model::schema::{
     batch_to_quarantine, batch_to_samples, quarantine_schema, quarantine_to_batch, samples_schema,
     samples_to_batch, TABLE_VERSION,
@@ -104,6 +107,90 @@ impl TableRow for QuarantineRecord {
     }
 }
 
+/// The file a table is encoded into: hashed as it is written, so that the data's digest is
+/// known when the footer (which records it) is written.
+type Sink = HashingWriter<File>;
+
+/// A table whose bytes are all written, waiting to be renamed into place (see
+/// [`commit_all`], which renames several outputs of one stage together).
+#[derive(Debug)]
+pub struct ClosedTable {
+    file: AtomicFile,
+    provenance: Provenance,
+    rows: u64,
+}
+
+impl ClosedTable {
+    /// Renames the table into place; returns its provenance (with the output digest).
+    pub fn commit(self) -> Result<Provenance, IoError> {
+        self.file.commit()?;
+        Ok(self.provenance)
+    }
+
+    /// Rows in the table.
+    pub fn rows(&self) -> u64 {
+        self.rows
+    }
+
+    /// The provenance the table carries.
+    pub fn provenance(&self) -> &Provenance {
+        &self.provenance
+    }
+}
+
+/// Renames every closed table into place, only once all of them were written: a stage's
+/// outputs appear together or (when any failed before this point) not at all.
+pub fn commit_all(tables: Vec<ClosedTable>) -> Result<Vec<Provenance>, IoError> {
+    tables.into_iter().map(ClosedTable::commit).collect()
+}
+
+/// Flushes the last row group, records `provenance` (with the digest of every byte so far)
+/// and the counts in the metadata and writes the footer.
+fn close_writer(
+    mut writer: ArrowWriter<Sink>,
+    mut provenance: Provenance,
+    path: &Path,
+) -> Result<Provenance, TableError> {
+    let parquet = |e| TableError::Parquet { path: path.to_path_buf(), source: e };
+    writer.flush().map_err(parquet)?;
+    writer.sync().map_err(|e| IoError::new(path, e))?;
+    provenance.output = Some(writer.inner().digest());
+    provenance.output_size = Some(writer.bytes_written() as u64);
+    if let Some(c) = &provenance.counts {
+        let json = serde_json::to_string(c).unwrap_or_default();
+        writer.append_key_value_metadata(KeyValue::new(COUNTS_KEY.into(), json));
+    }
+    writer.append_key_value_metadata(KeyValue::new(PROVENANCE_KEY.into(), provenance.to_json()));
+    writer.close().map_err(parquet)?;
+    Ok(provenance)
+}
+
+/// The provenance of a table nerprep wrote and nobody rewrote since (written by this Parquet
+/// library), with the length of the data its digest covers (up to the end of the last column
+/// chunk, where the page indexes and the footer begin).
+pub fn own_table_provenance(path: &Path) -> Option<(Provenance, u64)> {
+    let file = File::open(path).ok()?;
+    let builder = ParquetRecordBatchReaderBuilder::try_new(file).ok()?;
+    let meta = builder.metadata();
+    let file_meta = meta.file_metadata();
+    if !file_meta.created_by().is_some_and(|c| c.starts_with("parquet-rs")) {
+        return None;
+    }
+    let json = file_meta.key_value_metadata()?.iter().find(|k| k.key == PROVENANCE_KEY)?.value.clone()?;
+    let provenance: Provenance = serde_json::from_str(&json).ok()?;
+    let data_end = meta
+        .row_groups()
+        .iter()
+        .flat_map(|rg| rg.columns())
+        .map(|c| {
+            let (start, len) = c.byte_range();
+            start + len
+        })
+        .max()
+        .unwrap_or(4); // an empty table holds only the leading magic bytes
+    Some((provenance, data_end))
+}
+
 /// Streams rows into a Parquet file that appears at its path only when finished.
 ///
 /// Encoding runs on a background thread, so the producer (a reader, say) keeps parsing
@@ -112,17 +199,18 @@ impl TableRow for QuarantineRecord {
 /// # Example
 /// ```
 /// use nerprep::model::{Sample, SourceFormat};
+/// use nerprep::provenance::Provenance;
 /// use nerprep::table::{read_all, TableWriter};
 /// let dir = tempfile::tempdir().unwrap();
 /// let path = dir.path().join("samples.parquet");
 /// let mut w = TableWriter::<Sample>::create(&path).unwrap();
 /// w.push(Sample::new("d/train/f:0", "d", SourceFormat::Crossner, "train", "en", "Hi")).unwrap();
-/// w.finish(None).unwrap();
+/// w.finish(Provenance::new("example", serde_json::json!({}))).unwrap();
 /// assert_eq!(read_all::<Sample>(&path).unwrap().len(), 1);
 /// ```
 pub struct TableWriter<T: TableRow> {
     sender: Option<SyncSender<Vec<T>>>,
-    worker: Option<JoinHandle<Result<ArrowWriter<File>, TableError>>>,
+    worker: Option<JoinHandle<Result<ArrowWriter<Sink>, TableError>>>,
     file: AtomicFile,
     buffer: Vec<T>,
     rows: u64,
@@ -130,10 +218,10 @@ pub struct TableWriter<T: TableRow> {
 
 /// Converts and writes batches until the channel closes; returns the writer to close.
 fn encode_batches<T: TableRow>(
-    mut writer: ArrowWriter<File>,
+    mut writer: ArrowWriter<Sink>,
     batches: Receiver<Vec<T>>,
     path: PathBuf,
-) -> Result<ArrowWriter<File>, TableError> {
+) -> Result<ArrowWriter<Sink>, TableError> {
     for rows in batches {
         let batch = T::to_batch(&rows).map_err(|e| TableError::Schema { path: path.clone(), source: e })?;
         writer.write(&batch).map_err(|e| TableError::Parquet { path: path.clone(), source: e })?;
@@ -154,7 +242,7 @@ impl<T: TableRow> TableWriter<T> {
         }
         let props = props.build();
         let path = file.path().to_path_buf();
-        let writer = ArrowWriter::try_new(file.file()?, T::schema(), Some(props))
+        let writer = ArrowWriter::try_new(HashingWriter::new(file.file()?), T::schema(), Some(props))
             .map_err(|e| TableError::Parquet { path: path.clone(), source: e })?;
         let (sender, receiver) = sync_channel(2);
         let worker = std::thread::Builder::new()
@@ -189,7 +277,7 @@ impl<T: TableRow> TableWriter<T> {
     }
 
     /// Waits for the encoder; its error if it failed.
-    fn join(&mut self) -> Result<ArrowWriter<File>, TableError> {
+    fn join(&mut self) -> Result<ArrowWriter<Sink>, TableError> {
         self.sender = None;
         let worker = self.worker.take().expect("the encoder is joined once");
         match worker.join() {
@@ -198,20 +286,19 @@ impl<T: TableRow> TableWriter<T> {
         }
     }
 
-    /// Writes the remaining rows and the stage counts (if any) into the metadata, then
-    /// renames the file into place. Returns the number of rows written.
-    pub fn finish(mut self, counts: Option<&Counts>) -> Result<u64, TableError> {
+    /// Writes the remaining rows and `provenance` (its counts too) into the file, without
+    /// renaming it into place yet: see [`commit_all`].
+    pub fn close(mut self, provenance: Provenance) -> Result<ClosedTable, TableError> {
         self.send_batch()?;
-        let mut writer = self.join()?;
-        if let Some(c) = counts {
-            let json = serde_json::to_string(c).expect("counts serialise");
-            writer.append_key_value_metadata(KeyValue::new(COUNTS_KEY.into(), json));
-        }
-        let path = self.file.path().to_path_buf();
-        writer.close().map_err(|e| TableError::Parquet { path, source: e })?;
+        let writer = self.join()?;
+        let provenance = close_writer(writer, provenance, self.file.path())?;
         let TableWriter { file, rows, .. } = self;
-        file.commit()?;
-        Ok(rows)
+        Ok(ClosedTable { file, provenance, rows })
+    }
+
+    /// Closes the table and renames it into place; returns its provenance.
+    pub fn finish(self, provenance: Provenance) -> Result<Provenance, TableError> {
+        Ok(self.close(provenance)?.commit()?)
     }
 }
 
@@ -231,7 +318,7 @@ fn writer_properties(metadata: &BTreeMap<String, String>) -> WriterProperties {
 /// is as wide as its model's vectors) into a Parquet file that appears at its path only
 /// when finished, with stage metadata; the counterpart of [`TableWriter`] for such tables.
 pub struct BatchWriter {
-    writer: ArrowWriter<File>,
+    writer: ArrowWriter<Sink>,
     file: AtomicFile,
     rows: u64,
 }
@@ -244,7 +331,7 @@ impl BatchWriter {
         metadata: &BTreeMap<String, String>,
     ) -> Result<Self, TableError> {
         let file = AtomicFile::create(path)?;
-        let writer = ArrowWriter::try_new(file.file()?, schema, Some(writer_properties(metadata)))
+        let writer = ArrowWriter::try_new(HashingWriter::new(file.file()?), schema, Some(writer_properties(metadata)))
             .map_err(|e| TableError::Parquet { path: file.path().to_path_buf(), source: e })?;
         Ok(BatchWriter { writer, file, rows: 0 })
     }
@@ -256,17 +343,17 @@ impl BatchWriter {
         Ok(())
     }
 
-    /// Writes the stage counts (if any) into the metadata and renames the file into place.
-    /// Returns the number of rows written.
-    pub fn finish(mut self, counts: Option<&Counts>) -> Result<u64, TableError> {
-        if let Some(c) = counts {
-            let json = serde_json::to_string(c).expect("counts serialise");
-            self.writer.append_key_value_metadata(KeyValue::new(COUNTS_KEY.into(), json));
-        }
+    /// Writes `provenance` (its counts too) into the file, without renaming it into place
+    /// yet: see [`commit_all`].
+    pub fn close(self, provenance: Provenance) -> Result<ClosedTable, TableError> {
         let BatchWriter { writer, file, rows } = self;
-        writer.close().map_err(|e| TableError::Parquet { path: file.path().to_path_buf(), source: e })?;
-        file.commit()?;
-        Ok(rows)
+        let provenance = close_writer(writer, provenance, file.path())?;
+        Ok(ClosedTable { file, provenance, rows })
+    }
+
+    /// Closes the table and renames it into place; returns its provenance.
+    pub fn finish(self, provenance: Provenance) -> Result<Provenance, TableError> {
+        Ok(self.close(provenance)?.commit()?)
     }
 }
 
@@ -333,6 +420,11 @@ pub fn read_metadata(path: impl AsRef<Path>) -> Result<BTreeMap<String, String>,
     Ok(kv.into_iter().filter_map(|k| Some((k.key, k.value?))).collect())
 }
 
+/// The provenance stored in a table's metadata, if nerprep wrote it.
+pub fn read_provenance(path: impl AsRef<Path>) -> Result<Option<Provenance>, TableError> {
+    Ok(read_metadata(path)?.get(PROVENANCE_KEY).and_then(|json| serde_json::from_str(json).ok()))
+}
+
 /// The stage counts stored in a table's metadata, if the stage that wrote it recorded any.
 pub fn read_counts(path: impl AsRef<Path>) -> Result<Option<Counts>, TableError> {
     Ok(read_metadata(path)?.get(COUNTS_KEY).and_then(|json| serde_json::from_str(json).ok()))
@@ -355,7 +447,12 @@ mod tests {
         let mut counts = Counts::new("ingest");
         counts.read = n as u64;
         counts.written = n as u64;
-        assert_eq!(w.finish(Some(&counts)).unwrap(), n as u64);
+        let mut prov = Provenance::new("ingest", serde_json::json!({}));
+        prov.counts = Some(counts.clone());
+        let done = w.finish(prov).unwrap();
+        let (recorded, data_len) = own_table_provenance(&path).unwrap();
+        assert_eq!(recorded, done);
+        assert_eq!(done.output_size, Some(data_len));
         let back = read_all::<Sample>(&path).unwrap();
         assert_eq!(back.len(), n);
         assert_eq!(back[n - 1].id, format!("d/train/f:{}", n - 1));

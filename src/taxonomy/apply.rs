@@ -374,7 +374,9 @@ pub fn map_table(
         drop(writer); // the temporary file is removed; `output` is left as it was
     } else {
         counts.written = counts.read;
-        writer.finish(Some(&counts))?;
+        let mut provenance = crate::provenance::Provenance::new("map", serde_json::json!({}));
+        provenance.counts = Some(counts.clone());
+        writer.finish(provenance)?;
     }
     Ok(MapOutcome { counts, coverage: cov, written: !refuse })
 }

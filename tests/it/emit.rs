@@ -569,7 +569,7 @@ fn chinese_samples_get_chinese_prompts_and_code_point_offsets() {
         sample.check().unwrap();
         w.push(sample).unwrap();
     }
-    w.finish(None).unwrap();
+    w.finish(nerprep::provenance::Provenance::new("test", serde_json::json!({}))).unwrap();
     let samples = by_id(&table);
     let (_, records, _) = emit(&table, "zh-b2ner", &["--template", "b2ner", "--answer-format", "json-offset"]);
     let r = records.iter().find(|r| r["sample_id"] == "iepile_zh/train/train:1").unwrap();

@@ -146,7 +146,7 @@ fn write_table(dir: &Path, samples: Vec<Sample>) -> PathBuf {
     for s in samples {
         w.push(s).unwrap();
     }
-    w.finish(None).unwrap();
+    w.finish(nerprep::provenance::Provenance::new("test", serde_json::json!({}))).unwrap();
     path
 }
 

@@ -1,0 +1,233 @@
+//! Provenance: which tool version, stage, parameters and inputs made an output.
+//!
+//! Every output carries one [`Provenance`]: a Parquet table in its key-value metadata under
+//! [`PROVENANCE_KEY`], any other file (JSONL, a report) in `NAME.provenance.json` beside it
+//! ([`sidecar_path`]), a report directory in `DIR/provenance.json`. It holds no timings or
+//! dates, so the same run twice gives the same bytes, and the recipe build keys its cache on
+//! exactly this record. An input nerprep wrote is identified by the output digest recorded
+//! in it, so a chain of stages never hashes the same data twice.
+
+use crate::io::{write_atomic, IoError};
+use crate::report::Counts;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+/// Parquet key-value metadata key holding the JSON [`Provenance`].
+pub const PROVENANCE_KEY: &str = "nerprep.provenance";
+
+/// The tool and version that writes every provenance record.
+pub fn tool_version() -> String {
+    format!("nerprep {}", env!("CARGO_PKG_VERSION"))
+}
+
+/// Where one output came from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Provenance {
+    /// `nerprep X.Y.Z`.
+    pub tool: String,
+    /// The stage that wrote the output (`ingest`, `emit`, …).
+    pub stage: String,
+    /// The stage's parameters as canonical JSON (sorted keys).
+    pub params: serde_json::Value,
+    /// Every input read, in the order given.
+    pub inputs: Vec<InputDigest>,
+    /// SHA-256 of the output's content (for Parquet: every byte before the footer, which
+    /// holds this record), set when the output is finished.
+    pub output: Option<String>,
+    /// How many bytes the output digest covers (the file, or a table's bytes before its
+    /// footer): a file whose size no longer matches was rewritten by someone else.
+    pub output_size: Option<u64>,
+    /// Where the stage's records went.
+    pub counts: Option<Counts>,
+}
+
+/// One input of a stage.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InputDigest {
+    /// The path as given to the stage.
+    pub path: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// SHA-256 of the content (hex), or the output digest nerprep recorded in it.
+    pub sha256: String,
+}
+
+impl Provenance {
+    /// A record for `stage` run with `params` (already canonical JSON), no inputs yet.
+    pub fn new(stage: impl Into<String>, params: serde_json::Value) -> Provenance {
+        Provenance { tool: tool_version(), stage: stage.into(), params, inputs: Vec::new(), output: None, output_size: None, counts: None }
+    }
+
+    /// A record for a stage's checked parameter struct.
+    pub fn of<P: crate::params::StageParams>(params: &P) -> Provenance {
+        Provenance::new(P::STAGE, params.canonical())
+    }
+
+    /// Adds `path` as an input, digesting it (or reading the digest nerprep recorded in it).
+    pub fn input(&mut self, path: &Path) -> Result<(), IoError> {
+        self.inputs.push(InputDigest::of(path)?);
+        Ok(())
+    }
+
+    /// Adds every path as an input, in order, digesting them in parallel.
+    pub fn inputs<'a>(&mut self, paths: impl IntoIterator<Item = &'a Path>) -> Result<(), IoError> {
+        use rayon::prelude::*;
+        let paths: Vec<&Path> = paths.into_iter().collect();
+        let digests: Result<Vec<InputDigest>, IoError> = paths.par_iter().map(|p| InputDigest::of(p)).collect();
+        self.inputs.extend(digests?);
+        Ok(())
+    }
+
+    /// The record as one line of JSON (what Parquet metadata stores).
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    /// The record as indented JSON (what a sidecar file holds), ending in a newline.
+    pub fn to_pretty_json(&self) -> String {
+        let mut s = serde_json::to_string_pretty(self).unwrap_or_default();
+        s.push('\n');
+        s
+    }
+
+    /// Records the output's digest and writes this record beside the non-Parquet output
+    /// `path` (which must exist), as `NAME.provenance.json`.
+    pub fn write_sidecar(mut self, path: &Path) -> Result<Provenance, IoError> {
+        self.output = Some(sha256_file(path)?);
+        self.output_size = Some(std::fs::metadata(path).map_err(|e| IoError::new(path, e))?.len());
+        write_atomic(sidecar_path(path), self.to_pretty_json().as_bytes())?;
+        Ok(self)
+    }
+}
+
+impl InputDigest {
+    /// The digest of `path`: for a file nerprep wrote (a Parquet table with provenance, or a
+    /// file with a sidecar that still matches its size), the output digest recorded there;
+    /// else the SHA-256 of its bytes.
+    pub fn of(path: &Path) -> Result<InputDigest, IoError> {
+        let size = std::fs::metadata(path).map_err(|e| IoError::new(path, e))?.len();
+        let sha256 = match recorded_digest(path, size) {
+            Some(d) => d,
+            None => sha256_file(path)?,
+        };
+        Ok(InputDigest { path: path.display().to_string(), size, sha256 })
+    }
+}
+
+/// The output digest nerprep recorded for `path`, if it wrote it and nobody rewrote it since.
+fn recorded_digest(path: &Path, size: u64) -> Option<String> {
+    if let Some((p, data_len)) = crate::table::own_table_provenance(path) {
+        return p.output.filter(|_| p.output_size == Some(data_len));
+    }
+    let side = read_sidecar(path).ok()??;
+    side.output.filter(|_| side.output_size == Some(size))
+}
+
+/// `NAME.provenance.json` beside `path`: `train.jsonl` → `train.jsonl.provenance.json`.
+pub fn sidecar_path(path: &Path) -> PathBuf {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    path.with_file_name(format!("{name}.provenance.json"))
+}
+
+/// The sidecar record of `path`, if it has one.
+pub fn read_sidecar(path: &Path) -> Result<Option<Provenance>, IoError> {
+    let side = sidecar_path(path);
+    match std::fs::read_to_string(&side) {
+        Ok(text) => Ok(serde_json::from_str(&text).ok()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(IoError::new(side, e)),
+    }
+}
+
+/// The hex SHA-256 of a file's bytes, streamed.
+pub fn sha256_file(path: &Path) -> Result<String, IoError> {
+    let mut file = std::fs::File::open(path).map_err(|e| IoError::new(path, e))?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = file.read(&mut buf).map_err(|e| IoError::new(path, e))?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+    }
+    Ok(hex(&hasher.finalize()))
+}
+
+/// Lower-case hex of a digest.
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}
+
+/// A writer that hashes everything written through it (Parquet outputs digest their data
+/// pages this way while they are written, instead of reading the file back).
+#[derive(Debug)]
+pub struct HashingWriter<W> {
+    inner: W,
+    hasher: Sha256,
+}
+
+impl<W> HashingWriter<W> {
+    /// Wraps `inner`.
+    pub fn new(inner: W) -> Self {
+        HashingWriter { inner, hasher: Sha256::new() }
+    }
+
+    /// The hex digest of the bytes written so far.
+    pub fn digest(&self) -> String {
+        hex(&self.hasher.clone().finalize())
+    }
+}
+
+impl<W: std::io::Write> std::io::Write for HashingWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sidecar_records_the_output_digest_and_is_stable() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("train.jsonl");
+        std::fs::write(&out, "{}\n").unwrap();
+        let input = dir.path().join("in.txt");
+        std::fs::write(&input, "abc").unwrap();
+        let make = || {
+            let mut p = Provenance::new("emit", serde_json::json!({"seed": 0}));
+            p.input(&input).unwrap();
+            p.write_sidecar(&out).unwrap();
+            std::fs::read(sidecar_path(&out)).unwrap()
+        };
+        let first = make();
+        assert_eq!(first, make(), "same run, same bytes");
+        let back = read_sidecar(&out).unwrap().unwrap();
+        assert_eq!(back.inputs[0].sha256, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        assert_eq!(back.output.as_deref(), Some(sha256_file(&out).unwrap().as_str()));
+        std::fs::write(&input, "abd").unwrap();
+        assert_ne!(first, make(), "one input byte changes the record");
+    }
+
+    #[test]
+    fn hashing_writer_matches_a_direct_digest() {
+        use std::io::Write;
+        let mut w = HashingWriter::new(Vec::new());
+        w.write_all(b"abc").unwrap();
+        assert_eq!(w.digest(), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    }
+}
