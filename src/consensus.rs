@@ -237,6 +237,21 @@ pub struct BadLine {
     pub message: String,
 }
 
+/// Parameters of `consensus`: none yet besides its inputs (the rule is the paper's); the
+/// struct exists so that recipes and provenance treat the stage like every other.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema, clap::Args)]
+#[serde(default, deny_unknown_fields)]
+pub struct ConsensusParams {}
+
+impl crate::params::StageParams for ConsensusParams {
+    const STAGE: &'static str = "consensus";
+    type Valid = ConsensusParams;
+
+    fn check(&self) -> Result<ConsensusParams, crate::params::ParamsError> {
+        Ok(self.clone())
+    }
+}
+
 /// What a consensus run did.
 #[derive(Debug, Clone)]
 pub struct ConsensusOutcome {

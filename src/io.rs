@@ -147,6 +147,38 @@ impl AtomicDir {
     }
 }
 
+/// Several files that appear together: each is written in full to its temporary file
+/// first, and only then are all renamed into place, so a failure before
+/// [`FileSet::commit`] leaves every old file as it was.
+#[derive(Debug, Default)]
+pub struct FileSet {
+    files: Vec<AtomicFile>,
+}
+
+impl FileSet {
+    /// An empty set.
+    pub fn new() -> FileSet {
+        FileSet::default()
+    }
+
+    /// Writes `bytes` to a temporary file that will replace `path`.
+    pub fn add(&mut self, path: impl AsRef<Path>, bytes: &[u8]) -> Result<(), IoError> {
+        let mut f = AtomicFile::create(path)?;
+        f.write_all(bytes).map_err(|e| IoError::new(f.path().to_path_buf(), e))?;
+        self.files.push(f);
+        Ok(())
+    }
+
+    /// Renames every file into place.
+    pub fn commit(self) -> Result<Vec<PathBuf>, IoError> {
+        let paths = self.files.iter().map(|f| f.path().to_path_buf()).collect();
+        for f in self.files {
+            f.commit()?;
+        }
+        Ok(paths)
+    }
+}
+
 /// Writes `bytes` to `path` atomically.
 pub fn write_atomic(path: impl AsRef<Path>, bytes: &[u8]) -> Result<(), IoError> {
     let mut f = AtomicFile::create(path)?;

@@ -205,6 +205,13 @@ impl Heatmap {
     /// Draws the heatmap and writes it to `path` as PNG, atomically.
     pub fn write_png(&self, path: impl AsRef<Path>) -> Result<(), PlotError> {
         let path = path.as_ref();
+        write_atomic(path, &self.png_bytes(path)?)?;
+        Ok(())
+    }
+
+    /// The heatmap as PNG bytes; `path` is only named in errors (for outputs that are
+    /// committed together with others).
+    pub fn png_bytes(&self, path: &Path) -> Result<Vec<u8>, PlotError> {
         let (w, h, pixels) = self.render_rgb_for(path)?;
         let png_err = |source| PlotError::Png { path: path.to_path_buf(), source };
         let mut bytes = Vec::new();
@@ -216,8 +223,7 @@ impl Heatmap {
             writer.write_image_data(&pixels).map_err(png_err)?;
             writer.finish().map_err(png_err)?;
         }
-        write_atomic(path, &bytes)?;
-        Ok(())
+        Ok(bytes)
     }
 }
 

@@ -12,7 +12,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 /// A column to group the per-group table by.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, serde::Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum GroupKey {
     /// The `dataset` column.
@@ -35,6 +35,49 @@ impl std::str::FromStr for GroupKey {
             "label" => Ok(GroupKey::Label),
             _ => Err(format!("unknown group key `{s}`; expected dataset, split, lang or label")),
         }
+    }
+}
+
+/// How a report is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, serde::Deserialize, schemars::JsonSchema, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum ReportFormat {
+    /// Markdown tables, for people and pull requests.
+    #[default]
+    Md,
+    /// Pretty-printed JSON, for programs.
+    Json,
+}
+
+/// Parameters of `stats` (flags and the recipe's `stats` section).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, schemars::JsonSchema, clap::Args)]
+#[serde(default, deny_unknown_fields)]
+pub struct StatsParams {
+    /// Group the detail table by these columns: dataset, split, lang, label.
+    #[arg(long, value_delimiter = ',', default_value = "label")]
+    pub by: Vec<GroupKey>,
+    /// Report format: md or json.
+    #[arg(long, value_enum, default_value = "md")]
+    pub format: ReportFormat,
+}
+
+impl Default for StatsParams {
+    fn default() -> Self {
+        StatsParams { by: vec![GroupKey::Label], format: ReportFormat::Md }
+    }
+}
+
+impl crate::params::StageParams for StatsParams {
+    const STAGE: &'static str = "stats";
+    type Valid = StatsParams;
+
+    fn check(&self) -> Result<StatsParams, crate::params::ParamsError> {
+        let mut c = crate::params::Checker::new(Self::STAGE);
+        let mut seen = std::collections::BTreeSet::new();
+        for key in &self.by {
+            c.require(seen.insert(*key), "by", format!("names {key:?} twice").to_lowercase());
+        }
+        c.finish().map(|()| self.clone())
     }
 }
 
@@ -193,6 +236,9 @@ pub struct Stats {
     pub text_length: LengthSummary,
     /// Quarantined records by reason, from the quarantine side table when it exists.
     pub quarantined: BTreeMap<String, u64>,
+    /// Rows of the table that are not valid samples (an edited span, a null key…), by
+    /// reason; they are not counted in `samples`.
+    pub invalid_rows: BTreeMap<String, u64>,
     /// The counts the writing stage recorded, if any.
     pub stage_counts: Option<Counts>,
     /// The grouping used for `groups`.
@@ -214,8 +260,14 @@ pub fn compute(path: &Path, by: &[GroupKey]) -> Result<Stats, TableError> {
     let mut text = Lengths::default();
     let mut groups = BTreeMap::<Vec<String>, Acc>::new();
 
-    for batch in TableReader::<Sample>::open(path)? {
-        for s in batch? {
+    let mut invalid_rows = BTreeMap::<String, u64>::new();
+    let mut reader = TableReader::<Sample>::open(path)?;
+    while let Some(batch) = reader.next_checked() {
+        let batch = batch?;
+        for q in batch.rejected {
+            *invalid_rows.entry(q.reason).or_default() += 1;
+        }
+        for s in batch.rows {
             samples += 1;
             with_entities += u64::from(!s.entities.is_empty());
             entities += s.entities.len() as u64;
@@ -255,6 +307,7 @@ pub fn compute(path: &Path, by: &[GroupKey]) -> Result<Stats, TableError> {
         mention_length: mention.summary(),
         text_length: text.summary(),
         quarantined,
+        invalid_rows,
         stage_counts: read_counts(path)?,
         by: by.to_vec(),
         groups: groups
@@ -337,6 +390,7 @@ pub fn to_markdown(s: &Stats) -> String {
         ("duplicate spans", s.spans.duplicate.to_string()),
         ("unaligned mentions", reasons_cell(&s.unaligned)),
         ("quarantined records", reasons_cell(&s.quarantined)),
+        ("invalid rows (not counted above)", reasons_cell(&s.invalid_rows)),
     ] {
         let _ = writeln!(out, "| {k} | {v} |");
     }

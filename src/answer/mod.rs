@@ -39,7 +39,7 @@ use std::fmt;
 use std::str::FromStr;
 
 /// An answer format (`--answer-format`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum AnswerFormat {
     /// B2NER: `label: mention; label: mention`, `None` when there is nothing.

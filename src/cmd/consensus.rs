@@ -1,6 +1,6 @@
 use super::{Ctx, Status};
 use anyhow::Context;
-use nerprep::consensus::run_consensus;
+use nerprep::consensus::{run_consensus, ConsensusParams};
 use std::path::PathBuf;
 
 /// Merge anchor and explorer candidates per sample (SAM-NER Algorithm 1, CCR).
@@ -22,6 +22,8 @@ pub struct Args {
     /// Candidates of the recall-oriented extractor (JSON Lines).
     #[arg(long)]
     explorer: PathBuf,
+    #[command(flatten)]
+    params: ConsensusParams,
     /// The merged candidates to write (JSON Lines).
     #[arg(long, short)]
     output: PathBuf,
@@ -33,6 +35,11 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Status> {
     for b in &outcome.bad_lines {
         eprintln!("error: {}:{}: {}: {}", b.file.display(), b.line, b.reason, b.message);
     }
+    let params = super::checked("consensus", &args.params);
+    let mut provenance = nerprep::provenance::Provenance::of(&params);
+    provenance.inputs([args.anchor.as_path(), args.explorer.as_path()])?;
+    provenance.counts = Some(outcome.counts.clone());
+    provenance.write_sidecar(&args.output)?;
     ctx.info(&outcome.counts);
     ctx.info(format!("wrote {}", args.output.display()));
     Ok(if outcome.bad_lines.is_empty() { Status::Clean } else { Status::BadInput })

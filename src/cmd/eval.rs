@@ -1,7 +1,6 @@
 use super::{Ctx, Status};
 use anyhow::Context;
-use nerprep::answer::AnswerFormat;
-use nerprep::eval::{evaluate, EvalOptions};
+use nerprep::eval::{evaluate, EvalParams};
 use std::path::PathBuf;
 
 /// Score model predictions against a gold samples table.
@@ -32,17 +31,15 @@ pub struct Args {
     /// The predictions (JSON Lines).
     #[arg(long)]
     pred: PathBuf,
-    /// The answers' format: b2ner, iepile, pile-ner, inline-bracket, inline-xml,
-    /// json-grouped, json-occurrence, json-offset.
-    #[arg(long)]
-    answer_format: AnswerFormat,
+    #[command(flatten)]
+    params: EvalParams,
     /// The directory to write the report into.
     #[arg(long, short)]
     output: PathBuf,
 }
 
 pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Status> {
-    let options = EvalOptions::new(args.answer_format);
+    let options = super::checked("eval", &args.params);
     let outcome = evaluate(&args.gold, &args.pred, &options, &args.output)
         .with_context(|| format!("evaluating {} against {}", args.pred.display(), args.gold.display()))?;
     for b in &outcome.bad_lines {

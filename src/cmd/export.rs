@@ -2,6 +2,7 @@ use super::{Ctx, Status};
 use anyhow::Context;
 use nerprep::writers::conll::export_conll;
 use nerprep::writers::xmi::export_xmi;
+use nerprep::writers::{ExportFormat, ExportParams};
 use std::path::PathBuf;
 
 /// Write a samples table back out in a source format.
@@ -20,9 +21,8 @@ use std::path::PathBuf;
 #[derive(Debug, clap::Args)]
 #[command(verbatim_doc_comment)]
 pub struct Args {
-    /// Output format: conll, xmi.
-    #[arg(long, short, value_parser = ["conll", "xmi"])]
-    format: String,
+    #[command(flatten)]
+    params: ExportParams,
     /// The samples table.
     input: PathBuf,
     /// The file (directory or .zip for xmi) to write.
@@ -31,11 +31,18 @@ pub struct Args {
 }
 
 pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Status> {
-    let counts = match args.format.as_str() {
-        "xmi" => export_xmi(&args.input, &args.output),
-        _ => export_conll(&args.input, &args.output),
+    let format = super::checked("export", &args.params);
+    let counts = match format {
+        ExportFormat::Xmi => export_xmi(&args.input, &args.output),
+        ExportFormat::Conll => export_conll(&args.input, &args.output),
     }
     .with_context(|| format!("exporting {} to {}", args.input.display(), args.output.display()))?;
+    if format == ExportFormat::Conll {
+        let mut provenance = nerprep::provenance::Provenance::of(&args.params);
+        provenance.input(&args.input)?;
+        provenance.counts = Some(counts.clone());
+        provenance.write_sidecar(&args.output)?;
+    }
     ctx.info(&counts);
     Ok(Status::Clean)
 }

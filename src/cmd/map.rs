@@ -1,7 +1,7 @@
 use super::{Ctx, Status};
 use anyhow::Context;
 use nerprep::io::write_atomic;
-use nerprep::taxonomy::{map_table, MapOptions, Mapping, UnmappedPolicy};
+use nerprep::taxonomy::{map_stage, MapParams};
 use std::path::PathBuf;
 
 /// Fill `entities.archetype` of a samples table from taxonomy mappings, and report coverage.
@@ -20,36 +20,20 @@ use std::path::PathBuf;
 pub struct Args {
     /// The samples table.
     input: PathBuf,
-    /// A mapping file; repeat for several (earlier ones win).
-    #[arg(long, short, required = true)]
-    mapping: Vec<PathBuf>,
-    /// Entities whose label no mapping knows: error (write nothing, exit 1), misc (give
-    /// them Misc), keep (leave their archetype as it was, usually empty).
-    #[arg(long, default_value = "keep")]
-    unmapped: UnmappedPolicy,
-    /// Also match labels differing only in case, whitespace or underscores (each such hit
-    /// is listed in the report).
-    #[arg(long)]
-    normalize: bool,
+    #[command(flatten)]
+    params: MapParams,
     /// Coverage report path (.json for JSON, else Markdown); default: OUTPUT's stem + `.coverage.md`.
     #[arg(long, short)]
     report: Option<PathBuf>,
-    /// How many unmapped types the Markdown report lists.
-    #[arg(long, default_value_t = 20)]
-    top: usize,
-    /// The mapped samples table to write.
+    /// The mapped samples table to write (its quarantine table beside it holds the input rows
+    /// that are not valid samples).
     #[arg(long, short)]
     output: PathBuf,
 }
 
 pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Status> {
-    let mut mappings = Vec::new();
-    for path in &args.mapping {
-        let (m, _) = Mapping::load_checked(path).with_context(|| format!("checking mapping {}", path.display()))?;
-        mappings.push((m, path.display().to_string()));
-    }
-    let options = MapOptions { unmapped: args.unmapped, normalize: args.normalize };
-    let outcome = map_table(&args.input, &args.output, &mappings, options)
+    let params = super::checked("map", &args.params);
+    let outcome = map_stage(&params, &args.input, &args.output)
         .with_context(|| format!("mapping {} into {}", args.input.display(), args.output.display()))?;
     let cov = &outcome.coverage;
     let report = args.report.clone().unwrap_or_else(|| {
@@ -59,14 +43,18 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Status> {
     let text = if report.extension().is_some_and(|e| e == "json") {
         serde_json::to_string_pretty(cov)? + "\n"
     } else {
-        cov.to_markdown(args.top)
+        cov.to_markdown(params.top)
     };
     write_atomic(&report, text.as_bytes())?;
+    let mut provenance = nerprep::provenance::Provenance::of(&params);
+    provenance.inputs(std::iter::once(args.input.as_path()).chain(params.mapping.iter().map(PathBuf::as_path)))?;
+    provenance.counts = Some(outcome.counts.clone());
+    provenance.write_sidecar(&report)?;
     for h in &cov.normalized_hits {
         ctx.info(format!("normalised: `{}` -> `{}` ({}, {} entities)", h.label, h.matched, h.archetype, h.entities));
     }
     if !outcome.written {
-        for u in cov.unmapped_types.iter().take(args.top) {
+        for u in cov.unmapped_types.iter().take(params.top) {
             eprintln!(
                 "error: {}: sample {}: label `{}` ({} entities) is in no mapping; add it, or use --unmapped misc|keep",
                 args.input.display(),
@@ -80,6 +68,10 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Status> {
         return Ok(Status::BadInput);
     }
     ctx.info(&outcome.counts);
+    let quarantined = outcome.counts.quarantined_total();
+    if quarantined > 0 {
+        eprintln!("error: {}: {quarantined} rows are not valid samples; see {}", args.input.display(), nerprep::io::side_path(&args.output, "quarantine").display());
+    }
     ctx.info(format!(
         "mapped {:.1}% of {} entities and {} of {} types; wrote {} and {}",
         cov.entity_share * 100.0,
@@ -89,5 +81,18 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Status> {
         args.output.display(),
         report.display()
     ));
-    Ok(Status::Clean)
+    Ok(if quarantined > 0 { Status::BadInput } else { Status::Clean })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[test]
+    fn flag_defaults_are_the_recipe_defaults() {
+        let cli = crate::cmd::Cli::parse_from(["nerprep", "map", "in.parquet", "--mapping", "m.yaml", "-o", "out.parquet"]);
+        let crate::cmd::Command::Map(args) = cli.command else { panic!("parsed as another command") };
+        assert_eq!(args.params, MapParams { mapping: vec![PathBuf::from("m.yaml")], ..MapParams::default() });
+    }
 }

@@ -91,6 +91,69 @@ impl Ctx {
     }
 }
 
+/// Reports parameters that fail their checks as a usage error (exit 2), worded as flags and
+/// shown the way clap shows its own errors for `subcommand`.
+pub fn params_usage_error(subcommand: &str, err: &nerprep::params::ParamsError) -> ! {
+    use clap::CommandFactory;
+    let mut cli = Cli::command();
+    cli.build();
+    let message = err.as_flags();
+    match cli.find_subcommand_mut(subcommand) {
+        Some(sub) => sub.error(clap::error::ErrorKind::ArgumentConflict, message).exit(),
+        None => cli.error(clap::error::ErrorKind::ArgumentConflict, message).exit(),
+    }
+}
+
+/// Checks a stage's parameters; a problem is a usage error (exit 2).
+pub fn checked<P: nerprep::params::StageParams>(subcommand: &str, params: &P) -> P::Valid {
+    match params.check() {
+        Ok(valid) => valid,
+        Err(e) => params_usage_error(subcommand, &e),
+    }
+}
+
+/// [`nerprep::progress::Progress`] as an indicatif bar on stderr: hidden with `--quiet` or
+/// when stderr is not a terminal (indicatif's own check).
+pub struct IndicatifProgress {
+    bar: ProgressBar,
+    what: String,
+}
+
+impl IndicatifProgress {
+    /// A bar labelled `what`, hidden when `quiet`.
+    pub fn new(ctx: &Ctx, what: &str) -> IndicatifProgress {
+        let bar = if ctx.quiet { ProgressBar::hidden() } else { ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr()) };
+        IndicatifProgress { bar, what: what.to_string() }
+    }
+}
+
+impl nerprep::progress::Progress for IndicatifProgress {
+    fn start(&self, total: Option<u64>, unit: nerprep::progress::Unit) {
+        use nerprep::progress::Unit;
+        let template = match (unit, total.is_some()) {
+            (Unit::Bytes, true) => "{msg} {bar:30} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+            (Unit::Bytes, false) => "{msg} {bytes} {bytes_per_sec}",
+            (Unit::Items, true) => "{msg} {bar:30} {pos}/{len} {per_sec} eta {eta}",
+            (Unit::Items, false) => "{msg} {pos} {per_sec}",
+        };
+        if let Ok(style) = ProgressStyle::with_template(template) {
+            self.bar.set_style(style);
+        }
+        self.bar.set_message(self.what.clone());
+        if let Some(n) = total {
+            self.bar.set_length(n);
+        }
+    }
+
+    fn advance(&self, n: u64) {
+        self.bar.inc(n);
+    }
+
+    fn finish(&self) {
+        self.bar.finish_and_clear();
+    }
+}
+
 pub fn run(cli: Cli) -> anyhow::Result<Status> {
     let ctx = Ctx { quiet: cli.quiet };
     match cli.command {

@@ -96,7 +96,7 @@ mod tests {
     #[test]
     fn static_label_set_is_the_dataset_pool() {
         let pools = pools_with(&["person", "location", "organization", "else"]);
-        let config = EmitParams::new(Template::B2ner).check().unwrap();
+        let config = EmitParams::new(Template::B2ner).load().unwrap();
         let mut rng = Rng::for_sample(0, "x");
         let s = sample("d/train/f:0");
         let labels = label_set(&config, &pools, &s, &mut rng);
@@ -112,7 +112,7 @@ mod tests {
         let mut p = EmitParams::new(Template::B2ner);
         p.dynamic_label_set = true;
         p.max_labels = Some(8);
-        let config = p.check().unwrap();
+        let config = p.load().unwrap();
         let mut sizes = std::collections::BTreeSet::new();
         let mut firsts = std::collections::BTreeSet::new();
         for i in 0..200 {

@@ -12,7 +12,9 @@
 
 use super::schema::{Schema, DATASET_INFO};
 use super::{Container, EmitConfig, EmitError, Record, Template};
-use crate::io::{write_atomic, IoError};
+use crate::io::{AtomicFile, IoError};
+use crate::provenance::Provenance;
+use std::io::Write;
 use serde_json::{json, Map, Value};
 use std::path::{Path, PathBuf};
 
@@ -91,31 +93,67 @@ pub fn default_dataset_name(output: &Path) -> String {
     output.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "nerprep".into())
 }
 
-/// Adds (or replaces) this dataset's entry in the `dataset_info.json` beside `output`,
-/// keeping the entries already there; written atomically. Returns its path.
-pub fn write_dataset_info(output: &Path, name: &str, config: &EmitConfig) -> Result<PathBuf, EmitError> {
+/// Puts the finished JSONL `jsonl` in place together with its entry in the
+/// `dataset_info.json` beside it (added to, or replacing, this dataset's entry; the entries
+/// already there are kept), then writes the JSONL's provenance sidecar. The entry is
+/// validated and the existing file read before anything is replaced, and the update holds
+/// an exclusive lock on `dataset_info.json.lock`, so two emits into one directory both end
+/// up in it. Returns the `dataset_info.json` path.
+pub fn commit_with_dataset_info(
+    jsonl: AtomicFile,
+    name: &str,
+    config: &EmitConfig,
+    provenance: Provenance,
+) -> Result<PathBuf, EmitError> {
+    let output = jsonl.path().to_path_buf();
     let path = output.with_file_name("dataset_info.json");
     let file_name = output.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
-    let mut info = match std::fs::read_to_string(&path) {
-        Ok(text) => match serde_json::from_str::<Value>(&text) {
-            Ok(Value::Object(m)) => m,
-            Ok(_) => return Err(file_error(&path, "expected a JSON object of datasets".into())),
-            Err(e) => return Err(file_error(&path, e.to_string())),
-        },
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Map::new(),
-        Err(e) => return Err(EmitError::Io(IoError::new(&path, e))),
-    };
     let entry = dataset_info_entry(config, &file_name);
-    let schema = Schema::parse("dataset_info.schema.json", DATASET_INFO).expect("the shipped schema loads (unit-tested)");
+    let schema = Schema::parse("dataset_info.schema.json", DATASET_INFO).map_err(|e| file_error(&path, e.to_string()))?;
     let errors = schema.errors_at("#/$defs/entry", &entry);
     if !errors.is_empty() {
         return Err(EmitError::InvalidRecord { id: format!("dataset_info.json entry {name:?}"), schema: "dataset_info.schema.json", errors });
     }
+    let _lock = lock_beside(&path)?;
+    let mut info = read_dataset_info(&path)?;
     info.insert(name.to_string(), entry);
-    let mut text = serde_json::to_string_pretty(&Value::Object(info)).expect("JSON values serialise");
+    let mut text = serde_json::to_string_pretty(&Value::Object(info)).map_err(|e| file_error(&path, e.to_string()))?;
     text.push('\n');
-    write_atomic(&path, text.as_bytes())?;
+    let mut merged = AtomicFile::create(&path)?;
+    merged.write_all(text.as_bytes()).map_err(|e| IoError::new(&path, e))?;
+    jsonl.commit()?;
+    merged.commit()?;
+    provenance.write_sidecar(&output)?;
     Ok(path)
+}
+
+/// The datasets already listed in `path` (none when it does not exist).
+fn read_dataset_info(path: &Path) -> Result<Map<String, Value>, EmitError> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => match serde_json::from_str::<Value>(&text) {
+            Ok(Value::Object(m)) => Ok(m),
+            Ok(_) => Err(file_error(path, "expected a JSON object of datasets".into())),
+            Err(e) => Err(file_error(path, e.to_string())),
+        },
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Map::new()),
+        Err(e) => Err(EmitError::Io(IoError::new(path, e))),
+    }
+}
+
+/// An exclusive lock on `PATH.lock`, held until the returned file is dropped.
+fn lock_beside(path: &Path) -> Result<std::fs::File, EmitError> {
+    let lock_path = path.with_file_name(format!(
+        "{}.lock",
+        path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+    ));
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(|e| IoError::new(&lock_path, e))?;
+    file.lock().map_err(|e| IoError::new(&lock_path, e))?;
+    Ok(file)
 }
 
 fn file_error(path: &Path, message: String) -> EmitError {
@@ -157,20 +195,28 @@ mod tests {
     }
 
     #[test]
-    fn dataset_info_is_merged_not_overwritten() {
+    fn dataset_info_is_merged_not_overwritten_and_a_bad_one_replaces_nothing() {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("train.jsonl");
         std::fs::write(dir.path().join("dataset_info.json"), r#"{"other": {"file_name": "o.json"}}"#).unwrap();
         let mut p = EmitParams::new(Template::PileNer);
         p.container = Container::Sharegpt;
-        let config = p.check().unwrap();
-        let path = write_dataset_info(&out, "mine", &config).unwrap();
+        let config = p.load().unwrap();
+        let commit = |name: &str| {
+            let mut f = AtomicFile::create(&out).unwrap();
+            f.write_all(b"{}\n").unwrap();
+            commit_with_dataset_info(f, name, &config, Provenance::of(&config.params))
+        };
+        let path = commit("mine").unwrap();
         let info: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
         assert_eq!(info["other"]["file_name"], "o.json");
         assert_eq!(info["mine"]["file_name"], "train.jsonl");
         assert_eq!(info["mine"]["formatting"], "sharegpt");
         assert_eq!(info["mine"]["tags"]["assistant_tag"], "gpt");
+        assert!(crate::provenance::read_sidecar(&out).unwrap().is_some());
+        std::fs::remove_file(&out).unwrap();
         std::fs::write(dir.path().join("dataset_info.json"), "[1]").unwrap();
-        assert!(write_dataset_info(&out, "mine", &config).unwrap_err().to_string().contains("dataset_info.json"));
+        assert!(commit("mine").unwrap_err().to_string().contains("dataset_info.json"));
+        assert!(!out.exists(), "the JSONL is not put in place when dataset_info.json cannot be updated");
     }
 }

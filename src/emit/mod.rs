@@ -32,15 +32,16 @@ pub mod rng;
 pub mod sam;
 pub mod schema;
 
-pub use params::{Container, EmitConfig, EmitParams, LangChoice, NegativeMode, Negatives, Template};
+pub use params::{Container, EmitConfig, EmitParams, LangChoice, NegativeMode, Negatives, Template, ValidEmitParams};
 pub use prompts::Lang;
 
 use crate::answer::{self, AnswerContext, AnswerFormat, RenderError};
-use crate::io::{write_atomic_with, IoError};
+use crate::io::{AtomicFile, IoError};
+use crate::progress::Progress;
+use crate::provenance::Provenance;
 use crate::model::{Entity, Sample};
 use crate::report::Counts;
 use crate::table::{TableError, TableReader};
-use indicatif::ProgressBar;
 use pools::Pools;
 use rayon::prelude::*;
 use rng::Rng;
@@ -52,12 +53,9 @@ use std::path::{Path, PathBuf};
 /// record validation). Per-sample problems are not errors: they are counted skips.
 #[derive(Debug, thiserror::Error)]
 pub enum EmitError {
-    /// The options break rules; all problems are listed.
-    #[error("invalid emit options:\n  - {}", problems.join("\n  - "))]
-    Params {
-        /// One line per problem.
-        problems: Vec<String>,
-    },
+    /// The parameters break rules; all problems are listed.
+    #[error(transparent)]
+    Params(#[from] crate::params::ParamsError),
     /// A side file (descriptions, hard negatives, archetypes) could not be read.
     #[error("{}: {what}: {message}", path.display())]
     File {
@@ -283,29 +281,36 @@ pub fn scan_pools(input: &Path) -> Result<Pools, EmitError> {
 /// let mut w = TableWriter::<Sample>::create(&table).unwrap();
 /// w.push(s).unwrap();
 /// w.finish(nerprep::provenance::Provenance::new("example", serde_json::json!({}))).unwrap();
-/// let config = EmitParams::new(Template::B2ner).check().unwrap();
+/// let config = EmitParams::new(Template::B2ner).load().unwrap();
 /// let out = dir.path().join("train.jsonl");
-/// let outcome = emit(&table, &out, &config, &indicatif::ProgressBar::hidden()).unwrap();
+/// let outcome = emit(&table, &out, &config, &nerprep::progress::NoProgress).unwrap();
 /// assert_eq!(outcome.counts.written, 1);
 /// let line = std::fs::read_to_string(&out).unwrap();
 /// assert!(line.contains(r#""output":"person: Barak""#));
 /// assert!(dir.path().join("dataset_info.json").exists());
 /// ```
-pub fn emit(input: &Path, output: &Path, config: &EmitConfig, progress: &ProgressBar) -> Result<EmitOutcome, EmitError> {
+pub fn emit(input: &Path, output: &Path, config: &EmitConfig, progress: &dyn Progress) -> Result<EmitOutcome, EmitError> {
     let pools = scan_pools(input)?;
     let validator = schema::RecordValidator::for_container(config.container);
     let mut counts = Counts::new("emit");
     let mut records_written = 0u64;
-    let system = config.system.as_deref();
-    write_atomic_with(output, |w| -> Result<(), EmitError> {
+    let mut jsonl = AtomicFile::create(output)?;
+    progress.start(None, crate::progress::Unit::Items);
+    {
+        let mut w = std::io::BufWriter::with_capacity(1 << 20, &mut jsonl);
         let io = |e: std::io::Error| EmitError::Io(IoError::new(output, e));
-        for batch in TableReader::<Sample>::open(input)? {
+        let mut reader = TableReader::<Sample>::open(input)?;
+        while let Some(batch) = reader.next_checked() {
             let batch = batch?;
+            for q in &batch.rejected {
+                counts.read += 1;
+                counts.skip(&format!("invalid_row:{}", q.reason), 1);
+            }
             let rendered: Vec<Result<Rendered, Skip>> =
-                batch.par_iter().map(|s| render_sample(config, &pools, s)).collect();
+                batch.rows.par_iter().map(|s| render_sample(config, &pools, s)).collect();
+            progress.advance(rendered.len() as u64);
             for result in rendered {
                 counts.read += 1;
-                progress.inc(1);
                 match result {
                     Err(Skip(reason)) => counts.skip(&reason, 1),
                     Ok(r) => {
@@ -314,9 +319,9 @@ pub fn emit(input: &Path, output: &Path, config: &EmitConfig, progress: &Progres
                             counts.note(what, *n);
                         }
                         for record in &r.records {
-                            let value = container::to_json(config.container, record, system);
+                            let value = container::to_json(config.container, record, config.system.as_deref());
                             validator.validate(&record.id, &value)?;
-                            serde_json::to_writer(&mut *w, &value).map_err(|e| io(e.into()))?;
+                            serde_json::to_writer(&mut w, &value).map_err(|e| io(e.into()))?;
                             w.write_all(b"\n").map_err(io)?;
                             records_written += 1;
                         }
@@ -324,11 +329,17 @@ pub fn emit(input: &Path, output: &Path, config: &EmitConfig, progress: &Progres
                 }
             }
         }
-        Ok(())
-    })?;
+        w.flush().map_err(io)?;
+    }
+    progress.finish();
     counts.note("records", records_written);
     let dataset_name = config.dataset_name.clone().unwrap_or_else(|| container::default_dataset_name(output));
-    let dataset_info = container::write_dataset_info(output, &dataset_name, config)?;
+    let mut provenance = Provenance::of(&config.params);
+    let p = &config.params;
+    let side_files = [&p.label_descriptions, &p.hard_negatives, &p.archetypes];
+    provenance.inputs(std::iter::once(input).chain(side_files.into_iter().flatten().map(PathBuf::as_path)))?;
+    provenance.counts = Some(counts.clone());
+    let dataset_info = container::commit_with_dataset_info(jsonl, &dataset_name, config, provenance)?;
     debug_assert!(counts.check().is_ok());
     Ok(EmitOutcome { counts, output: output.to_path_buf(), dataset_info, dataset_name })
 }
@@ -396,7 +407,7 @@ mod tests {
 
     #[test]
     fn samples_that_cannot_be_emitted_faithfully_are_skipped_with_a_reason() {
-        let config = EmitParams::new(Template::B2ner).check().unwrap();
+        let config = EmitParams::new(Template::B2ner).load().unwrap();
         let empty = sample("", &[]);
         assert_eq!(render_sample(&config, &pools_of(&[&empty]), &empty).unwrap_err(), Skip::new("empty_text"));
         let mut lost = sample("Barak left", &[(0, 5, "person")]);
@@ -407,7 +418,7 @@ mod tests {
         let crossing = sample("New York City Hall", &[(0, 8, "city"), (4, 13, "place")]);
         let mut p = EmitParams::new(Template::B2ner);
         p.answer_format = Some(AnswerFormat::InlineXml);
-        let inline = p.check().unwrap();
+        let inline = p.load().unwrap();
         assert_eq!(render_sample(&inline, &pools_of(&[&crossing]), &crossing).unwrap_err(), Skip::new("crossing_spans"));
         assert!(render_sample(&config, &pools_of(&[&crossing]), &crossing).is_ok(), "b2ner writes crossing spans");
     }
@@ -422,14 +433,14 @@ mod tests {
         p.dynamic_label_set = true;
         p.label_dropout = 0.3;
         p.seed = 5;
-        let config = p.check().unwrap();
+        let config = p.load().unwrap();
         let a = render_sample(&config, &pools, &s).unwrap();
         assert_eq!(a.records, render_sample(&config, &pools, &s).unwrap().records);
         let mut p = EmitParams::new(Template::B2ner);
         p.dynamic_label_set = true;
         p.label_dropout = 0.3;
         p.seed = 6;
-        let other_seed = p.check().unwrap();
+        let other_seed = p.load().unwrap();
         let differs = (0..20).any(|i| {
             let mut t = s.clone();
             t.id = format!("d/train/f:{i}");
@@ -447,7 +458,7 @@ mod tests {
         let pools = pools_of(&[&s, &elsewhere]);
         let mut p = EmitParams::new(Template::PileNer);
         p.neg_ratio = Some(1.0);
-        let config = p.check().unwrap();
+        let config = p.load().unwrap();
         let r = render_sample(&config, &pools, &s).unwrap();
         let mut asked = r.records[0].labels.clone();
         asked.sort();

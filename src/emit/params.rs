@@ -1,17 +1,22 @@
-//! Emit options: [`EmitParams`] as given on the command line (or in a recipe), checked once
-//! into an [`EmitConfig`] that the stage code trusts. Every problem is reported at once.
+//! Emit options: [`EmitParams`] as given on the command line or in a recipe (one struct for
+//! both, see [`crate::params`]), checked once into [`ValidEmitParams`]; the files they name
+//! are then loaded into the [`EmitConfig`] the stage code trusts. Every problem is reported
+//! at once.
 
 use super::hard::HardNegatives;
-use crate::taxonomy::Archetype;
 use super::EmitError;
 use crate::answer::AnswerFormat;
+use crate::params::{Checker, ParamsError, StageParams};
+use crate::taxonomy::Archetype;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::PathBuf;
 use std::str::FromStr;
 
 /// The instruction style (`--template`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "kebab-case")]
 pub enum Template {
     /// B2NER label-set instruction, `label: entity; …` answers (seed 002).
     B2ner,
@@ -85,9 +90,11 @@ impl FromStr for Template {
 }
 
 /// The record layout (`--container`), as LLaMA-Factory names them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "kebab-case")]
 pub enum Container {
     /// `instruction`, `input`, `output`, optional `system` and `history`.
+    #[default]
     Alpaca,
     /// `conversations` of `{from, value}`, human and gpt alternating, optional `system`.
     Sharegpt,
@@ -115,13 +122,15 @@ impl Container {
 }
 
 /// Prompt language (`--lang`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "kebab-case")]
 pub enum LangChoice {
     /// English prompts.
     En,
     /// Chinese prompts (templates that have them: b2ner, iepile).
     Zh,
     /// Per sample, from its `lang` column (`zh…` → Chinese, else English).
+    #[default]
     Auto,
 }
 
@@ -138,7 +147,8 @@ impl FromStr for LangChoice {
 }
 
 /// Which negative labels (asked, with an empty answer) `--negatives` keeps.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "kebab-case")]
 pub enum NegativeMode {
     /// Every label of the dataset's label pool.
     All,
@@ -169,169 +179,203 @@ pub enum Negatives {
     Ratio(f64),
 }
 
-/// Emit options as given; [`EmitParams::check`] turns them into an [`EmitConfig`].
-#[derive(Debug, Clone)]
+/// Emit parameters, as flags (`nerprep emit`) and as a recipe's `emit` section.
+/// [`StageParams::check`] turns them into [`ValidEmitParams`].
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema, clap::Args)]
+#[serde(default, deny_unknown_fields)]
 pub struct EmitParams {
-    /// The instruction style.
-    pub template: Template,
-    /// The answer format; default: the template's own.
+    /// Instruction style: b2ner, iepile, pile-ner, sam-archetype, sam-calibrate (required).
+    #[arg(long, short, required = true)]
+    pub template: Option<Template>,
+    /// Answer format; default: the template's own (b2ner for b2ner and sam-*).
+    #[arg(long)]
     pub answer_format: Option<AnswerFormat>,
-    /// The record layout.
+    /// Record layout: alpaca or sharegpt.
+    #[arg(long, default_value = "alpaca")]
     pub container: Container,
-    /// Prompt language.
+    /// Prompt language: en, zh, or auto (per sample, from its lang column).
+    #[arg(long, default_value = "auto")]
     pub lang: LangChoice,
     /// Seed for every random choice.
+    #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// b2ner: sample the label set (present labels + random others up to `max_labels`, shuffled).
+    /// b2ner: ask the sample's labels plus a random number of other labels of the dataset,
+    /// shuffled, instead of the dataset's whole label set.
+    #[arg(long)]
     pub dynamic_label_set: bool,
-    /// b2ner: the size the dynamic label set grows to.
+    /// b2ner: largest dynamic label set (default 20; labels present are always asked).
+    #[arg(long)]
     pub max_labels: Option<usize>,
-    /// b2ner: probability of dropping each label from instruction and answer.
+    /// b2ner: drop each label from instruction and answer with this probability (keeps one).
+    #[arg(long, default_value_t = 0.0)]
     pub label_dropout: f64,
-    /// A JSON or YAML object `label: description` (b2ner descriptions, sam-calibrate definitions).
+    /// b2ner, sam-calibrate: label descriptions, a mapping (mappings/*.yaml) or a JSON/YAML
+    /// object label → description.
+    #[arg(long)]
     pub label_descriptions: Option<PathBuf>,
-    /// iepile: labels per record; `0` keeps the whole schema in one record.
+    /// iepile: labels per record (default 6); a tail shorter than half joins the last
+    /// record; 0 = never split.
+    #[arg(long)]
     pub split_num: Option<usize>,
-    /// iepile, pile-ner: which negatives to ask.
+    /// iepile, pile-ner: negatives to ask: all (every label of the dataset) or none.
+    #[arg(long)]
     pub negatives: Option<NegativeMode>,
-    /// iepile, pile-ner: seeded share of negatives instead of all of them.
+    /// iepile, pile-ner: ask a seeded Binomial(pool size, P) count of negatives (at least one
+    /// when the sample has none); pile-ner draws them by frequency from all types.
+    #[arg(long)]
     pub neg_ratio: Option<f64>,
-    /// iepile: a JSON object of confusable labels per label (flat or per dataset).
+    /// iepile: JSON/YAML object of confusable labels per label (flat, or per dataset),
+    /// always asked next to the label.
+    #[arg(long)]
     pub hard_negatives: Option<PathBuf>,
-    /// sam-*: the archetype definitions (`taxonomy/archetypes.yaml`).
+    /// sam-*: the archetypes file (taxonomy/archetypes.yaml).
+    #[arg(long)]
     pub archetypes: Option<PathBuf>,
-    /// A system prompt added to every record.
+    /// A system prompt for every record.
+    #[arg(long)]
     pub system: Option<String>,
-    /// The dataset name in `dataset_info.json`; default: the output file stem.
+    /// Dataset name in dataset_info.json; default: the output file stem.
+    #[arg(long)]
     pub dataset_name: Option<String>,
 }
 
 impl EmitParams {
     /// Default options for `template`.
     pub fn new(template: Template) -> EmitParams {
-        EmitParams {
-            template,
-            answer_format: None,
-            container: Container::Alpaca,
-            lang: LangChoice::Auto,
-            seed: 0,
-            dynamic_label_set: false,
-            max_labels: None,
-            label_dropout: 0.0,
-            label_descriptions: None,
-            split_num: None,
-            negatives: None,
-            neg_ratio: None,
-            hard_negatives: None,
-            archetypes: None,
-            system: None,
-            dataset_name: None,
-        }
+        EmitParams { template: Some(template), ..EmitParams::default() }
     }
 
-    /// Checks every rule, reporting all violations together, then loads the files the
-    /// options name.
-    pub fn check(self) -> Result<EmitConfig, EmitError> {
-        let t = self.template;
-        let mut problems = Vec::new();
+    /// Checks the parameters and loads the files they name: the config the stage runs on.
+    pub fn load(&self) -> Result<EmitConfig, EmitError> {
+        self.check()?.load()
+    }
+
+    /// The problems of flags given for templates they do not apply to.
+    fn check_template_flags(&self, t: Template, c: &mut Checker) {
+        let b2ner_only = [
+            ("dynamic_label_set", self.dynamic_label_set),
+            ("max_labels", self.max_labels.is_some()),
+            ("label_dropout", self.label_dropout != 0.0),
+        ];
+        let iepile_only = [("split_num", self.split_num.is_some()), ("hard_negatives", self.hard_negatives.is_some())];
+        let negative_flags = [("negatives", self.negatives.is_some()), ("neg_ratio", self.neg_ratio.is_some())];
+        for (field, given) in b2ner_only {
+            c.require(!given || t == Template::B2ner, field, "applies to template b2ner only");
+        }
+        for (field, given) in iepile_only {
+            c.require(!given || t == Template::Iepile, field, "applies to template iepile only");
+        }
+        for (field, given) in negative_flags {
+            c.require(!given || matches!(t, Template::Iepile | Template::PileNer), field, "applies to templates iepile and pile-ner only");
+        }
+        let sam = matches!(t, Template::SamArchetype | Template::SamCalibrate);
+        c.require(!sam || self.archetypes.is_some(), "archetypes", format!("is required by template {t} (taxonomy/archetypes.yaml)"));
+        c.require(self.archetypes.is_none() || sam, "archetypes", "applies to templates sam-archetype and sam-calibrate only");
+        c.require(
+            self.label_descriptions.is_none() || matches!(t, Template::B2ner | Template::SamCalibrate),
+            "label_descriptions",
+            "applies to templates b2ner and sam-calibrate only",
+        );
+        c.require(
+            !(self.lang == LangChoice::Zh && matches!(t, Template::PileNer | Template::SamArchetype | Template::SamCalibrate)),
+            "lang",
+            format!("zh is not available: template {t} has English prompts only; use en or auto"),
+        );
+    }
+
+    /// The problems of values out of range or contradicting each other.
+    fn check_values(&self, c: &mut Checker) {
+        c.require(self.max_labels.is_none() || self.dynamic_label_set, "max_labels", "needs dynamic_label_set");
+        c.require(self.max_labels != Some(0), "max_labels", "must be at least 1");
+        c.require(
+            (0.0..1.0).contains(&self.label_dropout),
+            "label_dropout",
+            format!("must be in [0, 1), got {}", self.label_dropout),
+        );
+        if let Some(p) = self.neg_ratio {
+            c.require((0.0..=1.0).contains(&p), "neg_ratio", format!("must be in [0, 1], got {p}"));
+            c.require(self.negatives != Some(NegativeMode::None), "neg_ratio", "contradicts negatives: none");
+        }
+        c.require(!self.dataset_name.as_deref().is_some_and(|n| n.trim().is_empty()), "dataset_name", "must not be empty");
+    }
+}
+
+impl StageParams for EmitParams {
+    const STAGE: &'static str = "emit";
+    type Valid = ValidEmitParams;
+
+    fn check(&self) -> Result<ValidEmitParams, ParamsError> {
+        let mut c = Checker::new(Self::STAGE);
+        let Some(t) = self.template else {
+            c.problem("template", "is required (b2ner, iepile, pile-ner, sam-archetype or sam-calibrate)");
+            return Err(c.finish().unwrap_err());
+        };
         let format = self.answer_format.unwrap_or(t.default_format());
         if !t.formats().contains(&format) {
             let ok: Vec<_> = t.formats().iter().map(|f| f.as_str()).collect();
-            problems.push(format!("--template {t} cannot answer in {format}; use one of {}", ok.join(", ")));
+            c.problem("answer_format", format!("{format} is not available for template {t}; use one of {}", ok.join(", ")));
         }
-        let b2ner_only = [
-            ("--dynamic-label-set", self.dynamic_label_set),
-            ("--max-labels", self.max_labels.is_some()),
-            ("--label-dropout", self.label_dropout != 0.0),
-        ];
-        let iepile_only = [("--split-num", self.split_num.is_some()), ("--hard-negatives", self.hard_negatives.is_some())];
-        let negative_flags = [("--negatives", self.negatives.is_some()), ("--neg-ratio", self.neg_ratio.is_some())];
-        for (flag, given) in b2ner_only {
-            if given && t != Template::B2ner {
-                problems.push(format!("{flag} applies to --template b2ner only"));
-            }
-        }
-        for (flag, given) in iepile_only {
-            if given && t != Template::Iepile {
-                problems.push(format!("{flag} applies to --template iepile only"));
-            }
-        }
-        for (flag, given) in negative_flags {
-            if given && !matches!(t, Template::Iepile | Template::PileNer) {
-                problems.push(format!("{flag} applies to --template iepile and pile-ner only"));
-            }
-        }
-        if self.max_labels.is_some() && !self.dynamic_label_set {
-            problems.push("--max-labels needs --dynamic-label-set".into());
-        }
-        if self.max_labels == Some(0) {
-            problems.push("--max-labels must be at least 1".into());
-        }
-        if !(0.0..1.0).contains(&self.label_dropout) {
-            problems.push(format!("--label-dropout must be in [0, 1), got {}", self.label_dropout));
-        }
-        if let Some(p) = self.neg_ratio {
-            if !(0.0..=1.0).contains(&p) {
-                problems.push(format!("--neg-ratio must be in [0, 1], got {p}"));
-            }
-            if self.negatives == Some(NegativeMode::None) {
-                problems.push("--neg-ratio contradicts --negatives none".into());
-            }
-        }
-        if self.lang == LangChoice::Zh && matches!(t, Template::PileNer | Template::SamArchetype | Template::SamCalibrate) {
-            problems.push(format!("--template {t} has English prompts only; use --lang en or auto"));
-        }
-        let sam = matches!(t, Template::SamArchetype | Template::SamCalibrate);
-        if sam && self.archetypes.is_none() {
-            problems.push(format!("--template {t} needs --archetypes (taxonomy/archetypes.yaml)"));
-        }
-        if self.archetypes.is_some() && !sam {
-            problems.push("--archetypes applies to --template sam-archetype and sam-calibrate only".into());
-        }
-        if self.label_descriptions.is_some() && !matches!(t, Template::B2ner | Template::SamCalibrate) {
-            problems.push("--label-descriptions applies to --template b2ner and sam-calibrate only".into());
-        }
-        if self.dataset_name.as_deref().is_some_and(|n| n.trim().is_empty()) {
-            problems.push("--dataset-name must not be empty".into());
-        }
-        if !problems.is_empty() {
-            return Err(EmitError::Params { problems });
-        }
+        self.check_template_flags(t, &mut c);
+        self.check_values(&mut c);
+        c.finish()?;
         let negatives = match (self.neg_ratio, self.negatives) {
             (Some(p), _) => Negatives::Ratio(p),
             (None, Some(NegativeMode::None)) => Negatives::None,
             (None, _) => Negatives::All,
         };
-        let descriptions = match &self.label_descriptions {
+        Ok(ValidEmitParams { params: self.clone(), template: t, format, negatives })
+    }
+}
+
+/// Emit parameters that passed every check; [`ValidEmitParams::load`] reads the files
+/// they name.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ValidEmitParams {
+    /// The parameters as given (for provenance, and the paths still to load).
+    pub params: EmitParams,
+    /// The instruction style.
+    pub template: Template,
+    /// The answer format (allowed for the template).
+    pub format: AnswerFormat,
+    /// The negative policy.
+    pub negatives: Negatives,
+}
+
+impl ValidEmitParams {
+    /// Loads the descriptions, hard negatives and archetypes the parameters name.
+    pub fn load(self) -> Result<EmitConfig, EmitError> {
+        let p = &self.params;
+        let descriptions = match &p.label_descriptions {
             Some(path) => super::load_descriptions(path)?,
             None => BTreeMap::new(),
         };
-        let hard_negatives = match &self.hard_negatives {
+        let hard_negatives = match &p.hard_negatives {
             Some(path) => HardNegatives::load(path)?,
             None => HardNegatives::default(),
         };
-        let archetypes = match &self.archetypes {
+        let archetypes = match &p.archetypes {
             Some(path) => super::sam::load_archetypes(path)?,
             None => Vec::new(),
         };
         Ok(EmitConfig {
-            template: t,
-            format,
-            container: self.container,
-            lang: self.lang,
-            seed: self.seed,
-            max_labels: self.dynamic_label_set.then(|| self.max_labels.unwrap_or(DEFAULT_MAX_LABELS)),
-            label_dropout: self.label_dropout,
+            template: self.template,
+            format: self.format,
+            container: p.container,
+            lang: p.lang,
+            seed: p.seed,
+            max_labels: p.dynamic_label_set.then(|| p.max_labels.unwrap_or(DEFAULT_MAX_LABELS)),
+            label_dropout: p.label_dropout,
             descriptions,
-            split_num: match self.split_num.unwrap_or(DEFAULT_SPLIT_NUM) {
+            split_num: match p.split_num.unwrap_or(DEFAULT_SPLIT_NUM) {
                 0 => None,
                 n => Some(n),
             },
-            negatives,
+            negatives: self.negatives,
             hard_negatives,
             archetypes,
-            system: self.system.filter(|s| !s.is_empty()),
-            dataset_name: self.dataset_name,
+            system: p.system.clone().filter(|s| !s.is_empty()),
+            dataset_name: p.dataset_name.clone(),
+            params: self.params,
         })
     }
 }
@@ -341,9 +385,12 @@ pub const DEFAULT_SPLIT_NUM: usize = 6;
 /// Size of a dynamic label set when `--max-labels` is not given.
 pub const DEFAULT_MAX_LABELS: usize = 20;
 
-/// Checked emit options: only this reaches the stage code.
+/// Checked emit options with their files loaded: only this reaches the stage code.
 #[derive(Debug, Clone)]
 pub struct EmitConfig {
+    /// The parameters it was made from (for provenance: the files' digests are recorded as
+    /// inputs).
+    pub params: EmitParams,
     /// The instruction style.
     pub template: Template,
     /// The answer format (allowed for the template).
@@ -380,27 +427,34 @@ mod tests {
 
     fn problems(p: EmitParams) -> Vec<String> {
         match p.check() {
-            Err(EmitError::Params { problems }) => problems,
-            other => panic!("expected params problems, got {other:?}"),
+            Err(e) => e.problems.iter().map(|p| p.as_flag()).collect(),
+            Ok(v) => panic!("expected params problems, got {v:?}"),
         }
     }
 
     #[test]
     fn defaults_check_and_follow_the_template() {
-        let c = EmitParams::new(Template::Iepile).check().unwrap();
+        let c = EmitParams::new(Template::Iepile).load().unwrap();
         assert_eq!((c.format, c.split_num, c.negatives), (AnswerFormat::Iepile, Some(6), Negatives::All));
-        let c = EmitParams::new(Template::B2ner).check().unwrap();
+        let c = EmitParams::new(Template::B2ner).load().unwrap();
         assert_eq!((c.format, c.max_labels), (AnswerFormat::B2ner, None));
         let mut p = EmitParams::new(Template::Iepile);
         p.split_num = Some(0);
-        assert_eq!(p.check().unwrap().split_num, None);
+        assert_eq!(p.load().unwrap().split_num, None);
+    }
+
+    #[test]
+    fn template_is_required() {
+        let found = problems(EmitParams::default());
+        assert_eq!(found.len(), 1);
+        assert!(found[0].starts_with("--template is required"), "{found:?}");
     }
 
     #[test]
     fn answer_format_must_suit_the_template() {
         let mut p = EmitParams::new(Template::Iepile);
         p.answer_format = Some(AnswerFormat::InlineXml);
-        assert!(problems(p)[0].contains("cannot answer in inline-xml"));
+        assert!(problems(p)[0].contains("inline-xml is not available for template iepile"));
         let mut p = EmitParams::new(Template::B2ner);
         p.answer_format = Some(AnswerFormat::PileNer);
         assert!(problems(p)[0].contains("json-offset"));
@@ -412,12 +466,14 @@ mod tests {
         p.dynamic_label_set = true;
         p.split_num = Some(4);
         p.label_dropout = 1.5;
-        let found = problems(p);
+        let found = problems(p.clone());
         assert_eq!(found.len(), 4, "{found:?}");
-        assert!(found.iter().any(|m| m.contains("--label-dropout applies to --template b2ner")));
-        assert!(found.iter().any(|m| m.contains("--dynamic-label-set applies to --template b2ner")));
-        assert!(found.iter().any(|m| m.contains("--split-num")));
-        assert!(found.iter().any(|m| m.contains("[0, 1)")));
+        assert!(found.iter().any(|m| m == "--label-dropout applies to template b2ner only"));
+        assert!(found.iter().any(|m| m == "--dynamic-label-set applies to template b2ner only"));
+        assert!(found.iter().any(|m| m.starts_with("--split-num")));
+        assert!(found.iter().any(|m| m == "--label-dropout must be in [0, 1), got 1.5"));
+        let recipe: Vec<String> = p.check().unwrap_err().problems.iter().map(|p| p.to_string()).collect();
+        assert!(recipe.contains(&"emit.label_dropout must be in [0, 1), got 1.5".to_string()), "{recipe:?}");
     }
 
     #[test]
@@ -431,7 +487,7 @@ mod tests {
         assert!(problems(p)[0].contains("contradicts"));
         let mut p = EmitParams::new(Template::PileNer);
         p.neg_ratio = Some(0.5);
-        assert_eq!(p.check().unwrap().negatives, Negatives::Ratio(0.5));
+        assert_eq!(p.load().unwrap().negatives, Negatives::Ratio(0.5));
         let mut p = EmitParams::new(Template::B2ner);
         p.negatives = Some(NegativeMode::All);
         assert!(problems(p)[0].contains("iepile and pile-ner only"));
@@ -442,11 +498,28 @@ mod tests {
         let mut p = EmitParams::new(Template::B2ner);
         p.max_labels = Some(0);
         let found = problems(p);
-        assert!(found.iter().any(|m| m.contains("needs --dynamic-label-set")));
+        assert!(found.iter().any(|m| m.contains("needs dynamic_label_set")));
         assert!(found.iter().any(|m| m.contains("at least 1")));
-        assert!(problems(EmitParams::new(Template::SamArchetype))[0].contains("--archetypes"));
+        assert!(problems(EmitParams::new(Template::SamArchetype))[0].starts_with("--archetypes is required"));
         let mut p = EmitParams::new(Template::PileNer);
         p.lang = LangChoice::Zh;
         assert!(problems(p)[0].contains("English prompts only"));
+    }
+
+    #[test]
+    fn params_round_trip_through_yaml_and_name_bad_keys_with_lines() {
+        let mut p = EmitParams::new(Template::B2ner);
+        p.dynamic_label_set = true;
+        p.label_dropout = 0.25;
+        p.label_descriptions = Some(PathBuf::from("mappings/crossner.yaml"));
+        let text = serde_norway::to_string(&p).unwrap();
+        let (back, valid) = crate::params::from_yaml::<EmitParams>(&text, std::path::Path::new("e.yaml")).unwrap();
+        assert_eq!(back, p);
+        assert_eq!(valid.format, AnswerFormat::B2ner);
+        let bad = "template: b2ner\nlabel_dropout: 1.5\ncontainer: jsonl\nseeds: 3\n";
+        let err = crate::params::from_yaml::<EmitParams>(bad, std::path::Path::new("e.yaml")).unwrap_err();
+        let shown = err.to_string();
+        assert!(shown.contains("e.yaml:3: emit.container is invalid"), "{shown}");
+        assert!(shown.contains("e.yaml:4: emit.seeds is not a known key"), "{shown}");
     }
 }

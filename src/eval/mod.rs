@@ -25,7 +25,7 @@ use metrics::{Scores, TypeTallies};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 
-pub use run::{evaluate, EvalError, EvalOptions, EvalOutcome};
+pub use run::{evaluate, EvalError, EvalOptions, EvalOutcome, EvalParams};
 
 /// How many examples are kept per error type.
 pub const EXAMPLES_PER_TYPE: usize = 5;

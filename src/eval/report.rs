@@ -5,7 +5,7 @@
 use super::confusion::ConfusionMatrix;
 use super::metrics::Prf;
 use super::{EvalReport, ExampleEntity};
-use crate::io::{write_atomic, IoError};
+use crate::io::{FileSet, IoError};
 use crate::plot::PlotError;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -119,13 +119,41 @@ pub fn to_markdown(r: &EvalReport) -> String {
 }
 
 /// Writes `report.md`, `report.json`, `confusion.csv` and `confusion.png` into `dir`.
-pub fn write_report(dir: &Path, report: &EvalReport, confusion: &ConfusionMatrix) -> Result<Vec<PathBuf>, ReportError> {
+///
+/// The files, and `provenance.json` describing them (each file's digest in its `output`
+/// list), are written in full before any of them replaces an older report.
+pub fn write_report(
+    dir: &Path,
+    report: &EvalReport,
+    confusion: &ConfusionMatrix,
+    mut provenance: crate::provenance::Provenance,
+) -> Result<Vec<PathBuf>, ReportError> {
     let paths: Vec<PathBuf> = FILES.iter().map(|f| dir.join(f)).collect();
-    write_atomic(&paths[0], to_markdown(report).as_bytes())?;
-    let json = serde_json::to_string_pretty(report).expect("reports serialise") + "\n";
-    write_atomic(&paths[1], json.as_bytes())?;
-    write_atomic(&paths[2], confusion.to_csv().as_bytes())?;
-    confusion.heatmap("Gold x predicted type").write_png(&paths[3])?;
+    let json = serde_json::to_string_pretty(report).map_err(|e| ReportError::Io(IoError::new(&paths[1], e.into())))? + "\n";
+    let contents = [
+        to_markdown(report).into_bytes(),
+        json.into_bytes(),
+        confusion.to_csv().into_bytes(),
+        confusion.heatmap("Gold x predicted type").png_bytes(&paths[3])?,
+    ];
+    let mut set = FileSet::new();
+    let mut digests = serde_json::Map::new();
+    for (path, bytes) in paths.iter().zip(&contents) {
+        set.add(path, bytes)?;
+        digests.insert(path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(), sha256_bytes(bytes).into());
+    }
+    provenance.output = Some(sha256_bytes(serde_json::Value::Object(digests.clone()).to_string().as_bytes()));
+    let mut record = serde_json::to_value(&provenance).map_err(|e| ReportError::Io(IoError::new(dir, e.into())))?;
+    record["files"] = serde_json::Value::Object(digests);
+    let text = serde_json::to_string_pretty(&record).map_err(|e| ReportError::Io(IoError::new(dir, e.into())))? + "\n";
+    set.add(dir.join("provenance.json"), text.as_bytes())?;
+    set.commit()?;
     Ok(paths)
+}
+
+/// The hex SHA-256 of `bytes`.
+fn sha256_bytes(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    crate::provenance::hex(&sha2::Sha256::digest(bytes))
 }
 

@@ -21,6 +21,7 @@
 
 use super::predictions::{read_record, PredictionRecord};
 use super::report::{write_report, ReportError};
+use crate::provenance::Provenance;
 use super::{Evaluation, Placed, Predicted};
 use crate::align::{align, reason, AlignOptions};
 use crate::answer::repair::parse_llm;
@@ -83,6 +84,30 @@ pub struct EvalOutcome {
     pub files: Vec<PathBuf>,
     /// Every prediction line that could not be used.
     pub bad_lines: Vec<BadLine>,
+}
+
+/// Parameters of `eval` (flags and the recipe's `eval` section).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema, clap::Args)]
+#[serde(default, deny_unknown_fields)]
+pub struct EvalParams {
+    /// The answers' format: b2ner, iepile, pile-ner, inline-bracket, inline-xml,
+    /// json-grouped, json-occurrence, json-offset (required).
+    #[arg(long, required = true)]
+    pub answer_format: Option<AnswerFormat>,
+}
+
+impl crate::params::StageParams for EvalParams {
+    const STAGE: &'static str = "eval";
+    type Valid = EvalOptions;
+
+    fn check(&self) -> Result<EvalOptions, crate::params::ParamsError> {
+        let mut c = crate::params::Checker::new(Self::STAGE);
+        let Some(format) = self.answer_format else {
+            c.problem("answer_format", "is required (the format the predictions answer in)");
+            return Err(c.finish().unwrap_err());
+        };
+        Ok(EvalOptions::new(format))
+    }
 }
 
 /// Options of [`evaluate`].
@@ -307,8 +332,16 @@ pub fn evaluate(gold: &Path, pred: &Path, options: &EvalOptions, out_dir: &Path)
     let mut pending = read_predictions(pred, options.format, &mut counts, &mut bad_lines)?;
     let mut eval = Evaluation::default();
     let mut unparseable = Vec::new();
-    for batch in TableReader::<Sample>::open(gold)? {
-        for mut sample in batch? {
+    let mut reader = TableReader::<Sample>::open(gold)?;
+    while let Some(batch) = reader.next_checked() {
+        let batch = batch?;
+        for q in &batch.rejected {
+            // A gold row that is not a valid sample cannot be scored; its predictions then
+            // show up as `unknown_sample`.
+            counts.note(&format!("gold_invalid_row:{}", q.reason), 1);
+            bad_lines.push(BadLine { line: 0, reason: format!("gold_invalid_row:{}", q.reason), message: format!("{}: row {}: {}", q.file, q.record.unwrap_or(0), q.message) });
+        }
+        for mut sample in batch.rows {
             let Some(records) = pending.remove(&sample.id) else {
                 counts.note("gold_sample_without_prediction", 1);
                 continue;
@@ -345,6 +378,9 @@ pub fn evaluate(gold: &Path, pred: &Path, options: &EvalOptions, out_dir: &Path)
     let confusion = eval.confusion().clone();
     let mut report = eval.finish(counts);
     report.unparseable = unparseable;
-    let files = write_report(out_dir, &report, &confusion)?;
+    let mut provenance = Provenance::new("eval", crate::params::canonical_json(&EvalParams { answer_format: Some(options.format) }));
+    provenance.inputs([gold, pred])?;
+    provenance.counts = Some(report.counts.clone());
+    let files = write_report(out_dir, &report, &confusion, provenance)?;
     Ok(EvalOutcome { report, files, bad_lines })
 }

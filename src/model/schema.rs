@@ -246,9 +246,48 @@ fn list_range(list: &ListArray, row: usize) -> std::ops::Range<usize> {
     offsets[row] as usize..offsets[row + 1] as usize
 }
 
-/// Converts a record batch of the samples table back into samples. Columns added after
-/// version 1 (`relations`, `archetype`, `identifier`) may be absent and default to empty.
+/// Converts a record batch of the samples table back into samples, failing on the first row
+/// that is not a valid sample (see [`batch_to_sample_rows`] to keep the others).
 pub fn batch_to_samples(batch: &RecordBatch) -> Result<Vec<Sample>, ArrowError> {
+    batch_to_sample_rows(batch)?
+        .into_iter()
+        .enumerate()
+        .map(|(row, r)| r.map_err(|e| invalid(format!("row {row}: {}", e.message))))
+        .collect()
+}
+
+/// Why one row of a samples table is not a valid sample.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowError {
+    /// Reason code for the quarantine table (`invalid_span`, `span_text_mismatch`, …).
+    pub reason: &'static str,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl RowError {
+    fn new(reason: &'static str, message: impl Into<String>) -> RowError {
+        RowError { reason, message: message.into() }
+    }
+}
+
+impl From<super::SampleError> for RowError {
+    fn from(e: super::SampleError) -> RowError {
+        let reason = match e {
+            super::SampleError::SpanOutOfRange { .. } => "span_out_of_range",
+            super::SampleError::TextMismatch { .. } => "span_text_mismatch",
+            super::SampleError::BadRelation { .. } => "bad_relation",
+        };
+        RowError::new(reason, e.to_string())
+    }
+}
+
+/// Converts a record batch of the samples table into one result per row: a column of the
+/// wrong shape fails the batch, a row that breaks the invariants ([`Sample::check`], a null
+/// key, a span with start after end, a `meta` that is not a JSON object) fails only itself.
+/// Columns added after version 1 (`relations`, `archetype`, `identifier`) may be absent and
+/// default to empty; columns nerprep does not know are ignored here (`map` passes them on).
+pub fn batch_to_sample_rows(batch: &RecordBatch) -> Result<Vec<Result<Sample, RowError>>, ArrowError> {
     let id = string_column(batch, "id")?;
     let dataset = string_column(batch, "dataset")?;
     let formats = format_column(batch)?;
@@ -261,58 +300,182 @@ pub fn batch_to_samples(batch: &RecordBatch) -> Result<Vec<Sample>, ArrowError> 
     let unaligned = list_column(batch, "unaligned")?;
     let relations = list_column(batch, "relations")?;
 
-    let ent = entities.values().as_struct();
+    let ent = struct_items(entities, "entities")?;
     let (e_start, e_end) = (struct_u32(ent, "start")?, struct_u32(ent, "end")?);
     let e_label = required(struct_str(ent, "label")?, "label")?;
     let e_text = required(struct_str(ent, "text")?, "text")?;
     let e_arch = struct_str(ent, "archetype")?;
     let e_ident = struct_str(ent, "identifier")?;
     let labels = label_set.values().as_string_opt::<i32>().ok_or_else(|| invalid("label_set items are not utf8"))?;
-
-    let mut out = Vec::with_capacity(batch.num_rows());
-    for row in 0..batch.num_rows() {
-        let mut s = Sample::new(
-            id.value(row),
-            dataset.value(row),
-            formats[row],
-            split.value(row),
-            lang.value(row),
-            text.value(row),
-        );
-        for i in list_range(entities, row) {
-            let span = Span::new(e_start.value(i), e_end.value(i)).map_err(|e| invalid(format!("row {row}: {e}")))?;
-            let mut e = Entity::new(span, e_label.value(i), e_text.value(i));
-            e.archetype = opt_value(e_arch, i);
-            e.identifier = opt_value(e_ident, i);
-            s.entities.push(e);
-        }
-        s.label_set = list_range(label_set, row).map(|i| labels.value(i).to_string()).collect();
-        if let Some(un) = unaligned {
-            let st = un.values().as_struct();
-            let (l, t, r) = (
+    let unaligned = match unaligned {
+        Some(un) => {
+            let st = struct_items(un, "unaligned")?;
+            let cols = (
                 required(struct_str(st, "label")?, "label")?,
                 required(struct_str(st, "text")?, "text")?,
                 required(struct_str(st, "reason")?, "reason")?,
             );
-            s.unaligned = list_range(un, row)
-                .map(|i| Unaligned { label: l.value(i).into(), text: t.value(i).into(), reason: r.value(i).into() })
-                .collect();
+            Some((un, cols))
         }
-        if let Some(rel) = relations {
-            let st = rel.values().as_struct();
-            let (h, t) = (struct_u32(st, "head")?, struct_u32(st, "tail")?);
-            let l = required(struct_str(st, "label")?, "label")?;
-            s.relations = list_range(rel, row)
-                .map(|i| Relation { head: h.value(i), tail: t.value(i), label: l.value(i).into() })
-                .collect();
+        None => None,
+    };
+    let relations = match relations {
+        Some(rel) => {
+            let st = struct_items(rel, "relations")?;
+            Some((rel, struct_u32(st, "head")?, struct_u32(st, "tail")?, required(struct_str(st, "label")?, "label")?))
         }
-        s.meta = match serde_json::from_str(meta.value(row)) {
-            Ok(serde_json::Value::Object(m)) => m,
-            _ => return Err(invalid(format!("row {row}: meta is not a JSON object"))),
+        None => None,
+    };
+
+    let mut out = Vec::with_capacity(batch.num_rows());
+    for row in 0..batch.num_rows() {
+        let build = || -> Result<Sample, RowError> {
+            for (name, col) in [("id", id), ("dataset", dataset), ("text", text), ("meta", meta)] {
+                if col.is_null(row) {
+                    return Err(RowError::new("null_value", format!("column `{name}` is null")));
+                }
+            }
+            let mut s = Sample::new(
+                id.value(row),
+                dataset.value(row),
+                formats[row],
+                split.value(row),
+                lang.value(row),
+                text.value(row),
+            );
+            for i in list_range(entities, row) {
+                let span = Span::new(e_start.value(i), e_end.value(i))
+                    .map_err(|e| RowError::new("invalid_span", format!("sample {}: {e}", s.id)))?;
+                let mut e = Entity::new(span, e_label.value(i), e_text.value(i));
+                e.archetype = opt_value(e_arch, i);
+                e.identifier = opt_value(e_ident, i);
+                s.entities.push(e);
+            }
+            s.label_set = list_range(label_set, row).map(|i| labels.value(i).to_string()).collect();
+            if let Some((un, (l, t, r))) = unaligned {
+                s.unaligned = list_range(un, row)
+                    .map(|i| Unaligned { label: l.value(i).into(), text: t.value(i).into(), reason: r.value(i).into() })
+                    .collect();
+            }
+            if let Some((rel, h, t, l)) = relations {
+                s.relations = list_range(rel, row)
+                    .map(|i| Relation { head: h.value(i), tail: t.value(i), label: l.value(i).into() })
+                    .collect();
+            }
+            s.meta = match serde_json::from_str(meta.value(row)) {
+                Ok(serde_json::Value::Object(m)) => m,
+                _ => return Err(RowError::new("invalid_meta", format!("sample {}: meta is not a JSON object", s.id))),
+            };
+            s.check()?;
+            Ok(s)
         };
-        out.push(s);
+        out.push(build());
     }
     Ok(out)
+}
+
+/// The struct items of a list column, or an error naming the column (never a panic).
+fn struct_items<'a>(list: &'a ListArray, name: &str) -> Result<&'a StructArray, ArrowError> {
+    list.values().as_struct_opt().ok_or_else(|| invalid(format!("column `{name}` is not a list of structs")))
+}
+
+/// A short spelling of an Arrow type for messages: `list<struct<start,end,label,text>>`.
+pub fn short_type(t: &DataType) -> String {
+    match t {
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => "utf8".into(),
+        DataType::UInt32 => "u32".into(),
+        DataType::UInt64 => "u64".into(),
+        DataType::List(f) | DataType::LargeList(f) => format!("list<{}>", short_type(f.data_type())),
+        DataType::Struct(fields) => {
+            let names: Vec<&str> = fields.iter().map(|f| f.name().as_str()).collect();
+            format!("struct<{}>", names.join(","))
+        }
+        DataType::Dictionary(_, v) => format!("dictionary<{}>", short_type(v)),
+        other => other.to_string().to_lowercase(),
+    }
+}
+
+/// How a type of the canonical schema is spelt in messages: required struct fields are
+/// listed, optional ones stand for `…`.
+fn expected_type(t: &DataType) -> String {
+    match t {
+        DataType::List(f) => format!("list<{}>", expected_type(f.data_type())),
+        DataType::Struct(fields) => {
+            let mut names: Vec<&str> = fields.iter().filter(|f| !f.is_nullable()).map(|f| f.name().as_str()).collect();
+            if fields.iter().any(|f| f.is_nullable()) {
+                names.push("…");
+            }
+            format!("struct<{}>", names.join(","))
+        }
+        DataType::Dictionary(_, v) => format!("{} or dictionary<{}>", short_type(v), short_type(v)),
+        other => short_type(other),
+    }
+}
+
+/// Whether data of type `found` can be read as the canonical `expected`: the same shape,
+/// struct fields matched by name, optional (nullable) struct fields allowed to be absent.
+fn compatible(found: &DataType, expected: &DataType) -> bool {
+    match (found, expected) {
+        (DataType::List(f), DataType::List(e)) => compatible(f.data_type(), e.data_type()),
+        (DataType::Struct(f), DataType::Struct(e)) => e.iter().all(|ef| match f.find(ef.name()) {
+            Some((_, ff)) => compatible(ff.data_type(), ef.data_type()),
+            None => ef.is_nullable(),
+        }),
+        (DataType::Utf8, DataType::Dictionary(_, v)) => **v == DataType::Utf8,
+        (DataType::Dictionary(fk, fv), DataType::Dictionary(ek, ev)) => fk == ek && fv == ev,
+        (f, e) => f == e,
+    }
+}
+
+/// Columns a samples table may lack (added after version 1); they read as empty.
+const OPTIONAL_COLUMNS: [&str; 2] = ["unaligned", "relations"];
+
+/// Checks that a table's (normalised, see [`reading_schema`]) schema can be read as samples:
+/// every canonical column present (or optional) with a compatible type. The error names the
+/// column, what it is and what was expected.
+pub fn check_samples_schema(found: &Schema) -> Result<(), String> {
+    for expected in samples_schema().fields() {
+        match found.field_with_name(expected.name()) {
+            Ok(f) if compatible(f.data_type(), expected.data_type()) => {}
+            Ok(f) => {
+                return Err(format!(
+                    "column '{}' is {}, expected {}",
+                    expected.name(),
+                    short_type(f.data_type()),
+                    expected_type(expected.data_type())
+                ));
+            }
+            Err(_) if OPTIONAL_COLUMNS.contains(&expected.name().as_str()) => {}
+            Err(_) => {
+                return Err(format!("column '{}' is missing (expected {})", expected.name(), expected_type(expected.data_type())));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The schema to read a file with: the file's own, with the wide or view variants other
+/// writers use (`large_string`, `large_list`, string views, dictionaries with other key types,
+/// as Polars and pyarrow write them) mapped to the ones nerprep reads. Unknown columns keep
+/// their types, so they can be passed through.
+pub fn reading_schema(file: &Schema) -> Schema {
+    let fields: Vec<Field> = file.fields().iter().map(|f| normalise_field(f)).collect();
+    Schema::new_with_metadata(fields, file.metadata().clone())
+}
+
+fn normalise_field(f: &Field) -> Field {
+    f.clone().with_data_type(normalise_type(f.data_type()))
+}
+
+fn normalise_type(t: &DataType) -> DataType {
+    match t {
+        DataType::LargeUtf8 | DataType::Utf8View => DataType::Utf8,
+        DataType::LargeList(item) | DataType::List(item) => DataType::List(Arc::new(normalise_field(item))),
+        DataType::Struct(fields) => DataType::Struct(fields.iter().map(|f| normalise_field(f)).collect()),
+        DataType::Dictionary(k, v) if **k == DataType::Int8 && **v == DataType::Utf8 => t.clone(),
+        DataType::Dictionary(_, v) if matches!(**v, DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View) => DataType::Utf8,
+        other => other.clone(),
+    }
 }
 
 /// Converts quarantine records to one record batch of [`quarantine_schema`].

@@ -10,8 +10,8 @@ pub mod side;
 use crate::io::{AtomicFile, IoError};
 use crate::provenance::{HashingWriter, Provenance, PROVENANCE_KEY};
 use crate::model::schema::{
-    batch_to_quarantine, batch_to_samples, quarantine_schema, quarantine_to_batch, samples_schema,
-    samples_to_batch, TABLE_VERSION,
+    batch_to_quarantine, batch_to_sample_rows, batch_to_samples, check_samples_schema, quarantine_schema,
+    quarantine_to_batch, reading_schema, samples_schema, samples_to_batch, RowError, TABLE_VERSION,
 };
 use crate::model::{QuarantineRecord, Sample};
 use crate::report::Counts;
@@ -28,6 +28,7 @@ use std::collections::BTreeMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::sync::Arc;
 use std::thread::JoinHandle;
 
 /// Rows per Arrow batch handed to the Parquet writer.
@@ -54,6 +55,35 @@ pub enum TableError {
         #[source]
         source: ParquetError,
     },
+    /// The file is Parquet but its columns do not fit the table it is read as.
+    #[error("{path}: {message}")]
+    Layout {
+        /// The file.
+        path: PathBuf,
+        /// Which column is wrong and what was expected.
+        message: String,
+    },
+    /// The table was written by a newer nerprep with a layout this one does not know.
+    #[error("{path}: table version {found} is newer than this nerprep reads (up to {supported}); upgrade nerprep")]
+    FutureVersion {
+        /// The file.
+        path: PathBuf,
+        /// The version stored in the file.
+        found: String,
+        /// The newest version this build reads.
+        supported: &'static str,
+    },
+    /// A row is not a valid record of the table (read through the plain iterator, which
+    /// cannot quarantine it; stages that can use [`TableReader::next_checked`]).
+    #[error("{path}: row {row}: {message}")]
+    InvalidRow {
+        /// The file.
+        path: PathBuf,
+        /// The 0-based row.
+        row: u64,
+        /// What is wrong.
+        message: String,
+    },
     /// The file is Parquet but not a table of the expected shape.
     #[error("{path}: not a nerprep table: {source}")]
     Schema {
@@ -73,6 +103,16 @@ pub trait TableRow: Sized + Send + 'static {
     fn to_batch(rows: &[Self]) -> Result<RecordBatch, ArrowError>;
     /// One record batch back to rows.
     fn from_batch(batch: &RecordBatch) -> Result<Vec<Self>, ArrowError>;
+    /// One record batch back to one result per row, so that a bad row can be quarantined
+    /// while the others are read; a batch of the wrong shape is an error for all of it.
+    fn from_batch_rows(batch: &RecordBatch) -> Result<Vec<Result<Self, RowError>>, ArrowError> {
+        Ok(Self::from_batch(batch)?.into_iter().map(Ok).collect())
+    }
+    /// Checks a file's (normalised) schema before any row is read; the message names the
+    /// column and what was expected.
+    fn check_schema(_schema: &arrow_schema::Schema) -> Result<(), String> {
+        Ok(())
+    }
     /// Top-level columns whose values are (nearly) all distinct: dictionary encoding only
     /// costs time there, so they are written plain.
     fn distinct_columns() -> &'static [&'static str] {
@@ -89,6 +129,12 @@ impl TableRow for Sample {
     }
     fn from_batch(batch: &RecordBatch) -> Result<Vec<Self>, ArrowError> {
         batch_to_samples(batch)
+    }
+    fn from_batch_rows(batch: &RecordBatch) -> Result<Vec<Result<Self, RowError>>, ArrowError> {
+        batch_to_sample_rows(batch)
+    }
+    fn check_schema(schema: &arrow_schema::Schema) -> Result<(), String> {
+        check_samples_schema(schema)
     }
     fn distinct_columns() -> &'static [&'static str] {
         &["id", "text", "meta"]
@@ -360,44 +406,121 @@ impl BatchWriter {
 /// Reads every record batch of a Parquet file whose schema is known only at run time.
 pub fn read_batches(path: impl AsRef<Path>) -> Result<Vec<RecordBatch>, TableError> {
     let path = path.as_ref();
-    let file = File::open(path).map_err(|e| IoError::new(path, e))?;
-    let reader = ParquetRecordBatchReaderBuilder::try_new(file)
-        .and_then(|b| b.with_batch_size(BATCH_ROWS).build())
+    let reader = open_batches(path)?
+        .with_batch_size(BATCH_ROWS)
+        .build()
         .map_err(|e| TableError::Parquet { path: path.to_path_buf(), source: e })?;
     reader
         .map(|b| b.map_err(|e| TableError::Schema { path: path.to_path_buf(), source: e }))
         .collect()
 }
 
-/// Streams the rows of a table back, one record batch at a time.
+/// Opens a Parquet file for batch reading with the schema nerprep reads it as
+/// ([`reading_schema`]: other writers' wide string and list types mapped to ours), after
+/// checking that the table version, if recorded, is one this build knows.
+pub fn open_batches(path: &Path) -> Result<ParquetRecordBatchReaderBuilder<File>, TableError> {
+    use parquet::arrow::arrow_reader::ArrowReaderOptions;
+    let parquet = |e| TableError::Parquet { path: path.to_path_buf(), source: e };
+    let open = || File::open(path).map_err(|e| IoError::new(path, e));
+    let builder = ParquetRecordBatchReaderBuilder::try_new(open()?).map_err(parquet)?;
+    check_version(path, builder.metadata().file_metadata().key_value_metadata())?;
+    let wanted = reading_schema(builder.schema());
+    if wanted.fields() == builder.schema().fields() {
+        return Ok(builder);
+    }
+    let options = ArrowReaderOptions::new().with_schema(Arc::new(wanted));
+    ParquetRecordBatchReaderBuilder::try_new_with_options(open()?, options).map_err(parquet)
+}
+
+/// Refuses a table whose recorded layout version is newer than [`TABLE_VERSION`] (or not a
+/// version at all); a table with none (written by another tool) is read on its schema alone.
+fn check_version(path: &Path, kv: Option<&Vec<KeyValue>>) -> Result<(), TableError> {
+    let Some(found) = kv.and_then(|kv| kv.iter().find(|k| k.key == VERSION_KEY)).and_then(|k| k.value.clone()) else {
+        return Ok(());
+    };
+    let newer = match (found.trim().parse::<u64>(), TABLE_VERSION.parse::<u64>()) {
+        (Ok(f), Ok(ours)) => f > ours,
+        _ => true,
+    };
+    if newer {
+        return Err(TableError::FutureVersion { path: path.to_path_buf(), found, supported: TABLE_VERSION });
+    }
+    Ok(())
+}
+
+/// One batch of rows read with [`TableReader::next_checked`]: the valid rows, and the rows
+/// that are not valid records as quarantine records (file, row, reason, message).
+#[derive(Debug)]
+pub struct CheckedBatch<T> {
+    /// The valid rows, in table order.
+    pub rows: Vec<T>,
+    /// The invalid rows, in table order, ready for the stage's quarantine.
+    pub rejected: Vec<QuarantineRecord>,
+}
+
+/// Streams the rows of a table back, one record batch at a time. Opening checks the table
+/// version and the schema (a foreign or edited Parquet gets an error naming the column, not
+/// a panic); every row is checked as it is read.
 pub struct TableReader<T: TableRow> {
     inner: ParquetRecordBatchReader,
     path: PathBuf,
+    next_row: u64,
     _rows: std::marker::PhantomData<T>,
 }
 
 impl<T: TableRow> TableReader<T> {
-    /// Opens `path`; fails if it is not Parquet.
+    /// Opens `path`; fails if it is not Parquet, is from a newer nerprep, or its columns do
+    /// not fit `T`'s table.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, TableError> {
         let path = path.as_ref().to_path_buf();
-        let file = File::open(&path).map_err(|e| IoError::new(&path, e))?;
-        let inner = ParquetRecordBatchReaderBuilder::try_new(file)
-            .and_then(|b| b.with_batch_size(BATCH_ROWS).build())
+        let builder = open_batches(&path)?;
+        T::check_schema(builder.schema()).map_err(|message| TableError::Layout { path: path.clone(), message })?;
+        let inner = builder
+            .with_batch_size(BATCH_ROWS)
+            .build()
             .map_err(|e| TableError::Parquet { path: path.clone(), source: e })?;
-        Ok(TableReader { inner, path, _rows: std::marker::PhantomData })
+        Ok(TableReader { inner, path, next_row: 0, _rows: std::marker::PhantomData })
+    }
+
+    /// The next batch, with invalid rows set apart instead of failing the read.
+    pub fn next_checked(&mut self) -> Option<Result<CheckedBatch<T>, TableError>> {
+        let batch = match self.inner.next()? {
+            Ok(b) => b,
+            Err(e) => return Some(Err(TableError::Schema { path: self.path.clone(), source: e })),
+        };
+        let rows = match T::from_batch_rows(&batch) {
+            Ok(rows) => rows,
+            Err(e) => return Some(Err(TableError::Schema { path: self.path.clone(), source: e })),
+        };
+        let mut out = CheckedBatch { rows: Vec::with_capacity(rows.len()), rejected: Vec::new() };
+        let file = self.path.display().to_string();
+        for (i, row) in rows.into_iter().enumerate() {
+            match row {
+                Ok(r) => out.rows.push(r),
+                Err(e) => {
+                    let index = self.next_row + i as u64;
+                    out.rejected.push(QuarantineRecord::new(&file, None, Some(index), e.reason, e.message, ""));
+                }
+            }
+        }
+        self.next_row += batch.num_rows() as u64;
+        Some(Ok(out))
     }
 }
 
 impl<T: TableRow> Iterator for TableReader<T> {
     type Item = Result<Vec<T>, TableError>;
 
+    /// The next batch; an invalid row is an error ([`TableError::InvalidRow`]).
     fn next(&mut self) -> Option<Self::Item> {
-        let batch = self.inner.next()?;
-        Some(
-            batch
-                .map_err(|e| TableError::Schema { path: self.path.clone(), source: e })
-                .and_then(|b| T::from_batch(&b).map_err(|e| TableError::Schema { path: self.path.clone(), source: e })),
-        )
+        let checked = match self.next_checked()? {
+            Ok(c) => c,
+            Err(e) => return Some(Err(e)),
+        };
+        match checked.rejected.into_iter().next() {
+            Some(q) => Some(Err(TableError::InvalidRow { path: self.path.clone(), row: q.record.unwrap_or(0), message: q.message })),
+            None => Some(Ok(checked.rows)),
+        }
     }
 }
 

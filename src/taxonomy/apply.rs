@@ -8,17 +8,22 @@
 
 use super::files::Mapping;
 use super::{normalize_label, TaxonomyError, MISC};
-use crate::model::Sample;
+use crate::io::side_path;
+use crate::model::schema::{batch_to_sample_rows, check_samples_schema, samples_schema, samples_to_batch};
+use crate::model::{QuarantineRecord, Sample};
+use crate::provenance::Provenance;
 use crate::report::Counts;
-use crate::table::{TableReader, TableWriter};
-use serde::Serialize;
+use crate::table::{open_batches, BatchWriter, TableError, TableWriter, BATCH_ROWS};
+use arrow_array::{BooleanArray, RecordBatch};
+use arrow_schema::SchemaRef;
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 /// What to do with an entity whose label no mapping knows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum UnmappedPolicy {
     /// Refuse: write no table, report the unmapped types (exit 1).
@@ -38,6 +43,47 @@ impl FromStr for UnmappedPolicy {
             "keep" => Ok(UnmappedPolicy::Keep),
             _ => Err(format!("unknown policy `{s}`; expected error, misc or keep")),
         }
+    }
+}
+
+/// Parameters of `map` (flags and the recipe's `map` section).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema, clap::Args)]
+#[serde(default, deny_unknown_fields)]
+pub struct MapParams {
+    /// Mapping files (mappings/*.yaml), consulted in order: the first that knows a label wins.
+    #[arg(long, short, required = true)]
+    pub mapping: Vec<PathBuf>,
+    /// Entities whose label no mapping knows: error (write nothing, exit 1), misc (give
+    /// them Misc), keep (leave their archetype as it was, usually empty).
+    #[arg(long, default_value = "keep")]
+    pub unmapped: UnmappedPolicy,
+    /// Also match labels differing only in case, whitespace or underscores (each such hit
+    /// is listed in the report).
+    #[arg(long)]
+    pub normalize: bool,
+    /// How many unmapped types the Markdown report lists.
+    #[arg(long, default_value_t = 20)]
+    pub top: usize,
+}
+
+impl Default for MapParams {
+    fn default() -> Self {
+        MapParams { mapping: Vec::new(), unmapped: UnmappedPolicy::Keep, normalize: false, top: 20 }
+    }
+}
+
+impl crate::params::StageParams for MapParams {
+    const STAGE: &'static str = "map";
+    type Valid = MapParams;
+
+    fn check(&self) -> Result<MapParams, crate::params::ParamsError> {
+        let mut c = crate::params::Checker::new(Self::STAGE);
+        c.require(!self.mapping.is_empty(), "mapping", "needs at least one mapping file");
+        let mut seen = BTreeSet::new();
+        for m in &self.mapping {
+            c.require(seen.insert(m), "mapping", format!("names {} twice", m.display()));
+        }
+        c.finish().map(|()| self.clone())
     }
 }
 
@@ -256,129 +302,234 @@ pub fn map_table(
     output: &Path,
     mappings: &[(Mapping, String)],
     options: MapOptions,
+    mut provenance: Provenance,
 ) -> Result<MapOutcome, TaxonomyError> {
-    let resolver = Resolver::new(&mappings.iter().map(|(m, _)| m.clone()).collect::<Vec<_>>());
-    let mut cache = BTreeMap::<String, Resolution>::new();
-    let mut writer = TableWriter::<Sample>::create(output)?;
+    let mut mapper = Mapper::new(input, mappings, options);
     let mut counts = Counts::new("map");
-    let mut cov = Coverage {
-        input: input.display().to_string(),
-        mappings: mappings.iter().map(|(m, p)| format!("{} ({p})", m.name)).collect(),
-        unmapped_policy: options.unmapped,
-        normalize: options.normalize,
-        samples: 0,
-        entities: 0,
-        entities_exact: 0,
-        entities_normalized: 0,
-        entities_defaulted_misc: 0,
-        entities_unmapped: 0,
-        entities_via_unreviewed: 0,
-        entity_share: 0.0,
-        types: 0,
-        types_mapped: 0,
-        type_share: 0.0,
-        by_archetype: BTreeMap::new(),
-        normalized_hits: Vec::new(),
-        unmapped_types: Vec::new(),
-        conflicts: resolver.conflicts().to_vec(),
-    };
-    let mut normalized = BTreeMap::<String, NormalizedHit>::new();
-    let mut unmapped = BTreeMap::<String, (Tally, Vec<String>)>::new();
-
-    for batch in TableReader::<Sample>::open(input)? {
-        for mut s in batch? {
+    let builder = open_batches(input)?;
+    check_samples_schema(builder.schema()).map_err(|message| TableError::Layout { path: input.to_path_buf(), message })?;
+    let out_schema = mapped_schema(builder.schema());
+    let reader = builder.with_batch_size(BATCH_ROWS).build().map_err(|e| TableError::Parquet { path: input.to_path_buf(), source: e })?;
+    let mut writer = BatchWriter::create(output, out_schema.clone(), &BTreeMap::new())?;
+    let mut quarantine = TableWriter::<QuarantineRecord>::create(side_path(output, "quarantine"))?;
+    let schema_error = |e| TableError::Schema { path: input.to_path_buf(), source: e };
+    let mut row = 0u64;
+    for batch in reader {
+        let batch = batch.map_err(schema_error)?;
+        let rows = batch_to_sample_rows(&batch).map_err(schema_error)?;
+        let mut keep = Vec::with_capacity(rows.len());
+        let mut samples = Vec::with_capacity(rows.len());
+        for r in rows {
             counts.read += 1;
-            cov.samples += 1;
-            let mut seen_unmapped = BTreeSet::<String>::new();
-            for e in &mut s.entities {
-                cov.entities += 1;
-                let r: &Resolution = cache.entry(e.label.clone()).or_insert_with(|| resolver.resolve(&e.label, options.normalize));
-                let exact = matches!(r, Resolution::Exact(_));
-                match r {
-                    Resolution::Exact(t) | Resolution::Normalized(t) => {
-                        if exact {
-                            cov.entities_exact += 1;
-                        } else {
-                            cov.entities_normalized += 1;
-                            normalized
-                                .entry(e.label.clone())
-                                .or_insert_with(|| NormalizedHit {
-                                    label: e.label.clone(),
-                                    matched: t.spelling.clone(),
-                                    archetype: t.archetype.clone(),
-                                    mapping: t.mapping.clone(),
-                                    entities: 0,
-                                })
-                                .entities += 1;
-                        }
-                        if !t.reviewed {
-                            cov.entities_via_unreviewed += 1;
-                        }
-                        e.archetype = Some(t.archetype.clone());
-                    }
-                    Resolution::Ambiguous(_) | Resolution::Unmapped => {
-                        let ambiguous = match r {
-                            Resolution::Ambiguous(a) => a.clone(),
-                            _ => Vec::new(),
-                        };
-                        let (tally, _) = unmapped.entry(e.label.clone()).or_insert_with(|| {
-                            (Tally { first_sample: s.id.clone(), ..Tally::default() }, ambiguous)
-                        });
-                        tally.entities += 1;
-                        if seen_unmapped.insert(e.label.clone()) {
-                            tally.samples += 1;
-                        }
-                        match options.unmapped {
-                            UnmappedPolicy::Misc => {
-                                cov.entities_defaulted_misc += 1;
-                                e.archetype = Some(MISC.to_string());
-                            }
-                            _ => cov.entities_unmapped += 1,
-                        }
-                    }
+            match r {
+                Ok(mut s) => {
+                    mapper.map(&mut s);
+                    keep.push(true);
+                    samples.push(s);
                 }
-                if let Some(a) = &e.archetype {
-                    *cov.by_archetype.entry(a.clone()).or_default() += 1;
+                Err(e) => {
+                    keep.push(false);
+                    counts.quarantine(e.reason);
+                    quarantine.push(QuarantineRecord::new(input.display().to_string(), None, Some(row + keep.len() as u64 - 1), e.reason, e.message, ""))?;
                 }
             }
-            writer.push(s)?;
+        }
+        row += keep.len() as u64;
+        let mapped = with_mapped_entities(&batch, &keep, &samples, &out_schema).map_err(schema_error)?;
+        writer.write(&mapped)?;
+    }
+    let cov = mapper.finish(&mut counts);
+    let refuse = options.unmapped == UnmappedPolicy::Error && !cov.unmapped_types.is_empty();
+    if refuse {
+        counts.skip("not_written:unmapped_types", counts.read - counts.quarantined_total());
+        // The temporary files are removed; `output` is left as it was.
+    } else {
+        counts.written = counts.read - counts.quarantined_total();
+        provenance.counts = Some(counts.clone());
+        let closed = vec![writer.close(provenance.clone())?, quarantine.close(provenance)?];
+        crate::table::commit_all(closed)?;
+    }
+    Ok(MapOutcome { counts, coverage: cov, written: !refuse })
+}
+
+/// The output schema of `map`: the input's columns, in order, with `entities` in the
+/// canonical type (which has the `archetype` field map fills).
+fn mapped_schema(input: &arrow_schema::Schema) -> SchemaRef {
+    let canonical = samples_schema();
+    let fields: Vec<arrow_schema::FieldRef> = input
+        .fields()
+        .iter()
+        .map(|f| match canonical.field_with_name(f.name()) {
+            Ok(c) if f.name() == "entities" => std::sync::Arc::new(c.clone()),
+            _ => f.clone(),
+        })
+        .collect();
+    std::sync::Arc::new(arrow_schema::Schema::new_with_metadata(fields, input.metadata().clone()))
+}
+
+/// `batch` without the rows `keep` rejects, its `entities` column replaced by the mapped
+/// entities of `samples` (the kept rows, in order); every other column passes unchanged.
+fn with_mapped_entities(
+    batch: &RecordBatch,
+    keep: &[bool],
+    samples: &[Sample],
+    schema: &SchemaRef,
+) -> Result<RecordBatch, arrow_schema::ArrowError> {
+    let kept = if keep.iter().all(|&k| k) {
+        batch.clone()
+    } else {
+        arrow_select::filter::filter_record_batch(batch, &BooleanArray::from(keep.to_vec()))?
+    };
+    let entities = samples_to_batch(samples)?.column_by_name("entities").cloned().ok_or_else(|| {
+        arrow_schema::ArrowError::SchemaError("the canonical schema has an entities column".into())
+    })?;
+    let columns = kept
+        .schema()
+        .fields()
+        .iter()
+        .zip(kept.columns())
+        .map(|(f, c)| if f.name() == "entities" { entities.clone() } else { c.clone() })
+        .collect();
+    RecordBatch::try_new(schema.clone(), columns)
+}
+
+/// Fills archetypes sample by sample and gathers the coverage report.
+struct Mapper {
+    resolver: Resolver,
+    options: MapOptions,
+    cache: BTreeMap<String, Resolution>,
+    cov: Coverage,
+    normalized: BTreeMap<String, NormalizedHit>,
+    unmapped: BTreeMap<String, (Tally, Vec<String>)>,
+}
+
+impl Mapper {
+    fn new(input: &Path, mappings: &[(Mapping, String)], options: MapOptions) -> Mapper {
+        let resolver = Resolver::new(&mappings.iter().map(|(m, _)| m.clone()).collect::<Vec<_>>());
+        let cov = Coverage {
+            input: input.display().to_string(),
+            mappings: mappings.iter().map(|(m, p)| format!("{} ({p})", m.name)).collect(),
+            unmapped_policy: options.unmapped,
+            normalize: options.normalize,
+            samples: 0,
+            entities: 0,
+            entities_exact: 0,
+            entities_normalized: 0,
+            entities_defaulted_misc: 0,
+            entities_unmapped: 0,
+            entities_via_unreviewed: 0,
+            entity_share: 0.0,
+            types: 0,
+            types_mapped: 0,
+            type_share: 0.0,
+            by_archetype: BTreeMap::new(),
+            normalized_hits: Vec::new(),
+            unmapped_types: Vec::new(),
+            conflicts: resolver.conflicts().to_vec(),
+        };
+        Mapper { resolver, options, cache: BTreeMap::new(), cov, normalized: BTreeMap::new(), unmapped: BTreeMap::new() }
+    }
+
+    /// Fills the archetypes of one sample's entities.
+    fn map(&mut self, s: &mut Sample) {
+        let Mapper { resolver, options, cache, cov, normalized, unmapped } = self;
+        cov.samples += 1;
+        let mut seen_unmapped = BTreeSet::<String>::new();
+        for e in &mut s.entities {
+            cov.entities += 1;
+            let r: &Resolution = cache.entry(e.label.clone()).or_insert_with(|| resolver.resolve(&e.label, options.normalize));
+            match r {
+                Resolution::Exact(t) | Resolution::Normalized(t) => {
+                    if matches!(r, Resolution::Exact(_)) {
+                        cov.entities_exact += 1;
+                    } else {
+                        cov.entities_normalized += 1;
+                        normalized
+                            .entry(e.label.clone())
+                            .or_insert_with(|| NormalizedHit {
+                                label: e.label.clone(),
+                                matched: t.spelling.clone(),
+                                archetype: t.archetype.clone(),
+                                mapping: t.mapping.clone(),
+                                entities: 0,
+                            })
+                            .entities += 1;
+                    }
+                    if !t.reviewed {
+                        cov.entities_via_unreviewed += 1;
+                    }
+                    e.archetype = Some(t.archetype.clone());
+                }
+                Resolution::Ambiguous(_) | Resolution::Unmapped => {
+                    let ambiguous = match r {
+                        Resolution::Ambiguous(a) => a.clone(),
+                        _ => Vec::new(),
+                    };
+                    let (tally, _) = unmapped
+                        .entry(e.label.clone())
+                        .or_insert_with(|| (Tally { first_sample: s.id.clone(), ..Tally::default() }, ambiguous));
+                    tally.entities += 1;
+                    if seen_unmapped.insert(e.label.clone()) {
+                        tally.samples += 1;
+                    }
+                    match options.unmapped {
+                        UnmappedPolicy::Misc => {
+                            cov.entities_defaulted_misc += 1;
+                            e.archetype = Some(MISC.to_string());
+                        }
+                        _ => cov.entities_unmapped += 1,
+                    }
+                }
+            }
+            if let Some(a) = &e.archetype {
+                *cov.by_archetype.entry(a.clone()).or_default() += 1;
+            }
         }
     }
 
-    let mapped_entities = cov.entities_exact + cov.entities_normalized;
-    cov.entity_share = share(mapped_entities, cov.entities);
-    cov.types = cache.len() as u64;
-    cov.types_mapped = cache.values().filter(|r| matches!(r, Resolution::Exact(_) | Resolution::Normalized(_))).count() as u64;
-    cov.type_share = share(cov.types_mapped, cov.types);
-    cov.normalized_hits = normalized.into_values().collect();
-    cov.unmapped_types = unmapped
-        .into_iter()
-        .map(|(label, (t, ambiguous))| UnmappedType {
-            label,
-            entities: t.entities,
-            samples: t.samples,
-            first_sample: t.first_sample,
-            ambiguous,
-        })
-        .collect();
-    cov.unmapped_types.sort_by(|a, b| b.entities.cmp(&a.entities).then_with(|| a.label.cmp(&b.label)));
+    /// The coverage report, with the entity tallies noted in `counts`.
+    fn finish(self, counts: &mut Counts) -> Coverage {
+        let Mapper { cache, mut cov, normalized, unmapped, .. } = self;
+        let mapped_entities = cov.entities_exact + cov.entities_normalized;
+        cov.entity_share = share(mapped_entities, cov.entities);
+        cov.types = cache.len() as u64;
+        cov.types_mapped = cache.values().filter(|r| matches!(r, Resolution::Exact(_) | Resolution::Normalized(_))).count() as u64;
+        cov.type_share = share(cov.types_mapped, cov.types);
+        cov.normalized_hits = normalized.into_values().collect();
+        cov.unmapped_types = unmapped
+            .into_iter()
+            .map(|(label, (t, ambiguous))| UnmappedType {
+                label,
+                entities: t.entities,
+                samples: t.samples,
+                first_sample: t.first_sample,
+                ambiguous,
+            })
+            .collect();
+        cov.unmapped_types.sort_by(|a, b| b.entities.cmp(&a.entities).then_with(|| a.label.cmp(&b.label)));
 
-    counts.note("entities_mapped_exact", cov.entities_exact);
-    counts.note("entities_mapped_normalized", cov.entities_normalized);
-    counts.note("entities_defaulted_misc", cov.entities_defaulted_misc);
-    counts.note("entities_unmapped", cov.entities_unmapped);
-    counts.note("entities_via_unreviewed_entries", cov.entities_via_unreviewed);
-    let refuse = options.unmapped == UnmappedPolicy::Error && !cov.unmapped_types.is_empty();
-    if refuse {
-        counts.skip("not_written:unmapped_types", counts.read);
-        drop(writer); // the temporary file is removed; `output` is left as it was
-    } else {
-        counts.written = counts.read;
-        let mut provenance = crate::provenance::Provenance::new("map", serde_json::json!({}));
-        provenance.counts = Some(counts.clone());
-        writer.finish(provenance)?;
+        counts.note("entities_mapped_exact", cov.entities_exact);
+        counts.note("entities_mapped_normalized", cov.entities_normalized);
+        counts.note("entities_defaulted_misc", cov.entities_defaulted_misc);
+        counts.note("entities_unmapped", cov.entities_unmapped);
+        counts.note("entities_via_unreviewed_entries", cov.entities_via_unreviewed);
+        cov
     }
-    Ok(MapOutcome { counts, coverage: cov, written: !refuse })
+}
+
+/// The map stage: loads and checks the mappings `params` name (against the archetypes each
+/// names), then maps `input` into `output` with provenance (parameters, the table and every
+/// mapping file as inputs).
+pub fn map_stage(params: &MapParams, input: &Path, output: &Path) -> Result<MapOutcome, TaxonomyError> {
+    let mut mappings = Vec::new();
+    for path in &params.mapping {
+        let (m, _) = Mapping::load_checked(path)?;
+        mappings.push((m, path.display().to_string()));
+    }
+    let mut provenance = Provenance::of(params);
+    provenance.inputs(std::iter::once(input).chain(params.mapping.iter().map(PathBuf::as_path)))?;
+    let options = MapOptions { unmapped: params.unmapped, normalize: params.normalize };
+    map_table(input, output, &mappings, options, provenance)
 }
 
 fn pct(x: f64) -> String {

@@ -33,7 +33,7 @@ mod locate;
 mod source;
 pub mod tree;
 
-pub use apply::{map_table, Coverage, MapOptions, MapOutcome, NormalizedHit, Resolver, UnmappedPolicy, UnmappedType};
+pub use apply::{map_stage, map_table, Coverage, MapOptions, MapParams, MapOutcome, NormalizedHit, Resolver, UnmappedPolicy, UnmappedType};
 pub use check::{check_paths, CheckReport};
 pub use diff::{diff, measure, word_diff, Change, ChangeKind, DataEffect, TaxonomyDiff, Version, WordOp};
 pub use error::{Diagnostic, Severity, TaxonomyError};
