@@ -145,3 +145,38 @@ fn a_broken_recipe_reports_every_problem_with_its_line() {
         assert!(stderr.contains(expected), "missing {expected:?} in:\n{stderr}");
     }
 }
+
+#[test]
+fn real_clients_read_what_a_build_writes() {
+    let dir = scratch("build-clients");
+    let out = dir.join("data");
+    let r = recipe(&dir, &out, "", "");
+    nerprep_ok(&["build", r.to_str().unwrap()], 0);
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients/read_build.py");
+    let run = Command::new(crate::common::client_python()).arg(script).arg(&out).output().unwrap();
+    assert!(run.status.success(), "client script failed:\n{}", String::from_utf8_lossy(&run.stderr));
+    let seen: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+
+    let mut expected: BTreeMap<(String, String), u64> = BTreeMap::new();
+    for input in ["crossner", "b2nerd", "pile"] {
+        for s in nerprep::table::read_all::<nerprep::model::Sample>(out.join(format!("stages/{input}/map.parquet"))).unwrap() {
+            *expected.entry((s.dataset, s.split)).or_default() += 1;
+        }
+    }
+    let polars: BTreeMap<(String, String), u64> = seen["polars"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| ((r["dataset"].as_str().unwrap().to_string(), r["split"].as_str().unwrap().to_string()), r["len"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(polars, expected, "Polars sees every published row in its partition");
+    assert_eq!(seen["arrow_rows"].as_u64().unwrap(), expected.values().sum::<u64>());
+
+    let datasets = seen["datasets"].as_object().unwrap();
+    assert_eq!(datasets.len(), 6, "two styles for three inputs: {datasets:?}");
+    for (name, d) in datasets {
+        let lines = std::fs::read_to_string(out.join(format!("train/{name}.jsonl"))).unwrap().lines().count() as u64;
+        assert_eq!(d["rows"].as_u64().unwrap(), lines, "{name}");
+        assert_eq!(d["mapped"], true, "{name}: LLaMA-Factory's column mapping finds every field");
+    }
+}
