@@ -7,6 +7,10 @@ PYTHON ?= python3
 # Builds go to a cache outside the clone when CARGO_TARGET_DIR is set (CI does this).
 TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 NERPREP := $(TARGET_DIR)/release/nerprep
+# `make data` and `make test` share one dependency build: the test profile (dependencies
+# optimised, see Cargo.toml), so a fresh machine compiles the stack once. `make build` is the
+# fully optimised binary for real corpora and benchmarks.
+NERPREP_DEV := $(TARGET_DIR)/debug/nerprep
 DATA := data
 # The Pile-NER-format fixtures (the GLiNER sample in fixtures/pile-ner is another format).
 PILE_NER_FILES := fixtures/pile-ner/CrossNER_science_head.json fixtures/pile-ner/mit-restaurant_head.json \
@@ -35,8 +39,9 @@ model:
 ## archetypes, write statistics, training JSONL with LLaMA-Factory's dataset_info.json
 ## (data/train/), partitioned tables (data/samples/dataset=…/split=…/), data/manifest.json
 ## and the dataset card data/README.md. A second run only checks that nothing changed.
-data: build model
-	$(NERPREP) build recipes/default.yaml
+data: model
+	$(CARGO) build --locked
+	$(NERPREP_DEV) build recipes/default.yaml
 
 ## test-clients: the git-ignored venv of test clients, remade when their requirements change.
 test-clients: $(TEST_VENV)/.installed
