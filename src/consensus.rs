@@ -276,6 +276,13 @@ fn read_candidates(path: &Path, counts: &mut Counts, bad: &mut Vec<BadLine>) -> 
             counts.quarantine(reason);
             bad.push(BadLine { file: path.to_path_buf(), line: line_no, reason, message });
         };
+        let text = match text {
+            Ok(t) => t,
+            Err(e) => {
+                reject("invalid_utf8", format!("the line is not UTF-8 ({e}); convert the file to UTF-8"));
+                return Ok(());
+            }
+        };
         let record: CandidateRecord = match serde_json::from_str(text) {
             Ok(r) => r,
             Err(e) if e.is_syntax() || e.is_eof() => {

@@ -67,57 +67,131 @@ fn remove_stale_temps(dir: &Path, prefix: &str, ours: &Path) {
 
 /// A file being written in place of `path`; it appears there only on [`AtomicFile::commit`].
 /// Dropping it without committing removes the temporary file.
+///
+/// A `path` that is a symbolic link is followed: the link's target is replaced and the link
+/// kept. A `path` that is a device, pipe or socket (`/dev/null`, `-o /dev/stdout`) is written
+/// through directly: renaming a file over it would replace the device.
 #[derive(Debug)]
 pub struct AtomicFile {
-    temp: tempfile::NamedTempFile,
+    inner: Inner,
     path: PathBuf,
+}
+
+#[derive(Debug)]
+enum Inner {
+    Temp(tempfile::NamedTempFile),
+    Direct(File),
+}
+
+/// Where the bytes for `path` really go: the final target of a chain of symbolic links
+/// (which may not exist yet), or `path` itself.
+fn resolve_links(path: &Path) -> Result<PathBuf, IoError> {
+    let mut current = path.to_path_buf();
+    for _ in 0..40 {
+        match std::fs::symlink_metadata(&current) {
+            Ok(m) if m.file_type().is_symlink() => {
+                let target = std::fs::read_link(&current).map_err(|e| IoError::new(&current, e))?;
+                current = match current.parent() {
+                    Some(dir) if target.is_relative() => dir.join(target),
+                    _ => target,
+                };
+            }
+            _ => return Ok(current),
+        }
+    }
+    Err(IoError::new(path, io::Error::other("too many levels of symbolic links")))
 }
 
 impl AtomicFile {
     /// Starts writing a file that will replace `path`, creating parent directories.
     pub fn create(path: impl AsRef<Path>) -> Result<AtomicFile, IoError> {
-        let path = path.as_ref().to_path_buf();
+        let shown = path.as_ref().to_path_buf();
+        let path = resolve_links(&shown)?;
+        if let Ok(meta) = std::fs::metadata(&path) {
+            if meta.is_dir() {
+                return Err(IoError::new(&shown, io::Error::new(io::ErrorKind::IsADirectory, "is a directory; expected a file to write")));
+            }
+            if !meta.is_file() {
+                let file = std::fs::OpenOptions::new().write(true).open(&path).map_err(|e| IoError::new(&shown, e))?;
+                return Ok(AtomicFile { inner: Inner::Direct(file), path: shown });
+            }
+        }
         let dir = parent_dir(&path)?;
         let prefix = temp_prefix(&path);
         let temp = temp_builder().prefix(&prefix).tempfile_in(&dir).map_err(|e| IoError::new(&dir, e))?;
         temp.as_file().lock().map_err(|e| IoError::new(temp.path(), e))?;
         remove_stale_temps(&dir, &prefix, temp.path());
-        Ok(AtomicFile { temp, path })
+        Ok(AtomicFile { inner: Inner::Temp(temp), path })
     }
 
-    /// The final path the file will have.
+    /// The final path the file will have (a link's target, when the path given was a link).
     pub fn path(&self) -> &Path {
         &self.path
     }
 
-    /// A second handle on the temporary file, for writers that want to own a `File`.
+    /// A second handle on the file being written, for writers that want to own a `File`.
     pub fn file(&self) -> Result<File, IoError> {
-        self.temp.reopen().map_err(|e| IoError::new(self.temp.path(), e))
+        match &self.inner {
+            Inner::Temp(t) => t.reopen().map_err(|e| IoError::new(t.path(), e)),
+            Inner::Direct(f) => f.try_clone().map_err(|e| IoError::new(&self.path, e)),
+        }
     }
 
     /// Flushes the data to disk and renames the temporary file into place. The file gets
     /// ordinary permissions (0644 on Unix), not the private ones temporary files start with.
+    /// A device or pipe is only flushed.
     pub fn commit(self) -> Result<(), IoError> {
+        let AtomicFile { inner, path } = self;
+        let temp = match inner {
+            Inner::Direct(mut f) => return f.flush().map_err(|e| IoError::new(&path, e)),
+            Inner::Temp(t) => t,
+        };
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
             let perms = std::fs::Permissions::from_mode(0o644);
-            self.temp.as_file().set_permissions(perms).map_err(|e| IoError::new(&self.path, e))?;
+            temp.as_file().set_permissions(perms).map_err(|e| IoError::new(&path, e))?;
         }
-        self.temp.as_file().sync_all().map_err(|e| IoError::new(&self.path, e))?;
-        self.temp.persist(&self.path).map_err(|e| IoError::new(&self.path, e.error))?;
+        temp.as_file().sync_all().map_err(|e| IoError::new(&path, e))?;
+        temp.persist(&path).map_err(|e| IoError::new(&path, e.error))?;
         Ok(())
     }
 }
 
 impl Write for AtomicFile {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.temp.write(buf)
+        match &mut self.inner {
+            Inner::Temp(t) => t.write(buf),
+            Inner::Direct(f) => f.write(buf),
+        }
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        self.temp.flush()
+        match &mut self.inner {
+            Inner::Temp(t) => t.flush(),
+            Inner::Direct(f) => f.flush(),
+        }
     }
+}
+
+/// Whether `a` and `b` name the same file (the same inode, or the same canonical path).
+pub fn same_file(a: &Path, b: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        if let (Ok(x), Ok(y)) = (std::fs::metadata(a), std::fs::metadata(b)) {
+            return x.dev() == y.dev() && x.ino() == y.ino();
+        }
+    }
+    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
+        (Ok(x), Ok(y)) => x == y,
+        _ => false,
+    }
+}
+
+/// The input among `inputs` that `output` would overwrite, if any.
+pub fn input_overwritten_by<'a>(inputs: &[&'a Path], output: &Path) -> Option<&'a Path> {
+    inputs.iter().copied().find(|i| same_file(i, output))
 }
 
 /// A directory being filled in place of `path`; it replaces `path` only on
@@ -158,6 +232,7 @@ impl AtomicDir {
             std::fs::set_permissions(temp.path(), perms).map_err(|e| IoError::new(&path, e))?;
         }
         let old = temp.path().with_extension("old");
+        // Only a directory nerprep wrote may be replaced whole; callers check that.
         if path.exists() {
             std::fs::rename(&path, &old).map_err(|e| IoError::new(&path, e))?;
         }
@@ -205,6 +280,30 @@ impl FileSet {
     }
 }
 
+impl AtomicDir {
+    /// Moves every file written into the directory at `path`, replacing files of the same
+    /// name and keeping every other file there (an existing directory the user filled is
+    /// never removed). Creates `path` when it does not exist.
+    pub fn commit_into(self) -> Result<(), IoError> {
+        let AtomicDir { temp, path } = self;
+        if !path.exists() {
+            return AtomicDir { temp, path }.commit();
+        }
+        if !path.is_dir() {
+            return Err(IoError::new(&path, io::Error::new(io::ErrorKind::AlreadyExists, "exists and is not a directory")));
+        }
+        for entry in std::fs::read_dir(temp.path()).map_err(|e| IoError::new(temp.path(), e))? {
+            let entry = entry.map_err(|e| IoError::new(temp.path(), e))?;
+            let target = path.join(entry.file_name());
+            if target.is_dir() {
+                return Err(IoError::new(&target, io::Error::new(io::ErrorKind::AlreadyExists, "is a directory; nerprep writes a file there")));
+            }
+            std::fs::rename(entry.path(), &target).map_err(|e| IoError::new(&target, e))?;
+        }
+        Ok(())
+    }
+}
+
 /// Writes `bytes` to `path` atomically.
 pub fn write_atomic(path: impl AsRef<Path>, bytes: &[u8]) -> Result<(), IoError> {
     let mut f = AtomicFile::create(path)?;
@@ -230,21 +329,33 @@ pub fn write_atomic_with<E: From<IoError>>(
 
 /// Calls `each` with the 1-based number and text of every non-blank line of the JSON Lines
 /// file `path` (a byte-order mark and surrounding whitespace removed), in order, streaming.
-/// An invalid-UTF-8 line stops reading with an error naming the file.
+/// A line that is not UTF-8 is handed over as the error, with its number, so the caller
+/// quarantines that line and reads on.
 pub fn for_each_json_line<E: From<IoError>>(
     path: &Path,
-    mut each: impl FnMut(u64, &str) -> Result<(), E>,
+    mut each: impl FnMut(u64, Result<&str, std::str::Utf8Error>) -> Result<(), E>,
 ) -> Result<(), E> {
     use std::io::BufRead;
     let file = File::open(path).map_err(|e| IoError::new(path, e))?;
-    for (i, line) in io::BufReader::with_capacity(1 << 20, file).lines().enumerate() {
-        let line = line.map_err(|e| IoError::new(path, e))?;
-        let trimmed = line.trim_start_matches('\u{feff}').trim();
-        if !trimmed.is_empty() {
-            each(i as u64 + 1, trimmed)?;
+    let mut reader = io::BufReader::with_capacity(1 << 20, file);
+    let mut buf = Vec::new();
+    let mut line_no = 0u64;
+    loop {
+        buf.clear();
+        if reader.read_until(b'\n', &mut buf).map_err(|e| IoError::new(path, e))? == 0 {
+            return Ok(());
+        }
+        line_no += 1;
+        match std::str::from_utf8(&buf) {
+            Ok(line) => {
+                let trimmed = line.trim_start_matches('\u{feff}').trim();
+                if !trimmed.is_empty() {
+                    each(line_no, Ok(trimmed))?;
+                }
+            }
+            Err(e) => each(line_no, Err(e))?,
         }
     }
-    Ok(())
 }
 
 /// The path of a side file of `output`: `data/x.parquet` + `quarantine` → `data/x.quarantine.parquet`.
@@ -279,6 +390,34 @@ mod tests {
     }
 
     #[test]
+    fn regression_output_to_a_device_writes_through_and_a_link_keeps_its_link() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = AtomicFile::create("/dev/null").unwrap();
+        f.commit().unwrap();
+        let meta = std::fs::metadata("/dev/null").unwrap();
+        assert!(!meta.is_file(), "/dev/null is still a device");
+        let target = dir.path().join("real.txt");
+        std::fs::write(&target, "old").unwrap();
+        let link = dir.path().join("link.txt");
+        std::os::unix::fs::symlink("real.txt", &link).unwrap();
+        write_atomic(&link, b"new").unwrap();
+        assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink(), "the link stays a link");
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "new");
+        assert!(AtomicFile::create(dir.path()).is_err(), "a directory is not a file to write");
+    }
+
+    #[test]
+    fn regression_input_equal_to_output_is_found_through_other_spellings() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = dir.path().join("a.txt");
+        std::fs::write(&a, "x").unwrap();
+        let other = dir.path().join("sub/../a.txt");
+        std::fs::create_dir(dir.path().join("sub")).unwrap();
+        assert_eq!(input_overwritten_by(&[&a], &other), Some(a.as_path()));
+        assert_eq!(input_overwritten_by(&[&a], &dir.path().join("b.txt")), None);
+    }
+
+    #[test]
     fn stale_temporaries_of_the_same_output_are_removed_live_ones_kept() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("out.txt");
@@ -290,7 +429,8 @@ mod tests {
         assert!(!stale.exists(), "an unlocked temporary of the same output is stale");
         assert!(other.exists(), "another output's temporary is not ours to remove");
         let second = AtomicFile::create(&path).unwrap();
-        assert!(live.temp.path().exists(), "a temporary a live writer holds is kept");
+        let Inner::Temp(t) = &live.inner else { panic!("a regular file is written through a temporary") };
+        assert!(t.path().exists(), "a temporary a live writer holds is kept");
         drop((live, second));
     }
 

@@ -244,6 +244,17 @@ pub enum ParseError {
         /// A few characters of what was there.
         found: String,
     },
+    /// The answer nests brackets deeper than any real answer does (runaway generation); it
+    /// is not repaired, so its cost stays linear in its length.
+    #[error("{format}: brackets nested {depth} deep (at most {max} are read)")]
+    TooDeep {
+        /// The format.
+        format: AnswerFormat,
+        /// How deep the answer nests (counting stops just past the limit).
+        depth: usize,
+        /// The limit.
+        max: usize,
+    },
     /// The format answers one label per question, but the context does not say which.
     #[error("{format}: expected exactly one asked label, got {count}")]
     OneLabel {

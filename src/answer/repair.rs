@@ -119,6 +119,9 @@ fn is_grouped(format: AnswerFormat) -> bool {
 /// assert_eq!(got.repairs, [Repair::CodeFence, Repair::PythonLiteral, Repair::TrailingComma]);
 /// ```
 pub fn parse_llm(format: AnswerFormat, ctx: AnswerContext<'_>, answer: &str) -> Result<Repaired, ParseError> {
+    if let Some(depth) = too_deep(answer) {
+        return Err(ParseError::TooDeep { format, depth, max: MAX_NESTING });
+    }
     let attempt = |text: &str, repairs: &[Repair]| {
         parse(format, ctx, text).ok().map(|predictions| Repaired { predictions, repairs: repairs.to_vec() })
     };
@@ -185,6 +188,39 @@ pub fn parse_llm(format: AnswerFormat, ctx: AnswerContext<'_>, answer: &str) -> 
         }
     }
     Err(original)
+}
+
+/// The deepest bracket nesting an answer may have: deeper than any answer format needs
+/// (JSON answers nest three deep) and than the JSON parser reads (128).
+pub const MAX_NESTING: usize = 128;
+
+/// The nesting depth of `answer` when it passes [`MAX_NESTING`] (brackets inside JSON
+/// strings not counted), found in one pass.
+fn too_deep(answer: &str) -> Option<usize> {
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    for c in answer.chars() {
+        if in_string {
+            match (escaped, c) {
+                (true, _) => escaped = false,
+                (false, '\\') => escaped = true,
+                (false, '"') => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match c {
+            '"' => in_string = true,
+            '[' | '{' => {
+                depth += 1;
+                if depth > MAX_NESTING {
+                    return Some(depth);
+                }
+            }
+            ']' | '}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    None
 }
 
 /// The content of the first Markdown code block (```` ```lang\n…\n``` ````), if the answer
@@ -390,7 +426,16 @@ pub fn close_truncated(s: &str) -> Vec<String> {
         at: usize,
         stack: Vec<char>,
     }
-    let mut cuts: Vec<Cut> = Vec::new();
+    // Only the last cuts are tried, so only they are kept: memory stays bounded by
+    // CUTS × MAX_NESTING whatever the answer's length.
+    const CUTS: usize = 64;
+    let mut cuts: std::collections::VecDeque<Cut> = std::collections::VecDeque::with_capacity(CUTS + 1);
+    let keep = |cuts: &mut std::collections::VecDeque<Cut>, cut: Cut| {
+        if cuts.len() == CUTS {
+            cuts.pop_front();
+        }
+        cuts.push_back(cut);
+    };
     let mut stack: Vec<char> = Vec::new();
     let mut in_string = false;
     let mut escaped = false;
@@ -409,14 +454,17 @@ pub fn close_truncated(s: &str) -> Vec<String> {
             '"' => in_string = true,
             '{' | '[' => {
                 stack.push(if c == '{' { '}' } else { ']' });
-                cuts.push(Cut { at: i + 1, stack: stack.clone() });
+                if stack.len() > MAX_NESTING {
+                    return Vec::new();
+                }
+                keep(&mut cuts, Cut { at: i + 1, stack: stack.clone() });
             }
             '}' | ']' => {
                 if stack.pop() != Some(c) {
                     return Vec::new();
                 }
             }
-            ',' if !stack.is_empty() => cuts.push(Cut { at: i, stack: stack.clone() }),
+            ',' if !stack.is_empty() => keep(&mut cuts, Cut { at: i, stack: stack.clone() }),
             _ => {}
         }
     }
@@ -424,11 +472,10 @@ pub fn close_truncated(s: &str) -> Vec<String> {
         return Vec::new();
     }
     if !in_string {
-        cuts.push(Cut { at: s.len(), stack: stack.clone() });
+        keep(&mut cuts, Cut { at: s.len(), stack: stack.clone() });
     }
     cuts.iter()
         .rev()
-        .take(64)
         .map(|cut| {
             let mut out = s[..cut.at].trim_end().trim_end_matches(':').trim_end().to_string();
             out.extend(cut.stack.iter().rev());
@@ -526,6 +573,16 @@ mod tests {
         assert!(matches!(err, ParseError::Json { .. }), "{err}");
         let err = run(AnswerFormat::InlineXml, "<person>Barak</person> went home").unwrap_err();
         assert!(matches!(err, ParseError::Syntax { .. }), "{err}");
+    }
+
+    #[test]
+    fn regression_runaway_nesting_is_refused_in_linear_time() {
+        let answer = "[".repeat(200_000);
+        let err = run(AnswerFormat::JsonOffset, &answer).unwrap_err();
+        assert!(matches!(err, ParseError::TooDeep { depth: 129, .. }), "{err}");
+        let within = format!("{}{}", "[".repeat(100), "]".repeat(100));
+        assert!(!matches!(run(AnswerFormat::JsonOffset, &within), Err(ParseError::TooDeep { .. })));
+        assert!(close_truncated(&format!("[{}", "1,".repeat(100_000))).len() <= 64);
     }
 
     #[test]

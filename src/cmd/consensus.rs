@@ -30,6 +30,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Status> {
+    super::refuse_overwriting("consensus", &[&args.anchor, &args.explorer], &args.output);
     let outcome = run_consensus(&args.anchor, &args.explorer, &args.output)
         .with_context(|| format!("writing {}", args.output.display()))?;
     for b in &outcome.bad_lines {

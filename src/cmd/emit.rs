@@ -37,6 +37,7 @@ pub struct Args {
 
 pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Status> {
     let valid = super::checked("emit", &args.params);
+    super::refuse_overwriting("emit", &[&args.input], &args.output);
     let config = valid.load().with_context(|| format!("loading the files emit's parameters name for {}", args.output.display()))?;
     let progress = IndicatifProgress::new(ctx, "emit samples");
     let outcome = emit(&args.input, &args.output, &config, &progress)

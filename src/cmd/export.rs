@@ -25,6 +25,9 @@ pub struct Args {
     params: ExportParams,
     /// The samples table.
     input: PathBuf,
+    /// xmi: write into a directory that is not empty, replacing only the files export writes.
+    #[arg(long)]
+    force: bool,
     /// The file (directory or .zip for xmi) to write.
     #[arg(long, short)]
     output: PathBuf,
@@ -32,8 +35,9 @@ pub struct Args {
 
 pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Status> {
     let format = super::checked("export", &args.params);
+    super::refuse_overwriting("export", &[&args.input], &args.output);
     let counts = match format {
-        ExportFormat::Xmi => export_xmi(&args.input, &args.output),
+        ExportFormat::Xmi => export_xmi(&args.input, &args.output, args.force),
         ExportFormat::Conll => export_conll(&args.input, &args.output),
     }
     .with_context(|| format!("exporting {} to {}", args.input.display(), args.output.display()))?;

@@ -33,6 +33,7 @@ pub struct Args {
 
 pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Status> {
     let params = super::checked("map", &args.params);
+    super::refuse_overwriting("map", &[&args.input], &args.output);
     let outcome = map_stage(&params, &args.input, &args.output)
         .with_context(|| format!("mapping {} into {}", args.input.display(), args.output.display()))?;
     let cov = &outcome.coverage;

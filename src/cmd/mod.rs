@@ -108,6 +108,21 @@ pub fn params_usage_error(subcommand: &str, err: &nerprep::params::ParamsError) 
     }
 }
 
+/// Refuses (usage error, exit 2) an output that is one of the command's inputs: writing it
+/// would destroy the input.
+pub fn refuse_overwriting(subcommand: &str, inputs: &[&std::path::Path], output: &std::path::Path) {
+    if let Some(input) = nerprep::io::input_overwritten_by(inputs, output) {
+        use clap::CommandFactory;
+        let mut cli = Cli::command();
+        cli.build();
+        let message = format!("the output {} is the input {}; choose another output", output.display(), input.display());
+        match cli.find_subcommand_mut(subcommand) {
+            Some(sub) => sub.error(clap::error::ErrorKind::ArgumentConflict, message).exit(),
+            None => cli.error(clap::error::ErrorKind::ArgumentConflict, message).exit(),
+        }
+    }
+}
+
 /// Checks a stage's parameters; a problem is a usage error (exit 2).
 pub fn checked<P: nerprep::params::StageParams>(subcommand: &str, params: &P) -> P::Valid {
     match params.check() {

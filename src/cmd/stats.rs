@@ -23,6 +23,9 @@ pub struct Args {
 
 pub fn run(args: Args, _ctx: &Ctx) -> anyhow::Result<Status> {
     let params = super::checked("stats", &args.params);
+    if let Some(out) = &args.output {
+        super::refuse_overwriting("stats", &[&args.input], out);
+    }
     let stats = compute(&args.input, &params.by).with_context(|| format!("reading {}", args.input.display()))?;
     let text = match params.format {
         ReportFormat::Json => serde_json::to_string_pretty(&stats)? + "\n",

@@ -135,8 +135,9 @@ fn read_predictions(
     let mut by_sample: BTreeMap<String, Vec<PredictionRecord>> = BTreeMap::new();
     for_each_json_line(path, |line_no, text| -> Result<(), EvalError> {
         counts.read += 1;
-        let parsed = serde_json::from_str(text)
-            .map_err(|e| ("json_syntax", format!("expected one JSON object per line: {e}")))
+        let parsed = text
+            .map_err(|e| ("invalid_utf8", format!("the line is not UTF-8 ({e}); convert the file to UTF-8")))
+            .and_then(|text| serde_json::from_str(text).map_err(|e| ("json_syntax", format!("expected one JSON object per line: {e}"))))
             .and_then(|v| read_record(&v, line_no, format).map_err(|m| ("bad_record", m)));
         match parsed {
             Ok(r) => by_sample.entry(r.sample_id.clone()).or_default().push(r),
@@ -309,6 +310,9 @@ fn parse_records(
                 }
                 Err(e) => {
                     counts.note("unparseable_answer", 1);
+                    if matches!(e, crate::answer::ParseError::TooDeep { .. }) {
+                        counts.note("repair:too_deep", 1);
+                    }
                     if unparseable.len() < UNPARSEABLE_EXAMPLES {
                         unparseable.push(UnparseableAnswer {
                             record: r.id.clone(),

@@ -177,11 +177,16 @@ enum Target {
 }
 
 impl Target {
-    fn create(output: &Path) -> Result<Target, IoError> {
+    fn create(output: &Path, force: bool) -> Result<Target, IoError> {
         if output.extension().is_some_and(|e| e.eq_ignore_ascii_case("zip")) {
             let file = AtomicFile::create(output)?;
             Ok(Target::Zip(zip::ZipWriter::new(file.file()?), file))
         } else {
+            let occupied = std::fs::read_dir(output).is_ok_and(|mut d| d.next().is_some());
+            if occupied && !force {
+                let why = "is a directory that is not empty; export into an empty or new directory, or pass --force to replace the files export writes (others are kept)";
+                return Err(IoError::new(output, std::io::Error::new(std::io::ErrorKind::AlreadyExists, why)));
+            }
             Ok(Target::Dir(AtomicDir::create(output)?))
         }
     }
@@ -204,7 +209,7 @@ impl Target {
 
     fn commit(self, output: &Path) -> Result<(), IoError> {
         match self {
-            Target::Dir(dir) => dir.commit(),
+            Target::Dir(dir) => dir.commit_into(),
             Target::Zip(zip, file) => {
                 zip.finish().map_err(|e| IoError::new(output, std::io::Error::other(e)))?;
                 file.commit()
@@ -216,9 +221,12 @@ impl Target {
 /// Writes the samples of `input` as XMI documents plus `TypeSystem.xml` into `output` (a
 /// directory, or a zip archive when it ends in `.zip`); returns the counts (records are
 /// samples, written are documents).
-pub fn export_xmi(input: &Path, output: &Path) -> Result<Counts, ExportError> {
+///
+/// An existing directory that is not empty is refused unless `force`; with it, only the
+/// files export writes are replaced.
+pub fn export_xmi(input: &Path, output: &Path, force: bool) -> Result<Counts, ExportError> {
     let mut counts = Counts::new("export");
-    let mut target = Target::create(output)?;
+    let mut target = Target::create(output, force)?;
     target.put(TYPESYSTEM_FILE, export_typesystem().to_xml().as_bytes(), output)?;
     for batch in TableReader::<Sample>::open(input)? {
         for sample in batch? {

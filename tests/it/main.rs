@@ -16,6 +16,7 @@ mod eval;
 mod iepile;
 mod map;
 mod pile_ner;
+mod regression;
 mod stats;
 mod tables;
 mod taxonomy;

@@ -1,0 +1,72 @@
+//! Regression tests for defects a hostile test of the binary found (issue 18), one per
+//! defect, named after it.
+
+use crate::common::{fixture, ingest, nerprep_ok, scratch};
+use std::path::Path;
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+#[test]
+fn regression_export_xmi_keeps_what_the_directory_already_holds() {
+    let dir = scratch("reg-export-xmi");
+    let (table, _) = ingest(&dir, "music", "crossner", &[fixture("crossner/music_dev.txt")], 0);
+    let out = dir.join("xmi-out");
+    std::fs::create_dir_all(out.join("mine")).unwrap();
+    std::fs::write(out.join("notes.txt"), "my notes").unwrap();
+    std::fs::write(out.join("mine/keep.txt"), "keep").unwrap();
+    let stderr = nerprep_ok(&["export", "--format", "xmi", s(&table), "-o", s(&out)], 1);
+    assert!(stderr.contains("not empty") && stderr.contains("--force"), "{stderr}");
+    nerprep_ok(&["export", "--format", "xmi", "--force", s(&table), "-o", s(&out)], 0);
+    assert_eq!(std::fs::read_to_string(out.join("notes.txt")).unwrap(), "my notes");
+    assert_eq!(std::fs::read_to_string(out.join("mine/keep.txt")).unwrap(), "keep");
+    assert!(out.join("TypeSystem.xml").exists());
+}
+
+#[test]
+fn regression_an_output_equal_to_an_input_is_refused() {
+    let dir = scratch("reg-in-out");
+    let (table, _) = ingest(&dir, "music", "crossner", &[fixture("crossner/music_dev.txt")], 0);
+    let before = std::fs::read(&table).unwrap();
+    let same = dir.join("./music.parquet");
+    for args in [
+        vec!["export", "--format", "conll", s(&table), "-o", s(&same)],
+        vec!["emit", s(&table), "--template", "b2ner", "-o", s(&same)],
+        vec!["stats", s(&table), "-o", s(&same)],
+    ] {
+        let stderr = nerprep_ok(&args, 2);
+        assert!(stderr.contains("is the input"), "{args:?}: {stderr}");
+    }
+    let anchor = dir.join("anchor.jsonl");
+    std::fs::write(&anchor, "{\"id\": \"a\", \"candidates\": [\"x\"]}\n").unwrap();
+    let stderr = nerprep_ok(&["consensus", "--anchor", s(&anchor), "--explorer", s(&anchor), "-o", s(&anchor)], 2);
+    assert!(stderr.contains("is the input"), "{stderr}");
+    assert_eq!(std::fs::read(&table).unwrap(), before, "the input is untouched");
+}
+
+#[test]
+fn regression_one_invalid_utf8_line_does_not_abort_eval_or_consensus() {
+    let dir = scratch("reg-utf8");
+    let (table, _) = ingest(&dir, "music", "crossner", &[fixture("crossner/music_dev.txt")], 0);
+    let gold = dir.join("gold.jsonl");
+    nerprep_ok(&["emit", s(&table), "--template", "b2ner", "-o", s(&gold)], 0);
+    let mut bytes = std::fs::read(&gold).unwrap();
+    let lines = bytes.iter().filter(|&&b| b == b'\n').count();
+    let first_end = bytes.iter().position(|&b| b == b'\n').unwrap();
+    bytes.splice(first_end + 1..first_end + 1, b"{\"id\": \"\xff\xfe\"}\n".iter().copied());
+    std::fs::write(&gold, &bytes).unwrap();
+    let report = dir.join("report");
+    let stderr = nerprep_ok(&["eval", "--gold", s(&table), "--pred", s(&gold), "--answer-format", "b2ner", "-o", s(&report)], 1);
+    assert!(stderr.contains(":2: invalid_utf8"), "{stderr}");
+    let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(report.join("report.json")).unwrap()).unwrap();
+    assert_eq!(json["counts"]["read"].as_u64().unwrap(), lines as u64 + 1, "every line is read, the bad one counted");
+    assert!(report.join("provenance.json").exists());
+
+    let anchor = dir.join("anchor.jsonl");
+    std::fs::write(&anchor, b"{\"id\": \"a\", \"candidates\": [\"x\"]}\n\xff\n{\"id\": \"b\", \"candidates\": [\"y\"]}\n").unwrap();
+    let out = dir.join("merged.jsonl");
+    let stderr = nerprep_ok(&["consensus", "--anchor", s(&anchor), "--explorer", s(&anchor), "-o", s(&out)], 1);
+    assert!(stderr.contains(":2: invalid_utf8"), "{stderr}");
+    assert_eq!(std::fs::read_to_string(&out).unwrap().lines().count(), 2, "both good records are written");
+}
