@@ -17,7 +17,7 @@ TEST_VENV := .venv-test
 MODELS := models
 SHARED_MODELS ?= ../shared/models
 
-.PHONY: all build model data test test-clients bench clean
+.PHONY: all build model data test test-clients bench clean schemas
 
 all: build
 
@@ -80,6 +80,10 @@ test: model test-clients
 ## bench: nerprep against its Python peers on the same inputs, one table with ratios.
 bench: build
 	NERPREP=$(NERPREP) $(PYTHON) benches/compare.py $(BENCH_ARGS)
+
+## schemas: regenerate schemas/params/*.schema.json from the stages' parameter structs.
+schemas:
+	NERPREP_BLESS=1 $(CARGO) test --locked --lib params::tests::checked_in_parameter_schemas_are_current
 
 clean:
 	rm -rf $(DATA) benches/.work $(TEST_VENV)

@@ -186,6 +186,22 @@ pub fn schema_of<P: StageParams>() -> serde_json::Value {
     canonical_json(&schemars::schema_for!(P))
 }
 
+/// Every stage's name and parameter JSON Schema, as `schemas/params/STAGE.schema.json`
+/// holds them (a test keeps the files current; `make schemas` rewrites them).
+pub fn stage_schemas() -> Vec<(&'static str, serde_json::Value)> {
+    fn entry<P: StageParams>() -> (&'static str, serde_json::Value) {
+        (P::STAGE, schema_of::<P>())
+    }
+    vec![
+        entry::<crate::consensus::ConsensusParams>(),
+        entry::<crate::emit::EmitParams>(),
+        entry::<crate::eval::EvalParams>(),
+        entry::<crate::writers::ExportParams>(),
+        entry::<crate::taxonomy::MapParams>(),
+        entry::<crate::stats::StatsParams>(),
+    ]
+}
+
 /// Parses a stage's parameters from a YAML mapping and checks them. Unknown keys, values of
 /// the wrong type and failed checks are all reported together, each with its line in `file`.
 pub fn from_yaml<P: StageParams>(text: &str, file: &Path) -> Result<(P, P::Valid), ParamsError> {
@@ -326,7 +342,7 @@ mod tests {
         let err = from_yaml::<Toy>(text, Path::new("r.yaml")).unwrap_err();
         let shown = err.to_string();
         assert!(shown.contains("r.yaml:2: toy.size is invalid"), "{shown}");
-        assert!(shown.contains("r.yaml:3: toy.colour is not a known key; expected `ratio`, `size`"), "{shown}");
+        assert!(shown.contains("r.yaml:3: toy.colour is not a known key; expected `ratio` or `size`"), "{shown}");
         assert_eq!(err.problems.len(), 2, "type errors come before checks: {shown}");
         let err = from_yaml::<Toy>("ratio: 2.0\n", Path::new("r.yaml")).unwrap_err();
         assert_eq!(err.to_string(), "r.yaml:1: toy.ratio must be in [0, 1], got 2\nr.yaml:1: toy.size must be at least 1");
@@ -339,6 +355,46 @@ mod tests {
         let (back, _) = from_yaml::<Toy>(&text, Path::new("x.yaml")).unwrap();
         assert_eq!(back, toy);
         assert_eq!(toy.canonical().to_string(), r#"{"ratio":0.5,"size":3}"#);
+    }
+
+    #[test]
+    fn checked_in_parameter_schemas_are_current() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas/params");
+        let bless = std::env::var_os("NERPREP_BLESS").is_some();
+        let mut stale = Vec::new();
+        for (stage, schema) in stage_schemas() {
+            let path = dir.join(format!("{stage}.schema.json"));
+            let text = serde_json::to_string_pretty(&schema).unwrap() + "\n";
+            if bless {
+                std::fs::create_dir_all(&dir).unwrap();
+                std::fs::write(&path, &text).unwrap();
+            } else if std::fs::read_to_string(&path).ok().as_deref() != Some(text.as_str()) {
+                stale.push(path.display().to_string());
+            }
+        }
+        assert!(stale.is_empty(), "stale parameter schemas (run `make schemas`): {stale:?}");
+    }
+
+    /// Every stage's defaults survive YAML, and an unknown key is named with its line.
+    fn round_trips<P: StageParams + PartialEq + std::fmt::Debug>(value: P) {
+        let text = serde_norway::to_string(&value).unwrap();
+        assert_eq!(serde_norway::from_str::<P>(&text).unwrap(), value, "{}: {text}", P::STAGE);
+        let base = if text.trim() == "{}" { String::new() } else { text };
+        let bad = format!("{base}no_such_key: 1\n");
+        let Err(err) = from_yaml::<P>(&bad, Path::new("s.yaml")) else { panic!("{}: an unknown key passed", P::STAGE) };
+        let line = bad.lines().count();
+        let expected = format!("s.yaml:{line}: {}.no_such_key is not a known key", P::STAGE);
+        assert!(err.to_string().contains(&expected), "{}: {err}", P::STAGE);
+    }
+
+    #[test]
+    fn every_stage_params_round_trip_through_yaml() {
+        round_trips(crate::consensus::ConsensusParams::default());
+        round_trips(crate::emit::EmitParams::new(crate::emit::Template::Iepile));
+        round_trips(crate::eval::EvalParams { answer_format: Some(crate::answer::AnswerFormat::JsonOffset) });
+        round_trips(crate::writers::ExportParams { format: Some(crate::writers::ExportFormat::Conll) });
+        round_trips(crate::taxonomy::MapParams { mapping: vec!["m.yaml".into()], ..Default::default() });
+        round_trips(crate::stats::StatsParams::default());
     }
 
     #[test]

@@ -141,6 +141,49 @@ pub fn read_sidecar(path: &Path) -> Result<Option<Provenance>, IoError> {
     }
 }
 
+/// What `nerprep info` shows about a file or directory.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Described {
+    /// The path described.
+    pub path: String,
+    /// Rows, for a Parquet table.
+    pub rows: Option<u64>,
+    /// Column name and type, for a Parquet table, in column order.
+    pub schema: Vec<(String, String)>,
+    /// The provenance recorded for it, if any.
+    pub provenance: Option<Provenance>,
+}
+
+/// Describes `path`: a Parquet table's rows, schema and provenance; any other file's
+/// sidecar; a directory's `provenance.json`.
+pub fn describe(path: &Path) -> Result<Described, crate::table::TableError> {
+    let mut d = Described { path: path.display().to_string(), rows: None, schema: Vec::new(), provenance: None };
+    if path.is_dir() {
+        let record = path.join("provenance.json");
+        d.provenance = match std::fs::read_to_string(&record) {
+            Ok(text) => serde_json::from_str(&text).ok(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => return Err(IoError::new(record, e).into()),
+        };
+        return Ok(d);
+    }
+    match crate::table::open_batches(path) {
+        Ok(builder) => {
+            d.rows = Some(builder.metadata().file_metadata().num_rows().max(0) as u64);
+            d.schema = builder
+                .schema()
+                .fields()
+                .iter()
+                .map(|f| (f.name().clone(), crate::model::schema::short_type(f.data_type())))
+                .collect();
+            d.provenance = crate::table::read_provenance(path)?;
+        }
+        Err(crate::table::TableError::Parquet { .. }) => d.provenance = read_sidecar(path)?,
+        Err(e) => return Err(e),
+    }
+    Ok(d)
+}
+
 /// The hex SHA-256 of a file's bytes, streamed.
 pub fn sha256_file(path: &Path) -> Result<String, IoError> {
     let mut file = std::fs::File::open(path).map_err(|e| IoError::new(path, e))?;

@@ -6,6 +6,7 @@ mod embed;
 mod emit;
 mod eval;
 mod export;
+mod info;
 mod ingest;
 mod map;
 mod stats;
@@ -41,6 +42,7 @@ pub enum Command {
     Emit(emit::Args),
     Eval(eval::Args),
     Embed(embed::Args),
+    Info(info::Args),
 }
 
 /// How a command ended, for the exit code.
@@ -166,5 +168,6 @@ pub fn run(cli: Cli) -> anyhow::Result<Status> {
         Command::Emit(a) => emit::run(a, &ctx),
         Command::Eval(a) => eval::run(a, &ctx),
         Command::Embed(a) => embed::run(a, &ctx),
+        Command::Info(a) => info::run(a, &ctx),
     }
 }

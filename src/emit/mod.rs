@@ -257,8 +257,10 @@ fn negative_count(rng: &mut Rng, pool: usize, p: f64, has_positives: bool) -> us
 /// Reads the label pools of a table (the first of emit's two passes).
 pub fn scan_pools(input: &Path) -> Result<Pools, EmitError> {
     let mut pools = Pools::default();
-    for batch in TableReader::<Sample>::open(input)? {
-        for s in &batch? {
+    let mut reader = TableReader::<Sample>::open(input)?;
+    // Invalid rows are counted when the samples are rendered; they add nothing to the pools.
+    while let Some(batch) = reader.next_checked() {
+        for s in &batch?.rows {
             pools.add(s);
         }
     }

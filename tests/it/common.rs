@@ -53,3 +53,21 @@ pub fn label_counts(samples: &[Sample]) -> std::collections::BTreeMap<String, us
     }
     m
 }
+
+/// The Python of the test-client venv (`make test-clients`: dkpro-cassis, pyarrow, Polars),
+/// or `NERPREP_TEST_PYTHON`.
+pub fn client_python() -> PathBuf {
+    let path = std::env::var_os("NERPREP_TEST_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv-test/bin/python"));
+    assert!(path.exists(), "the real-client tests need {}: run `make test-clients` (or `make test`)", path.display());
+    path
+}
+
+/// A fresh scratch directory for one test, under cargo's per-target temporary directory.
+pub fn scratch(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("create a scratch directory");
+    dir
+}

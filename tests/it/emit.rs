@@ -536,7 +536,7 @@ fn bad_options_are_usage_errors_naming_every_problem() {
         &["emit", s(&t.b2nerd), "--template", "iepile", "--answer-format", "inline-xml", "--label-dropout", "0.5", "-o", s(&out)],
         2,
     );
-    assert!(stderr.contains("cannot answer in inline-xml") && stderr.contains("--label-dropout applies"), "{stderr}");
+    assert!(stderr.contains("inline-xml is not available for template iepile") && stderr.contains("--label-dropout applies"), "{stderr}");
     assert!(!out.exists());
     let stderr = nerprep_ok(&["emit", s(&t.b2nerd), "--template", "nope", "-o", s(&out)], 2);
     assert!(stderr.contains("unknown template `nope`"), "{stderr}");

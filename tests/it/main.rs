@@ -16,5 +16,6 @@ mod iepile;
 mod map;
 mod pile_ner;
 mod stats;
+mod tables;
 mod taxonomy;
 mod xmi;
