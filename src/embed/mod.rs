@@ -147,7 +147,9 @@ serde_as_string!(Device, "Device", "`cpu`, `cuda` or `cuda:N`");
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Backend {
-    /// Hashed character n-grams (no model; chosen with `model: hash`, not as a backend).
+    /// Hashed character n-grams (no model; chosen with `model: hash`, so never a parameter
+    /// value, and not in the recipe schema).
+    #[serde(skip)]
     Hash,
     /// candle, pure Rust (CPU or CUDA).
     Candle,

@@ -230,9 +230,14 @@ fn cli_embeds_texts_in_sample_order_and_deterministically() {
     let (a, b) = (dir.path().join("a.parquet"), dir.path().join("b.parquet"));
     embed_cli(&table, &a, &["--model", "hash:64", "--no-cache", "--batch-size", "7"], 0);
     embed_cli(&table, &b, &["--model", "hash:64", "--no-cache"], 0);
-    assert_eq!(std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap());
+    let (emb, other) = (read_embeddings(&a).unwrap(), read_embeddings(&b).unwrap());
+    assert_eq!((&emb.ids, &emb.vectors, &emb.dataset), (&other.ids, &other.vectors, &other.dataset), "batching changes no vector");
+    let params = |p: &Path| nerprep::table::read_provenance(p).unwrap().unwrap().params;
+    assert_ne!(params(&a), params(&b), "batch_size is a parameter (it can move the last bits of transformer vectors)");
+    let again = dir.path().join("again.parquet");
+    embed_cli(&table, &again, &["--model", "hash:64", "--no-cache", "--batch-size", "7"], 0);
+    assert_eq!(std::fs::read(&a).unwrap(), std::fs::read(&again).unwrap(), "the same run twice gives the same bytes");
     let samples = nerprep::table::read_all::<Sample>(&table).unwrap();
-    let emb = read_embeddings(&a).unwrap();
     assert_eq!(emb.ids, samples.iter().map(|s| s.id.clone()).collect::<Vec<_>>());
     let direct = HashEmbedder::new(64).embed(&[&samples[17].text]).unwrap();
     assert_eq!(emb.vectors.row(17), direct.row(0));
