@@ -194,7 +194,8 @@ mod tests {
 
     #[test]
     fn the_three_scripts_and_cjk_punctuation_never_overlap() {
-        let scripts: [(&str, fn(char) -> bool); 4] =
+        type Test = fn(char) -> bool;
+        let scripts: [(&str, Test); 4] =
             [("han", is_han), ("kana", is_kana), ("hangul", is_hangul), ("punctuation", is_cjk_punctuation)];
         for c in all(0x2E80..=0xFFFF).chain(all(0x1AFF0..=0x323AF)) {
             let hits: Vec<&str> = scripts.iter().filter(|(_, f)| f(c)).map(|(n, _)| *n).collect();

@@ -19,7 +19,7 @@
 //! that fail their checks are skipped and counted (`invalid_row:<reason>`), never embedded.
 
 use super::cache::{text_key, Cache, TextKey};
-use super::params::{EmbedEnv, TypesBy, ValidEmbedParams, What};
+use super::params::{EmbedEnv, ValidEmbedParams};
 use super::{EmbedError, Embedder, EmbedderInfo, Embeddings, Pooling};
 use crate::model::schema::{batch_to_embeddings, embedding_schema, embeddings_to_batch, EmbeddingKey, EmbeddingKeys};
 use crate::model::{CharIndex, Sample, Span};
@@ -31,7 +31,7 @@ use crate::table::{read_batches, read_metadata, BatchWriter, TableReader};
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
-pub use super::params::DEFAULT_BATCH;
+pub use super::params::{TypesBy, What, DEFAULT_BATCH};
 
 /// Metadata key: the embedder's model id.
 pub const MODEL_KEY: &str = "nerprep.embed.model";

@@ -590,15 +590,14 @@ pub fn embeddings_to_batch(
     }
     let schema = embedding_schema(dim, keys)?;
     let mut columns: Vec<ArrayRef> = vec![Arc::new(rows.iter().map(|r| Some(r.id.as_str())).collect::<StringArray>())];
-    let text_keys: [(&str, bool, fn(&EmbeddingKey) -> Option<&str>); 3] = [
-        ("dataset", keys.dataset, |r| r.dataset.as_deref()),
-        ("label", keys.label, |r| r.label.as_deref()),
-        ("sample_id", keys.sample_id, |r| r.sample_id.as_deref()),
-    ];
-    for (name, _, get) in text_keys.into_iter().filter(|(_, on, _)| *on) {
-        let values: Option<Vec<&str>> = rows.iter().map(get).collect();
-        let values = values.ok_or_else(|| invalid(format!("an embeddings row has no `{name}`")))?;
-        columns.push(Arc::new(StringArray::from(values)));
+    if keys.dataset {
+        columns.push(key_column(rows, "dataset", |r| r.dataset.as_deref())?);
+    }
+    if keys.label {
+        columns.push(key_column(rows, "label", |r| r.label.as_deref())?);
+    }
+    if keys.sample_id {
+        columns.push(key_column(rows, "sample_id", |r| r.sample_id.as_deref())?);
     }
     if keys.entity {
         let values: Option<Vec<u32>> = rows.iter().map(|r| r.entity).collect();
@@ -610,6 +609,13 @@ pub fn embeddings_to_batch(
     };
     columns.push(Arc::new(FixedSizeListArray::try_new(item, size, Arc::new(Float32Array::from(values.to_vec())), None)?));
     RecordBatch::try_new(schema, columns)
+}
+
+/// The utf8 key column `name` of `rows`; every row must have a value.
+fn key_column(rows: &[EmbeddingKey], name: &str, get: impl Fn(&EmbeddingKey) -> Option<&str>) -> Result<ArrayRef, ArrowError> {
+    let values: Option<Vec<&str>> = rows.iter().map(get).collect();
+    let values = values.ok_or_else(|| invalid(format!("an embeddings row has no `{name}`")))?;
+    Ok(Arc::new(StringArray::from(values)))
 }
 
 /// One record batch of an embeddings table read back: row keys, which key columns the table
