@@ -31,38 +31,12 @@ build:
 model:
 	$(PYTHON) scripts/install_models.py --models $(MODELS) --onnx-export $(SHARED_MODELS)/all-MiniLM-L6-v2-onnx/model.onnx
 
-## data: ingest the fixtures into data/*.parquet, print their statistics, check the taxonomy,
-## map the tables to archetypes (data/*.mapped.parquet + *.mapped.coverage.md) and write
-## training JSONL with its LLaMA-Factory dataset_info.json (data/train/).
+## data: run recipes/default.yaml: ingest the fixtures (all five formats), map them to
+## archetypes, write statistics, training JSONL with LLaMA-Factory's dataset_info.json
+## (data/train/), partitioned tables (data/samples/dataset=…/split=…/), data/manifest.json
+## and the dataset card data/README.md. A second run only checks that nothing changed.
 data: build model
-	mkdir -p $(DATA)
-	$(NERPREP) ingest --format crossner fixtures/crossner -o $(DATA)/crossner.parquet
-	$(NERPREP) ingest --format b2nerd fixtures/b2nerd -o $(DATA)/b2nerd.parquet
-	$(NERPREP) ingest --format iepile fixtures/iepile -o $(DATA)/iepile.parquet
-	$(NERPREP) ingest --format pile-ner $(PILE_NER_FILES) -o $(DATA)/pile-ner.parquet
-	$(NERPREP) stats $(DATA)/crossner.parquet --by dataset,label -o $(DATA)/crossner.stats.md
-	$(NERPREP) stats $(DATA)/b2nerd.parquet --by dataset,label -o $(DATA)/b2nerd.stats.md
-	$(NERPREP) stats $(DATA)/iepile.parquet --by dataset,label -o $(DATA)/iepile.stats.md
-	$(NERPREP) stats $(DATA)/pile-ner.parquet --by dataset,label -o $(DATA)/pile-ner.stats.md
-	$(NERPREP) stats $(DATA)/crossner.parquet --by dataset
-	$(NERPREP) stats $(DATA)/b2nerd.parquet --by dataset
-	$(NERPREP) stats $(DATA)/iepile.parquet --by dataset
-	$(NERPREP) stats $(DATA)/pile-ner.parquet --by dataset
-	$(NERPREP) ingest --format xmi --all-views \
-		--typesystem fixtures/xmi/important_dkpro_types.xml --typesystem fixtures/xmi/edge/TypeSystem.xml \
-		fixtures/xmi/cas_with_smileys.xmi fixtures/xmi/edge/curie_nonbmp.xmi -o $(DATA)/xmi.parquet
-	$(NERPREP) stats $(DATA)/xmi.parquet --by dataset,label -o $(DATA)/xmi.stats.md
-	$(NERPREP) stats $(DATA)/xmi.parquet --by dataset
-	$(NERPREP) taxonomy check taxonomy mappings
-	$(NERPREP) map $(DATA)/crossner.parquet --mapping mappings/crossner.yaml --unmapped error -o $(DATA)/crossner.mapped.parquet
-	$(NERPREP) map $(DATA)/b2nerd.parquet --mapping mappings/crossner.yaml --mapping mappings/iepile.yaml --unmapped keep -o $(DATA)/b2nerd.mapped.parquet
-	# Training JSONL (and data/train/dataset_info.json for LLaMA-Factory) from the tables.
-	$(NERPREP) emit $(DATA)/b2nerd.parquet --template b2ner --dynamic-label-set --label-dropout 0.1 --seed 0 -o $(DATA)/train/b2nerd_b2ner.jsonl
-	$(NERPREP) emit $(DATA)/b2nerd.parquet --template iepile --neg-ratio 0.5 --seed 0 -o $(DATA)/train/b2nerd_iepile.jsonl
-	$(NERPREP) emit $(DATA)/crossner.parquet --template pile-ner --container sharegpt --seed 0 -o $(DATA)/train/crossner_pile_ner.jsonl
-	$(NERPREP) emit $(DATA)/crossner.mapped.parquet --template sam-calibrate --archetypes taxonomy/archetypes.yaml --label-descriptions mappings/crossner.yaml -o $(DATA)/train/crossner_sam_calibrate.jsonl
-	$(NERPREP) embed $(DATA)/crossner.parquet --model minilm --models $(MODELS) -o $(DATA)/crossner.emb.parquet
-	$(NERPREP) embed $(DATA)/crossner.parquet --model minilm --models $(MODELS) --what types --definitions mappings/crossner.yaml -o $(DATA)/crossner.types.emb.parquet
+	$(NERPREP) build recipes/default.yaml
 
 ## test-clients: the git-ignored venv of test clients, remade when their requirements change.
 test-clients: $(TEST_VENV)/.installed

@@ -42,6 +42,29 @@ fn temp_builder() -> tempfile::Builder<'static, 'static> {
     b
 }
 
+/// The prefix of the temporary files of output `path`: `.nerprep-NAME.`.
+fn temp_prefix(path: &Path) -> String {
+    format!(".nerprep-{}.", path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default())
+}
+
+/// Removes temporary files of the same output that a killed run left in `dir`: those no
+/// live writer holds the lock of (a writer locks its temporary file for as long as it lives,
+/// and the lock dies with its process). Best effort: a file that cannot be opened is left.
+fn remove_stale_temps(dir: &Path, prefix: &str, ours: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if path == ours || !name.starts_with(prefix) || !name.ends_with(".tmp") {
+            continue;
+        }
+        let Ok(file) = File::open(&path) else { continue };
+        if file.try_lock().is_ok() {
+            let _ = std::fs::remove_file(&path);
+        }
+    }
+}
+
 /// A file being written in place of `path`; it appears there only on [`AtomicFile::commit`].
 /// Dropping it without committing removes the temporary file.
 #[derive(Debug)]
@@ -55,7 +78,10 @@ impl AtomicFile {
     pub fn create(path: impl AsRef<Path>) -> Result<AtomicFile, IoError> {
         let path = path.as_ref().to_path_buf();
         let dir = parent_dir(&path)?;
-        let temp = temp_builder().tempfile_in(&dir).map_err(|e| IoError::new(&dir, e))?;
+        let prefix = temp_prefix(&path);
+        let temp = temp_builder().prefix(&prefix).tempfile_in(&dir).map_err(|e| IoError::new(&dir, e))?;
+        temp.as_file().lock().map_err(|e| IoError::new(temp.path(), e))?;
+        remove_stale_temps(&dir, &prefix, temp.path());
         Ok(AtomicFile { temp, path })
     }
 
@@ -250,6 +276,22 @@ mod tests {
             use std::os::unix::fs::PermissionsExt;
             assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o644);
         }
+    }
+
+    #[test]
+    fn stale_temporaries_of_the_same_output_are_removed_live_ones_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.txt");
+        let stale = dir.path().join(".nerprep-out.txt.abc123.tmp");
+        std::fs::write(&stale, "left by a killed run").unwrap();
+        let other = dir.path().join(".nerprep-other.txt.abc123.tmp");
+        std::fs::write(&other, "another output's").unwrap();
+        let live = AtomicFile::create(&path).unwrap();
+        assert!(!stale.exists(), "an unlocked temporary of the same output is stale");
+        assert!(other.exists(), "another output's temporary is not ours to remove");
+        let second = AtomicFile::create(&path).unwrap();
+        assert!(live.temp.path().exists(), "a temporary a live writer holds is kept");
+        drop((live, second));
     }
 
     #[test]

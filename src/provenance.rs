@@ -103,12 +103,11 @@ impl Provenance {
 }
 
 impl InputDigest {
-    /// The digest of `path`: for a file nerprep wrote (a Parquet table with provenance, or a
-    /// file with a sidecar that still matches its size), the output digest recorded there;
-    /// else the SHA-256 of its bytes.
+    /// The digest of `path`: for a Parquet table nerprep wrote, the output digest recorded
+    /// in it; else the SHA-256 of its bytes.
     pub fn of(path: &Path) -> Result<InputDigest, IoError> {
         let size = std::fs::metadata(path).map_err(|e| IoError::new(path, e))?.len();
-        let sha256 = match recorded_digest(path, size) {
+        let sha256 = match recorded_digest(path) {
             Some(d) => d,
             None => sha256_file(path)?,
         };
@@ -116,13 +115,12 @@ impl InputDigest {
     }
 }
 
-/// The output digest nerprep recorded for `path`, if it wrote it and nobody rewrote it since.
-fn recorded_digest(path: &Path, size: u64) -> Option<String> {
-    if let Some((p, data_len)) = crate::table::own_table_provenance(path) {
-        return p.output.filter(|_| p.output_size == Some(data_len));
-    }
-    let side = read_sidecar(path).ok()??;
-    side.output.filter(|_| side.output_size == Some(size))
+/// The output digest nerprep recorded in the table `path`, if it wrote it and no other
+/// writer rewrote it since. Other files are always hashed: a sidecar cannot tell an edit
+/// that kept the size.
+fn recorded_digest(path: &Path) -> Option<String> {
+    let (p, data_len) = crate::table::own_table_provenance(path)?;
+    p.output.filter(|_| p.output_size == Some(data_len))
 }
 
 /// `NAME.provenance.json` beside `path`: `train.jsonl` → `train.jsonl.provenance.json`.
@@ -191,6 +189,22 @@ pub fn sha256_file(path: &Path) -> Result<String, IoError> {
     let mut buf = vec![0u8; 1 << 20];
     loop {
         let n = file.read(&mut buf).map_err(|e| IoError::new(path, e))?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+    }
+    Ok(hex(&hasher.finalize()))
+}
+
+/// The hex SHA-256 of the first `len` bytes of a file (a table's data, before its footer).
+pub fn sha256_prefix(path: &Path, len: u64) -> Result<String, IoError> {
+    let file = std::fs::File::open(path).map_err(|e| IoError::new(path, e))?;
+    let mut limited = file.take(len);
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = limited.read(&mut buf).map_err(|e| IoError::new(path, e))?;
         if n == 0 {
             break;
         }

@@ -1,6 +1,7 @@
 //! Subcommands. Each file parses its arguments, builds the library's config, calls one
 //! library function and reports; no pipeline logic lives here.
 
+mod build;
 mod consensus;
 mod embed;
 mod emit;
@@ -43,6 +44,7 @@ pub enum Command {
     Eval(eval::Args),
     Embed(embed::Args),
     Info(info::Args),
+    Build(build::Args),
 }
 
 /// How a command ended, for the exit code.
@@ -169,5 +171,6 @@ pub fn run(cli: Cli) -> anyhow::Result<Status> {
         Command::Eval(a) => eval::run(a, &ctx),
         Command::Embed(a) => embed::run(a, &ctx),
         Command::Info(a) => info::run(a, &ctx),
+        Command::Build(a) => build::run(a, &ctx),
     }
 }

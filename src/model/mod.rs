@@ -15,7 +15,7 @@ use std::fmt;
 use std::str::FromStr;
 
 /// The input format a sample was read from (the `source_format` column).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum SourceFormat {
     /// IEPile JSON Lines (four-field envelope, test and pre-conversion variants).
