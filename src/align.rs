@@ -343,26 +343,11 @@ fn find_all(haystack: &str, needle: &str) -> Vec<(usize, usize)> {
     out
 }
 
-/// True for characters that form words in space-delimited scripts.
-fn is_word(c: char) -> bool {
-    c.is_alphanumeric() || c == '_'
-}
-
-/// True for scripts written without spaces between words (Han, kana), where a mention may
-/// start or end anywhere.
-fn is_unsegmented(c: char) -> bool {
-    matches!(c as u32,
-        0x3040..=0x30FF | 0x31F0..=0x31FF | 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xF900..=0xFAFF
-        | 0xFF66..=0xFF9F | 0x20000..=0x2FA1F)
-}
-
 /// Whether a match edge between `before` and `after` (either may be the text's end) is
-/// acceptable: it must not split a word, unless one side is Han or kana.
+/// acceptable: it must not split a word, unless one side is Han or kana
+/// ([`crate::script::is_token_boundary`]).
 fn edge_ok(before: Option<char>, after: Option<char>) -> bool {
-    match (before, after) {
-        (Some(a), Some(b)) => !(is_word(a) && is_word(b)) || is_unsegmented(a) || is_unsegmented(b),
-        _ => true,
-    }
+    crate::script::is_token_boundary(before, after)
 }
 
 /// Folds one character for case-insensitive matching, keeping one char per char so that

@@ -25,17 +25,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-/// True for characters that are a token on their own: Han ideographs, Hiragana, Katakana.
+/// True for characters that are a token on their own: Han ideographs and kana (the ranges of
+/// [`crate::script::is_unsegmented`]).
 pub fn is_cjk_char(c: char) -> bool {
-    matches!(c as u32,
-        0x3040..=0x30FF          // Hiragana, Katakana
-        | 0x31F0..=0x31FF        // Katakana phonetic extensions
-        | 0xFF66..=0xFF9D        // half-width Katakana
-        | 0x3400..=0x4DBF        // CJK extension A
-        | 0x4E00..=0x9FFF        // CJK unified ideographs
-        | 0xF900..=0xFAFF        // CJK compatibility ideographs
-        | 0x20000..=0x3134F      // CJK extensions B–G
-    )
+    crate::script::is_unsegmented(c)
 }
 
 /// The number of tokens of `mention` under the rule in the module docs: whitespace

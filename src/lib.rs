@@ -27,6 +27,8 @@ pub mod progress;
 pub mod provenance;
 pub mod readers;
 pub mod report;
+pub mod rng;
+pub mod script;
 pub mod stats;
 pub mod table;
 pub mod taxonomy;

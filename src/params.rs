@@ -194,6 +194,7 @@ pub fn stage_schemas() -> Vec<(&'static str, serde_json::Value)> {
     }
     vec![
         entry::<crate::consensus::ConsensusParams>(),
+        entry::<crate::embed::EmbedParams>(),
         entry::<crate::emit::EmitParams>(),
         entry::<crate::eval::EvalParams>(),
         entry::<crate::writers::ExportParams>(),
@@ -397,6 +398,7 @@ mod tests {
     #[test]
     fn every_stage_params_round_trip_through_yaml() {
         round_trips(crate::consensus::ConsensusParams::default());
+        round_trips(crate::embed::EmbedParams::default());
         round_trips(crate::emit::EmitParams::new(crate::emit::Template::Iepile));
         round_trips(crate::eval::EvalParams { answer_format: Some(crate::answer::AnswerFormat::JsonOffset) });
         round_trips(crate::writers::ExportParams { format: Some(crate::writers::ExportFormat::Conll) });

@@ -7,7 +7,7 @@
 //! run through candle-transformers' `BertModel`, pooled (mean over real tokens, or the
 //! `[CLS]` token) and L2-normalised, reproducing sentence-transformers' `encode`.
 
-use super::resolve::{Backend, Device, Pooling};
+use super::{Backend, Device, Pooling};
 use super::text_model::{declared_pooling, load_tokenizer, max_length, model_id, read_json, require_files};
 use super::{EmbedError, Embedder, EmbedderInfo, Embeddings};
 use crate::io::IoError;

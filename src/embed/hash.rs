@@ -8,7 +8,7 @@
 //! `HashMap` hasher is randomly keyed per process and would not be). It knows spelling, not
 //! meaning: `Paris` is near `Parisian`, not near `France`.
 
-use super::resolve::Backend;
+use super::Backend;
 use super::{EmbedError, Embedder, EmbedderInfo, Embeddings};
 use rayon::prelude::*;
 

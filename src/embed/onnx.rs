@@ -9,7 +9,7 @@
 //! `$ORT_DYLIB_PATH` or the model cache (`make model` takes it from the PyPI `onnxruntime`
 //! wheel); nothing is downloaded.
 
-use super::resolve::{Backend, Pooling};
+use super::{Backend, Pooling};
 use super::text_model::{declared_pooling, max_length, model_id, read_json, require_files};
 use super::{EmbedError, Embedder, EmbedderInfo, Embeddings};
 use crate::io::IoError;

@@ -1,4 +1,6 @@
-//! From `--model`, `--backend`, `--device` and `--pooling` to a loaded [`Embedder`].
+//! From `--model`, `--backend`, `--device` and `--pooling` to a loaded [`Embedder`]: the only
+//! factory of embedders. The value types it reads ([`ModelSpec`], [`Backend`], [`Device`],
+//! [`super::Pooling`], [`EmbedConfig`]) live in [`super`], so backends never import this module.
 //!
 //! `--model` is `hash` (or `hash:DIM`), a known name (`minilm`) looked up in the local
 //! model cache (`models/`, or `$NERPREP_MODELS`), or a directory. Nothing is ever fetched:
@@ -6,197 +8,9 @@
 //! fastest one compiled in that can run the model: ONNX Runtime when built with the `onnx`
 //! feature and the directory has `model.onnx`, candle otherwise (and always on CUDA).
 
-use super::hash::{HashEmbedder, DEFAULT_DIM};
-use super::{EmbedError, Embedder};
-use std::fmt;
+use super::hash::HashEmbedder;
+use super::{Backend, Device, EmbedConfig, EmbedError, Embedder, ModelSpec, KNOWN_MODELS};
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
-
-/// Model names `--model` knows, and their directory in the model cache.
-pub const KNOWN_MODELS: &[(&str, &str)] = &[("minilm", "all-MiniLM-L6-v2")];
-
-/// Environment variable that overrides the model cache directory (default `models`).
-pub const MODELS_ENV: &str = "NERPREP_MODELS";
-
-/// Which model `--model` names.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ModelSpec {
-    /// Hashed character n-grams with this many dimensions.
-    Hash {
-        /// Vector length.
-        dim: usize,
-    },
-    /// A name from [`KNOWN_MODELS`], found in the model cache.
-    Named(String),
-    /// A local model directory.
-    Dir(PathBuf),
-}
-
-impl FromStr for ModelSpec {
-    type Err = String;
-
-    /// `hash`, `hash:DIM`, a known name, or anything else as a directory path.
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        if s == "hash" {
-            return Ok(ModelSpec::Hash { dim: DEFAULT_DIM });
-        }
-        if let Some(dim) = s.strip_prefix("hash:") {
-            return match dim.parse::<usize>() {
-                Ok(dim) if dim > 0 => Ok(ModelSpec::Hash { dim }),
-                _ => Err(format!("`{s}`: expected hash:DIM with DIM a positive integer")),
-            };
-        }
-        if KNOWN_MODELS.iter().any(|(name, _)| *name == s) {
-            return Ok(ModelSpec::Named(s.to_string()));
-        }
-        if s.is_empty() {
-            return Err("empty model".into());
-        }
-        Ok(ModelSpec::Dir(PathBuf::from(s)))
-    }
-}
-
-/// The implementation that computes vectors.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Backend {
-    /// Hashed character n-grams (no model).
-    Hash,
-    /// candle, pure Rust (CPU or CUDA).
-    Candle,
-    /// ONNX Runtime through fastembed (feature `onnx`).
-    Onnx,
-}
-
-impl Backend {
-    /// The name used on the command line and in metadata.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Backend::Hash => "hash",
-            Backend::Candle => "candle",
-            Backend::Onnx => "onnx",
-        }
-    }
-}
-
-impl fmt::Display for Backend {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Backend {
-    type Err = String;
-
-    /// `candle` or `onnx` (`hash` is chosen with `--model hash`).
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "candle" => Ok(Backend::Candle),
-            "onnx" => Ok(Backend::Onnx),
-            _ => Err(format!("unknown backend `{s}`; expected candle or onnx")),
-        }
-    }
-}
-
-/// How a transformer's token vectors become one sentence vector.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Pooling {
-    /// Mean over the real (non-padding) tokens: sentence-transformers models like MiniLM.
-    Mean,
-    /// The first (`[CLS]`) token: AnglE/UAE-style models.
-    Cls,
-}
-
-impl Pooling {
-    /// The name used on the command line and in metadata.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Pooling::Mean => "mean",
-            Pooling::Cls => "cls",
-        }
-    }
-}
-
-impl fmt::Display for Pooling {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Pooling {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "mean" => Ok(Pooling::Mean),
-            "cls" => Ok(Pooling::Cls),
-            _ => Err(format!("unknown pooling `{s}`; expected mean or cls")),
-        }
-    }
-}
-
-/// Where the model runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Device {
-    /// The CPU (all backends).
-    #[default]
-    Cpu,
-    /// A CUDA GPU by ordinal (candle with the `cuda` feature).
-    Cuda(usize),
-}
-
-impl FromStr for Device {
-    type Err = String;
-
-    /// `cpu`, `cuda` (GPU 0) or `cuda:N`.
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "cpu" => Ok(Device::Cpu),
-            "cuda" => Ok(Device::Cuda(0)),
-            _ => s
-                .strip_prefix("cuda:")
-                .and_then(|n| n.parse().ok())
-                .map(Device::Cuda)
-                .ok_or_else(|| format!("unknown device `{s}`; expected cpu, cuda or cuda:N")),
-        }
-    }
-}
-
-impl fmt::Display for Device {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Device::Cpu => f.write_str("cpu"),
-            Device::Cuda(n) => write!(f, "cuda:{n}"),
-        }
-    }
-}
-
-/// Everything needed to build an embedder; see [`load_embedder`].
-#[derive(Debug, Clone)]
-pub struct EmbedConfig {
-    /// Which model.
-    pub model: ModelSpec,
-    /// Which backend; `None` picks the fastest one built in that can run the model.
-    pub backend: Option<Backend>,
-    /// Where to run.
-    pub device: Device,
-    /// Overrides the pooling the model directory declares.
-    pub pooling: Option<Pooling>,
-    /// The model cache (`make model` installs into it).
-    pub models_dir: PathBuf,
-}
-
-impl EmbedConfig {
-    /// A CPU configuration for `model` with default backend and pooling, using the model
-    /// cache from `$NERPREP_MODELS` or `models/`.
-    pub fn new(model: ModelSpec) -> EmbedConfig {
-        EmbedConfig { model, backend: None, device: Device::Cpu, pooling: None, models_dir: default_models_dir() }
-    }
-}
-
-/// The model cache: `$NERPREP_MODELS` if set, else `models` in the current directory.
-pub fn default_models_dir() -> PathBuf {
-    std::env::var_os(MODELS_ENV).map(PathBuf::from).unwrap_or_else(|| PathBuf::from("models"))
-}
 
 /// The directory a model spec points at (`None` for `hash`).
 pub fn model_dir(spec: &ModelSpec, models_dir: &Path) -> Result<Option<PathBuf>, EmbedError> {
@@ -271,6 +85,8 @@ fn load_onnx(_dir: &Path, _config: &EmbedConfig) -> Result<Box<dyn Embedder>, Em
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::embed::hash::DEFAULT_DIM;
+    use crate::embed::Pooling;
 
     #[test]
     fn model_specs_parse() {

@@ -2,7 +2,7 @@
 //! directory: pooling (`1_Pooling/config.json`), the maximum input length, the tokenizer
 //! (re-padded to the longest input of each batch) and a digest of the weights for the id.
 
-use super::resolve::Pooling;
+use super::Pooling;
 use super::EmbedError;
 use crate::io::IoError;
 use sha2::{Digest, Sha256};

@@ -8,7 +8,7 @@
 //! instruction and the answer, keeping at least one (B2NER's random label dropout).
 
 use super::prompts::{b2ner_instruction, Lang};
-use super::rng::Rng;
+use crate::rng::Rng;
 use super::{present_labels, render_answer, AnswerCheck, EmitConfig, Pools, Record, Rendered, Skip, Turn};
 use crate::model::{Entity, Sample};
 

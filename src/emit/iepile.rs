@@ -7,7 +7,7 @@
 //! IEPile's tail rule ([`split_schema`]).
 
 use super::prompts::Lang;
-use super::rng::Rng;
+use crate::rng::Rng;
 use super::{negative_count, present_labels, render_answer, AnswerCheck, EmitConfig, Negatives, Pools, Record, Rendered, Skip, Turn};
 use crate::answer::iepile::{Instruction, PROMPT_EN, PROMPT_ZH};
 use crate::model::{Entity, Sample};

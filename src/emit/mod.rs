@@ -10,7 +10,7 @@
 //! is written; the JSONL and `dataset_info.json` are written atomically.
 //!
 //! Every random choice (dynamic label sets, label dropout, negatives, schema order) comes
-//! from a generator seeded by `(--seed, sample id)` ([`rng`]), and batches are rendered in
+//! from a generator seeded by `(--seed, sample id)` ([`crate::rng`]), and batches are rendered in
 //! parallel but written in table order: same table and seed, same bytes, on any number of
 //! threads. A record's `id` is `{sample id}@{k}`, and it carries `sample_id`.
 //!
@@ -28,7 +28,6 @@ pub mod params;
 mod pile_ner;
 pub mod pools;
 mod prompts;
-pub mod rng;
 pub mod sam;
 pub mod schema;
 
@@ -44,7 +43,7 @@ use crate::report::Counts;
 use crate::table::{TableError, TableReader};
 use pools::Pools;
 use rayon::prelude::*;
-use rng::Rng;
+use crate::rng::Rng;
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -357,30 +356,10 @@ fn read_json_or_yaml(path: &Path) -> Result<serde_json::Value, String> {
     }
 }
 
-/// Reads label descriptions: a taxonomy mapping file (`kind: mapping`, e.g.
-/// `mappings/crossner.yaml`: each label's and alias's one-line definition), or a plain JSON or
-/// YAML object `label: description`.
+/// Reads label descriptions with [`crate::taxonomy::definitions`] (a taxonomy mapping file
+/// or a plain JSON/YAML map `label: description`).
 pub fn load_descriptions(path: &Path) -> Result<BTreeMap<String, String>, EmitError> {
-    let fail = |message: String| EmitError::File { path: path.to_path_buf(), what: "label descriptions", message };
-    let text = std::fs::read_to_string(path).map_err(|e| fail(e.to_string()))?;
-    if crate::taxonomy::file_kind(&text, &path.display().to_string()).ok() == Some(crate::taxonomy::FileKind::Mapping) {
-        let mapping = crate::taxonomy::Mapping::load(path)
-            .map_err(|error| EmitError::Taxonomy { what: "label descriptions", error })?;
-        return Ok(mapping
-            .spellings()
-            .filter_map(|(spelling, entry)| Some((spelling.to_string(), entry.definition.clone()?)))
-            .collect());
-    }
-    let value = read_json_or_yaml(path).map_err(fail)?;
-    let serde_json::Value::Object(map) = value else {
-        return Err(fail("expected an object mapping each label to its description".into()));
-    };
-    map.into_iter()
-        .map(|(label, d)| match d {
-            serde_json::Value::String(s) if !s.trim().is_empty() => Ok((label, s.trim().to_string())),
-            other => Err(fail(format!("label {label:?}: expected a non-empty description string, found {other}"))),
-        })
-        .collect()
+    crate::taxonomy::definitions(path).map_err(|error| EmitError::Taxonomy { what: "label descriptions", error })
 }
 
 #[cfg(test)]
@@ -469,26 +448,13 @@ mod tests {
     }
 
     #[test]
-    fn descriptions_load_from_json_and_yaml_and_reject_bad_values() {
+    fn descriptions_come_from_the_taxonomy_loader_and_name_the_file() {
         let dir = tempfile::tempdir().unwrap();
         let json = dir.path().join("d.json");
-        std::fs::write(&json, r#"{"person": " a named individual "}"#).unwrap();
-        assert_eq!(load_descriptions(&json).unwrap()["person"], "a named individual");
-        let yaml = dir.path().join("d.yaml");
-        std::fs::write(&yaml, "person: a named individual\nlocation: a place\n").unwrap();
-        assert_eq!(load_descriptions(&yaml).unwrap().len(), 2);
         std::fs::write(&json, r#"{"person": 3}"#).unwrap();
         let err = load_descriptions(&json).unwrap_err().to_string();
-        assert!(err.contains("d.json") && err.contains("\"person\""), "{err}");
-        std::fs::write(&json, r#"["person"]"#).unwrap();
-        assert!(load_descriptions(&json).is_err());
-    }
-
-    #[test]
-    fn descriptions_load_from_a_taxonomy_mapping_with_aliases() {
+        assert!(err.starts_with("label descriptions: ") && err.contains("d.json:1") && err.contains("\"person\""), "{err}");
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("mappings/crossner.yaml");
-        let d = load_descriptions(&path).unwrap();
-        assert!(d["politician"].contains("office"));
-        assert_eq!(d["organization"], d["organisation"], "aliases share the definition");
+        assert_eq!(load_descriptions(&path).unwrap(), crate::taxonomy::definitions(&path).unwrap());
     }
 }

@@ -8,7 +8,7 @@
 //! to each type's entity count, as UniversalNER samples its negatives. Question order is
 //! shuffled (seeded).
 
-use super::rng::Rng;
+use crate::rng::Rng;
 use super::{negative_count, present_labels, render_answer, AnswerCheck, EmitConfig, Negatives, Pools, Record, Rendered, Skip, Turn};
 use crate::answer::pile_ner::{question, ACKNOWLEDGEMENT, TEXT_PREFIX};
 use crate::model::{Entity, Sample};

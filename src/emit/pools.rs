@@ -5,7 +5,7 @@
 //! label any of its samples asks for or uses, in first-seen order. Pile-NER negatives draw
 //! from the global pool, weighted by how many entities each label has.
 
-use super::rng::Rng;
+use crate::rng::Rng;
 use crate::model::Sample;
 use std::collections::{BTreeMap, BTreeSet};
 

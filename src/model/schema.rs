@@ -531,37 +531,140 @@ pub fn batch_to_quarantine(batch: &RecordBatch) -> Result<Vec<QuarantineRecord>,
         .collect())
 }
 
-/// The schema of an embeddings side table (SPEC §1): `id` and a `dim`-long
-/// `embedding` (fixed-size list<float32>), keyed by the id of what was embedded.
-pub fn embedding_schema(dim: usize) -> Result<SchemaRef, ArrowError> {
+/// Which key columns beside `id` an embeddings side table has: those its unit has (SPEC §1,
+/// issue 12). Text units have `dataset` and `sample_id`; mentions `dataset`, `label`,
+/// `sample_id` and `entity`; types `dataset` (unless grouped over all datasets) and `label`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct EmbeddingKeys {
+    /// A `dataset` column (utf8).
+    pub dataset: bool,
+    /// A `label` column (utf8).
+    pub label: bool,
+    /// A `sample_id` column (utf8).
+    pub sample_id: bool,
+    /// An `entity` column (u32, the entity's index in its sample).
+    pub entity: bool,
+}
+
+/// The key of one embeddings row: its `id` and the other key columns it has values for.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EmbeddingKey {
+    /// The row id (a sample id, `{sample id}@{entity}`, `{dataset}/{label}` or a label).
+    pub id: String,
+    /// The dataset of the unit.
+    pub dataset: Option<String>,
+    /// The entity label of the unit.
+    pub label: Option<String>,
+    /// The sample the unit comes from.
+    pub sample_id: Option<String>,
+    /// The entity's index in its sample.
+    pub entity: Option<u32>,
+}
+
+/// The schema of an embeddings side table: `id`, the key columns `keys` names (in the order
+/// `dataset`, `label`, `sample_id`, `entity`), and a `dim`-long `embedding` (fixed-size
+/// list<float32>). No column is nullable.
+pub fn embedding_schema(dim: usize, keys: EmbeddingKeys) -> Result<SchemaRef, ArrowError> {
     let dim = i32::try_from(dim).map_err(|_| invalid(format!("embedding dimension {dim} is too large")))?;
     let item = Arc::new(Field::new("item", DataType::Float32, false));
-    Ok(Arc::new(Schema::new(vec![
-        utf8("id", false),
-        Field::new("embedding", DataType::FixedSizeList(item, dim), false),
-    ])))
+    let mut fields = vec![utf8("id", false)];
+    let optional = [("dataset", keys.dataset), ("label", keys.label), ("sample_id", keys.sample_id)];
+    fields.extend(optional.iter().filter(|(_, on)| *on).map(|(name, _)| utf8(name, false)));
+    if keys.entity {
+        fields.push(Field::new("entity", DataType::UInt32, false));
+    }
+    fields.push(Field::new("embedding", DataType::FixedSizeList(item, dim), false));
+    Ok(Arc::new(Schema::new(fields)))
 }
 
-/// Converts ids and their row-major vectors (`ids.len() * dim` values) to one record
-/// batch of [`embedding_schema`].
-pub fn embeddings_to_batch<S: AsRef<str>>(ids: &[S], dim: usize, values: &[f32]) -> Result<RecordBatch, ArrowError> {
-    if values.len() != ids.len() * dim {
-        return Err(invalid(format!("{} ids but {} values of dimension {dim}", ids.len(), values.len())));
+/// One record batch of [`embedding_schema`] from row keys and their row-major vectors
+/// (`rows.len() * dim` values). Every row must have a value for every column of `keys`.
+pub fn embeddings_to_batch(
+    rows: &[EmbeddingKey],
+    keys: EmbeddingKeys,
+    dim: usize,
+    values: &[f32],
+) -> Result<RecordBatch, ArrowError> {
+    if values.len() != rows.len() * dim {
+        return Err(invalid(format!("{} ids but {} values of dimension {dim}", rows.len(), values.len())));
     }
-    let schema = embedding_schema(dim)?;
-    let id: StringArray = ids.iter().map(|s| Some(s.as_ref())).collect();
-    let DataType::FixedSizeList(item, size) = schema.field(1).data_type().clone() else {
+    let schema = embedding_schema(dim, keys)?;
+    let mut columns: Vec<ArrayRef> = vec![Arc::new(rows.iter().map(|r| Some(r.id.as_str())).collect::<StringArray>())];
+    if keys.dataset {
+        columns.push(key_column(rows, "dataset", |r| r.dataset.as_deref())?);
+    }
+    if keys.label {
+        columns.push(key_column(rows, "label", |r| r.label.as_deref())?);
+    }
+    if keys.sample_id {
+        columns.push(key_column(rows, "sample_id", |r| r.sample_id.as_deref())?);
+    }
+    if keys.entity {
+        let values: Option<Vec<u32>> = rows.iter().map(|r| r.entity).collect();
+        let values = values.ok_or_else(|| invalid("an embeddings row has no `entity`"))?;
+        columns.push(Arc::new(arrow_array::UInt32Array::from(values)));
+    }
+    let DataType::FixedSizeList(item, size) = schema.fields().last().map(|f| f.data_type().clone()).unwrap_or(DataType::Null) else {
         return Err(invalid("embedding column is not a fixed-size list"));
     };
-    let list = FixedSizeListArray::try_new(item, size, Arc::new(Float32Array::from(values.to_vec())), None)?;
-    RecordBatch::try_new(schema, vec![Arc::new(id), Arc::new(list)])
+    columns.push(Arc::new(FixedSizeListArray::try_new(item, size, Arc::new(Float32Array::from(values.to_vec())), None)?));
+    RecordBatch::try_new(schema, columns)
 }
 
-/// Converts a record batch of an embeddings table back into ids, the dimension and the
-/// row-major vectors.
-pub fn batch_to_embeddings(batch: &RecordBatch) -> Result<(Vec<String>, usize, Vec<f32>), ArrowError> {
-    let id = string_column(batch, "id")?;
-    let list = column(batch, "embedding")?
+/// The utf8 key column `name` of `rows`; every row must have a value.
+fn key_column(rows: &[EmbeddingKey], name: &str, get: impl Fn(&EmbeddingKey) -> Option<&str>) -> Result<ArrayRef, ArrowError> {
+    let values: Option<Vec<&str>> = rows.iter().map(get).collect();
+    let values = values.ok_or_else(|| invalid(format!("an embeddings row has no `{name}`")))?;
+    Ok(Arc::new(StringArray::from(values)))
+}
+
+/// One record batch of an embeddings table read back: row keys, which key columns the table
+/// has (any may be missing in a table from before issue 12), the dimension and the row-major
+/// vectors. A column of the wrong type or holding nulls is an error, never a panic.
+pub fn batch_to_embeddings(batch: &RecordBatch) -> Result<(Vec<EmbeddingKey>, EmbeddingKeys, usize, Vec<f32>), ArrowError> {
+    let id = embedding_text_column(batch, "id")?.ok_or_else(|| invalid("embeddings table has no `id` column"))?;
+    let dataset = embedding_text_column(batch, "dataset")?;
+    let label = embedding_text_column(batch, "label")?;
+    let sample_id = embedding_text_column(batch, "sample_id")?;
+    let entity = match batch.column_by_name("entity") {
+        None => None,
+        Some(c) => {
+            let c = c.as_primitive_opt::<UInt32Type>().ok_or_else(|| invalid("column `entity` is not u32"))?;
+            if c.null_count() > 0 {
+                return Err(invalid("column `entity` holds nulls"));
+            }
+            Some(c)
+        }
+    };
+    let keys = EmbeddingKeys { dataset: dataset.is_some(), label: label.is_some(), sample_id: sample_id.is_some(), entity: entity.is_some() };
+    let rows = (0..batch.num_rows())
+        .map(|i| EmbeddingKey {
+            id: id.value(i).to_string(),
+            dataset: dataset.map(|c| c.value(i).to_string()),
+            label: label.map(|c| c.value(i).to_string()),
+            sample_id: sample_id.map(|c| c.value(i).to_string()),
+            entity: entity.map(|c| c.value(i)),
+        })
+        .collect();
+    let (dim, floats) = embedding_vectors(batch)?;
+    Ok((rows, keys, dim, floats))
+}
+
+/// A utf8 key column of an embeddings table without nulls, or `None` when it is absent.
+fn embedding_text_column<'a>(batch: &'a RecordBatch, name: &str) -> Result<Option<&'a StringArray>, ArrowError> {
+    let Some(c) = batch.column_by_name(name) else { return Ok(None) };
+    let c = c.as_string_opt::<i32>().ok_or_else(|| invalid(format!("column `{name}` is not utf8")))?;
+    if c.null_count() > 0 {
+        return Err(invalid(format!("column `{name}` holds nulls")));
+    }
+    Ok(Some(c))
+}
+
+/// The dimension and row-major values of the `embedding` column.
+fn embedding_vectors(batch: &RecordBatch) -> Result<(usize, Vec<f32>), ArrowError> {
+    let list = batch
+        .column_by_name("embedding")
+        .ok_or_else(|| invalid("embeddings table has no `embedding` column"))?
         .as_fixed_size_list_opt()
         .ok_or_else(|| invalid("column `embedding` is not a fixed-size list"))?;
     let values = list
@@ -573,8 +676,8 @@ pub fn batch_to_embeddings(batch: &RecordBatch) -> Result<(Vec<String>, usize, V
     }
     let dim = list.value_length() as usize;
     let start = list.offset() * dim;
-    let floats = values.values()[start..start + list.len() * dim].to_vec();
-    Ok(((0..id.len()).map(|i| id.value(i).to_string()).collect(), dim, floats))
+    let floats = values.values().get(start..start + list.len() * dim).ok_or_else(|| invalid("embedding column is shorter than its rows"))?;
+    Ok((dim, floats.to_vec()))
 }
 
 #[cfg(test)]
@@ -605,14 +708,39 @@ mod tests {
     }
 
     #[test]
-    fn embeddings_round_trip_through_a_batch() {
-        let ids = ["a", "b"];
+    fn embeddings_round_trip_through_a_batch_with_their_key_columns() {
+        let key = |id: &str, e: u32| EmbeddingKey {
+            id: id.into(),
+            dataset: Some("d".into()),
+            label: Some("person".into()),
+            sample_id: Some("d/train/f:0".into()),
+            entity: Some(e),
+        };
+        let rows = [key("d/train/f:0@0", 0), key("d/train/f:0@1", 1)];
         let values = [0.6, 0.8, 1.0, 0.0];
-        let batch = embeddings_to_batch(&ids, 2, &values).unwrap();
-        assert_eq!(batch.schema(), embedding_schema(2).unwrap());
-        let (back_ids, dim, back) = batch_to_embeddings(&batch).unwrap();
-        assert_eq!((back_ids, dim, back), (vec!["a".to_string(), "b".to_string()], 2, values.to_vec()));
-        assert!(embeddings_to_batch(&ids, 3, &values).is_err());
+        let all = EmbeddingKeys { dataset: true, label: true, sample_id: true, entity: true };
+        let batch = embeddings_to_batch(&rows, all, 2, &values).unwrap();
+        assert_eq!(batch.schema(), embedding_schema(2, all).unwrap());
+        let names: Vec<&str> = batch.schema_ref().fields().iter().map(|f| f.name().as_str()).collect();
+        assert_eq!(names, ["id", "dataset", "label", "sample_id", "entity", "embedding"]);
+        assert_eq!(batch_to_embeddings(&batch).unwrap(), (rows.to_vec(), all, 2, values.to_vec()));
+        assert!(embeddings_to_batch(&rows, all, 3, &values).is_err());
+
+        let bare = [EmbeddingKey { id: "a".into(), ..EmbeddingKey::default() }];
+        assert!(embeddings_to_batch(&bare, all, 2, &values[..2]).is_err(), "a row without a key value of the table");
+        let batch = embeddings_to_batch(&bare, EmbeddingKeys::default(), 2, &values[..2]).unwrap();
+        assert_eq!(batch_to_embeddings(&batch).unwrap().1, EmbeddingKeys::default());
+    }
+
+    #[test]
+    fn a_foreign_embeddings_batch_is_an_error_not_a_panic() {
+        let schema = Arc::new(Schema::new(vec![utf8("id", false), Field::new("entity", DataType::Utf8, false)]));
+        let batch = RecordBatch::try_new(
+            schema,
+            vec![Arc::new(StringArray::from(vec!["a"])), Arc::new(StringArray::from(vec!["0"]))],
+        )
+        .unwrap();
+        assert!(batch_to_embeddings(&batch).unwrap_err().to_string().contains("`entity` is not u32"));
     }
 
     #[test]

@@ -105,22 +105,7 @@ impl LangPolicy {
     }
 }
 
-/// A script-based guess, good enough to separate the English and Chinese corpora we read.
-pub fn guess_lang(text: &str) -> &'static str {
-    if text.is_ascii() {
-        return "en";
-    }
-    let mut han = false;
-    for c in text.chars() {
-        match c as u32 {
-            0x3040..=0x30FF => return "ja",
-            0xAC00..=0xD7AF | 0x1100..=0x11FF => return "ko",
-            0x4E00..=0x9FFF | 0x3400..=0x4DBF | 0x20000..=0x2A6DF | 0xF900..=0xFAFF => han = true,
-            _ => {}
-        }
-    }
-    if han { "zh" } else { "en" }
-}
+pub use crate::script::guess_lang;
 
 /// Everything a reader needs to know about the file it reads, besides its bytes.
 #[derive(Debug, Clone)]

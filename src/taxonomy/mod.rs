@@ -26,6 +26,7 @@
 
 mod apply;
 mod check;
+mod definitions;
 mod diff;
 mod error;
 mod files;
@@ -35,6 +36,7 @@ pub mod tree;
 
 pub use apply::{map_stage, map_table, Coverage, MapOptions, MapParams, MapOutcome, NormalizedHit, Resolver, UnmappedPolicy, UnmappedType};
 pub use check::{check_paths, CheckReport};
+pub use definitions::definitions;
 pub use diff::{diff, measure, word_diff, Change, ChangeKind, DataEffect, TaxonomyDiff, Version, WordOp};
 pub use error::{Diagnostic, Severity, TaxonomyError};
 pub use files::{file_kind, Archetype, Archetypes, FileKind, Mapping, MappingEntry};

@@ -8,9 +8,9 @@ use crate::common::{fixture, ingest, nerprep_ok};
 use nerprep::embed::candle::CandleEmbedder;
 use nerprep::embed::hash::HashEmbedder;
 use nerprep::embed::stage::{
-    embed_units, read_embeddings, TypePatterns, Unit, BACKEND_KEY, MODEL_KEY, POOLING_KEY, WHAT_KEY,
+    embed_units, read_embeddings, TypePatterns, Unit, BACKEND_KEY, MODEL_KEY, POOLING_KEY, TYPES_BY_KEY, WHAT_KEY,
 };
-use nerprep::embed::{cosine, Cache, Device, Embedder, Embeddings, Pooling};
+use nerprep::embed::{cosine, Cache, Device, Embedder, Embeddings, Pooling, TypesBy};
 use nerprep::model::Sample;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -49,9 +49,9 @@ fn reference() -> Reference {
 /// Embeds through the stage driver (length-sorted batches), as `nerprep embed` does.
 fn embed_all(embedder: &mut dyn Embedder, texts: &[String], batch: usize) -> Embeddings {
     let units: Vec<Unit> =
-        texts.iter().enumerate().map(|(i, t)| Unit { id: i.to_string(), text: t.clone() }).collect();
+        texts.iter().enumerate().map(|(i, t)| Unit::new(i.to_string(), t.clone())).collect();
     let mut cache = Cache::in_memory(embedder.dim());
-    embed_units(&units, embedder, &mut cache, batch, &indicatif::ProgressBar::hidden()).unwrap().0
+    embed_units(&units, embedder, &mut cache, batch, &nerprep::progress::NoProgress).unwrap().0
 }
 
 fn assert_parity(embedder: &mut dyn Embedder, what: &str) {
@@ -230,9 +230,14 @@ fn cli_embeds_texts_in_sample_order_and_deterministically() {
     let (a, b) = (dir.path().join("a.parquet"), dir.path().join("b.parquet"));
     embed_cli(&table, &a, &["--model", "hash:64", "--no-cache", "--batch-size", "7"], 0);
     embed_cli(&table, &b, &["--model", "hash:64", "--no-cache"], 0);
-    assert_eq!(std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap());
+    let (emb, other) = (read_embeddings(&a).unwrap(), read_embeddings(&b).unwrap());
+    assert_eq!((&emb.ids, &emb.vectors, &emb.dataset), (&other.ids, &other.vectors, &other.dataset), "batching changes no vector");
+    let params = |p: &Path| nerprep::table::read_provenance(p).unwrap().unwrap().params;
+    assert_ne!(params(&a), params(&b), "batch_size is a parameter (it can move the last bits of transformer vectors)");
+    let again = dir.path().join("again.parquet");
+    embed_cli(&table, &again, &["--model", "hash:64", "--no-cache", "--batch-size", "7"], 0);
+    assert_eq!(std::fs::read(&a).unwrap(), std::fs::read(&again).unwrap(), "the same run twice gives the same bytes");
     let samples = nerprep::table::read_all::<Sample>(&table).unwrap();
-    let emb = read_embeddings(&a).unwrap();
     assert_eq!(emb.ids, samples.iter().map(|s| s.id.clone()).collect::<Vec<_>>());
     let direct = HashEmbedder::new(64).embed(&[&samples[17].text]).unwrap();
     assert_eq!(emb.vectors.row(17), direct.row(0));
@@ -257,11 +262,11 @@ fn cli_embeds_types_with_minilm_and_records_the_model() {
     let definitions = BTreeMap::from([("politician".to_string(), "a person active in party politics".to_string())]);
     let units = patterns.units(&definitions, 5);
     assert!(units.iter().any(|u| u.text.starts_with("politician: a person active in party politics. Examples: ")));
-    assert_eq!(emb.ids, units.iter().map(|u| u.id.clone()).collect::<Vec<_>>(), "{stderr}");
+    assert_eq!(emb.ids, units.iter().map(|u| u.id().to_string()).collect::<Vec<_>>(), "{stderr}");
     let mut e = CandleEmbedder::load(&minilm_dir(), None, Device::Cpu).unwrap();
     for (i, u) in units.iter().enumerate() {
         let want = e.embed(&[&u.text]).unwrap();
-        assert!(cosine(emb.vectors.row(i), want.row(0)) > 0.99999, "{}", u.id);
+        assert!(cosine(emb.vectors.row(i), want.row(0)) > 0.99999, "{}", u.id());
     }
     assert!(emb.metadata[MODEL_KEY].starts_with("all-MiniLM-L6-v2@53aa51172d14"));
     assert_eq!((emb.metadata[BACKEND_KEY].as_str(), emb.metadata[POOLING_KEY].as_str()), ("candle", "mean"));
@@ -276,7 +281,9 @@ fn cli_reports_missing_models_and_unbuilt_devices() {
     let stderr = embed_cli(&table, &out, &["--model", "minilm", "--models", empty.to_str().unwrap()], 1);
     assert!(stderr.contains("make model"), "{stderr}");
     let stderr = embed_cli(&table, &out, &["--model", "hash", "--backend", "onnx"], 2);
-    assert!(stderr.contains("--model hash"), "{stderr}");
+    assert!(stderr.contains("--backend applies to transformer models, not to the hash model"), "{stderr}");
+    let stderr = embed_cli(&table, &out, &["--model", "hash:99999999", "--batch-size", "0"], 2);
+    assert!(stderr.contains("--model hash:99999999 is too large") && stderr.contains("--batch-size must be at least 1"), "{stderr}");
     if !cfg!(feature = "cuda") {
         let models = models_dir();
         let stderr =
@@ -315,16 +322,122 @@ fn cli_takes_type_definitions_from_a_taxonomy_mapping() {
     let emb = read_embeddings(&out).unwrap();
 
     let mapping = nerprep::taxonomy::Mapping::load(&mapping_path).unwrap();
-    let mut patterns = TypePatterns::default();
+    let mut patterns = TypePatterns::new(TypesBy::DatasetLabel);
     nerprep::table::read_all::<Sample>(&table).unwrap().iter().for_each(|s| patterns.add(s));
     let definitions: BTreeMap<String, String> = emb
-        .ids
+        .label
+        .as_ref()
+        .unwrap()
         .iter()
         .map(|label| (label.clone(), mapping.definition_of(label).unwrap().to_string()))
         .collect();
     let units = patterns.units(&definitions, 5);
-    let politician = units.iter().find(|u| u.id == "politician").unwrap();
+    let politician = units.iter().find(|u| u.key.label.as_deref() == Some("politician")).unwrap();
+    assert_eq!(politician.id(), format!("{}/politician", politician.key.dataset.as_deref().unwrap()));
     assert!(politician.text.contains("political office"), "{}", politician.text);
     let want = HashEmbedder::new(384).embed(&units.iter().map(|u| u.text.as_str()).collect::<Vec<_>>()).unwrap();
     assert_eq!(emb.vectors, want);
+}
+
+/// A table of all three CrossNER fixture files: two datasets (music, politics) sharing labels.
+fn crossner_table(dir: &Path) -> (PathBuf, Vec<Sample>) {
+    let (table, _) = ingest(dir, "crossner", "crossner", &[fixture("crossner")], 0);
+    let samples = nerprep::table::read_all::<Sample>(&table).unwrap();
+    (table, samples)
+}
+
+#[test]
+fn text_and_mention_tables_carry_their_key_columns() {
+    let dir = tempfile::tempdir().unwrap();
+    let (table, samples) = crossner_table(dir.path());
+    let text = dir.path().join("text.parquet");
+    embed_cli(&table, &text, &["--model", "hash:16", "--no-cache"], 0);
+    let emb = read_embeddings(&text).unwrap();
+    assert_eq!(emb.dataset, Some(samples.iter().map(|s| s.dataset.clone()).collect()));
+    assert_eq!(emb.sample_id.as_ref(), Some(&emb.ids));
+    assert_eq!((emb.label, emb.entity), (None, None));
+
+    let mentions = dir.path().join("mentions.parquet");
+    embed_cli(&table, &mentions, &["--model", "hash:16", "--no-cache", "--what", "mentions"], 0);
+    let emb = read_embeddings(&mentions).unwrap();
+    let want: Vec<(String, String, String, String, u32)> = samples
+        .iter()
+        .flat_map(|s| s.entities.iter().enumerate().map(move |(i, e)| {
+            (format!("{}@{i}", s.id), s.dataset.clone(), e.label.clone(), s.id.clone(), i as u32)
+        }))
+        .collect();
+    assert!(want.len() > 100, "{} mentions", want.len());
+    let (dataset, label, sample_id, entity) = (emb.dataset.unwrap(), emb.label.unwrap(), emb.sample_id.unwrap(), emb.entity.unwrap());
+    let got: Vec<(String, String, String, String, u32)> = (0..emb.ids.len())
+        .map(|i| (emb.ids[i].clone(), dataset[i].clone(), label[i].clone(), sample_id[i].clone(), entity[i]))
+        .collect();
+    assert_eq!(got, want);
+    for (id, sample, index) in got.iter().map(|g| (&g.0, &g.3, g.4)) {
+        assert_eq!(nerprep::table::side::split_entity_key(id), Some((sample.as_str(), index as usize)));
+    }
+}
+
+#[test]
+fn types_are_one_row_per_dataset_and_label_with_unique_ids() {
+    let dir = tempfile::tempdir().unwrap();
+    let (table, samples) = crossner_table(dir.path());
+    let out = dir.path().join("types.parquet");
+    embed_cli(&table, &out, &["--model", "hash:16", "--no-cache", "--what", "types"], 0);
+    let emb = read_embeddings(&out).unwrap();
+    let pairs: std::collections::BTreeSet<(String, String)> =
+        samples.iter().flat_map(|s| s.entities.iter().map(|e| (s.dataset.clone(), e.label.clone()))).collect();
+    let datasets: std::collections::BTreeSet<&String> = pairs.iter().map(|(d, _)| d).collect();
+    assert!(datasets.len() >= 2, "{datasets:?}");
+    let got: Vec<(String, String)> = emb.dataset.clone().unwrap().into_iter().zip(emb.label.clone().unwrap()).collect();
+    assert_eq!(got, pairs.iter().cloned().collect::<Vec<_>>(), "one row per (dataset, label), sorted");
+    let ids: Vec<String> = pairs.iter().map(|(d, l)| format!("{d}/{l}")).collect();
+    assert_eq!(emb.ids, ids);
+    nerprep::table::side::index_by_id(&out, &emb.ids).expect("ids are unique");
+    assert_eq!((emb.sample_id.as_ref(), emb.entity.as_ref()), (None, None));
+    assert_eq!(emb.metadata[TYPES_BY_KEY], "dataset-label");
+
+    // A label shared by both datasets gets two different vectors (different mentions).
+    let shared = pairs.iter().map(|(_, l)| l).find(|l| pairs.iter().filter(|(_, m)| m == *l).count() > 1).expect("a shared label");
+    let rows: Vec<usize> = got.iter().enumerate().filter(|(_, (_, l))| l == shared).map(|(i, _)| i).collect();
+    assert_ne!(emb.vectors.row(rows[0]), emb.vectors.row(rows[1]), "{shared}");
+
+    let by_label = dir.path().join("labels.parquet");
+    embed_cli(&table, &by_label, &["--model", "hash:16", "--no-cache", "--what", "types", "--types-by", "label"], 0);
+    let emb = read_embeddings(&by_label).unwrap();
+    let labels: std::collections::BTreeSet<String> = pairs.iter().map(|(_, l)| l.clone()).collect();
+    assert_eq!(emb.ids, labels.iter().cloned().collect::<Vec<_>>());
+    assert_eq!((emb.label.as_ref(), emb.dataset), (Some(&emb.ids), None));
+}
+
+#[test]
+fn provenance_records_params_the_table_and_the_definitions_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let (table, _) = ingest(dir.path(), "politics", "crossner", &[fixture("crossner/politics_train.txt")], 0);
+    let mapping = Path::new(env!("CARGO_MANIFEST_DIR")).join("mappings/crossner.yaml");
+    let out = dir.path().join("types.parquet");
+    embed_cli(&table, &out, &["--model", "hash:16", "--no-cache", "--what", "types", "--definitions", mapping.to_str().unwrap()], 0);
+    let p = nerprep::table::read_provenance(&out).unwrap().expect("provenance");
+    assert_eq!(p.stage, "embed");
+    assert_eq!((p.params["model"].as_str(), p.params["what"].as_str(), p.params["batch_size"].as_u64()), (Some("hash:16"), Some("types"), Some(64)));
+    assert!(p.params.get("cache").is_none() && p.params.get("models").is_none(), "environment is not a parameter");
+    let table_digest = nerprep::table::read_provenance(&table).unwrap().unwrap().output;
+    assert_eq!(p.inputs.len(), 2);
+    assert_eq!(Some(p.inputs[0].sha256.clone()), table_digest, "the table by the digest recorded in it");
+    assert_eq!(p.inputs[1].sha256, nerprep::provenance::sha256_file(&mapping).unwrap());
+    assert_eq!(p.counts.unwrap().written as usize, read_embeddings(&out).unwrap().ids.len());
+}
+
+#[test]
+fn a_broken_definitions_file_is_reported_with_its_line_and_nothing_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let (table, _) = ingest(dir.path(), "politics", "crossner", &[fixture("crossner/politics_train.txt")], 0);
+    let defs = dir.path().join("defs.yaml");
+    std::fs::write(&defs, "politician: a person in politics
+party:
+  - not a string
+").unwrap();
+    let out = dir.path().join("types.parquet");
+    let stderr = embed_cli(&table, &out, &["--model", "hash", "--no-cache", "--what", "types", "--definitions", defs.to_str().unwrap()], 1);
+    assert!(stderr.contains(&format!("{}:2: label \"party\"", defs.display())), "{stderr}");
+    assert!(!out.exists());
 }

@@ -1,9 +1,12 @@
-//! A small portable PRNG for emit's random choices (label sets, dropout, negatives).
+//! A small portable PRNG for every seeded random choice: emit's label sets, dropout and
+//! negatives; prune's and cluster's sampling and initialisation.
 //!
-//! Every sample gets its own generator seeded from `(--seed, sample id)`, so a sample's
-//! record does not depend on which other samples were read before it, nor on the thread
-//! that renders it: same inputs and seed, same bytes. SplitMix64 is tiny, fast and gives
-//! the same sequence on every platform.
+//! A stage gives each unit of work its own generator seeded from `(seed, key)`
+//! ([`Rng::for_sample`]; the key is a sample id, a label, a cluster name), so what a unit
+//! draws does not depend on which other units came before it, nor on the thread that runs
+//! it: same inputs and seed, same bytes at any thread count. A stage that draws one global
+//! sequence uses [`Rng::new`]. SplitMix64 is tiny, fast and gives the same sequence on every
+//! platform. (Moved here from `emit/` by issue 12; sequences are unchanged.)
 
 /// SplitMix64 (Steele, Lea, Flood 2014).
 #[derive(Debug, Clone)]
@@ -12,7 +15,22 @@ pub struct Rng {
 }
 
 impl Rng {
-    /// A generator for one sample: the run seed mixed with a stable hash of the sample id.
+    /// A generator for one global sequence seeded by `seed` alone.
+    ///
+    /// ```
+    /// use nerprep::rng::Rng;
+    /// let (mut a, mut b) = (Rng::new(7), Rng::new(7));
+    /// assert_eq!(a.next_u64(), b.next_u64());
+    /// assert_ne!(Rng::new(7).next_u64(), Rng::new(8).next_u64());
+    /// ```
+    pub fn new(seed: u64) -> Rng {
+        let mut r = Rng { state: seed };
+        r.next_u64();
+        r
+    }
+
+    /// A generator for one sample (or any other keyed unit): the run seed mixed with a stable
+    /// hash of the sample id.
     pub fn for_sample(seed: u64, sample_id: &str) -> Rng {
         let mut r = Rng { state: seed ^ fnv1a(sample_id.as_bytes()) };
         r.next_u64();
