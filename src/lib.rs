@@ -13,6 +13,7 @@
 
 pub mod align;
 pub mod answer;
+pub mod cluster;
 pub mod consensus;
 pub mod embed;
 pub mod emit;

@@ -1,6 +1,7 @@
 //! Subcommands. Each file parses its arguments, builds the library's config, calls one
 //! library function and reports; no pipeline logic lives here.
 
+mod cluster;
 mod consensus;
 mod embed;
 mod emit;
@@ -41,6 +42,7 @@ pub enum Command {
     Emit(emit::Args),
     Eval(eval::Args),
     Embed(embed::Args),
+    Cluster(cluster::Args),
 }
 
 /// How a command ended, for the exit code.
@@ -91,6 +93,40 @@ impl Ctx {
     }
 }
 
+/// [`nerprep::progress::Progress`] as an indicatif bar on stderr (hidden with `--quiet`).
+pub struct IndicatifProgress {
+    bar: ProgressBar,
+}
+
+impl IndicatifProgress {
+    /// A bar labelled `what`, drawn once the stage says how much work there is.
+    pub fn new(ctx: &Ctx, what: &str) -> IndicatifProgress {
+        let bar = if ctx.quiet { ProgressBar::hidden() } else { ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr()) };
+        bar.set_message(what.to_string());
+        IndicatifProgress { bar }
+    }
+}
+
+impl nerprep::progress::Progress for IndicatifProgress {
+    fn start(&self, total: Option<u64>, unit: nerprep::progress::Unit) {
+        let template = match (total.is_some(), unit) {
+            (true, nerprep::progress::Unit::Bytes) => "{msg} {bar:30} {bytes}/{total_bytes} eta {eta}",
+            (true, nerprep::progress::Unit::Items) => "{msg} {bar:30} {human_pos}/{human_len} eta {eta}",
+            (false, _) => "{msg} {spinner} {human_pos}",
+        };
+        self.bar.set_style(ProgressStyle::with_template(template).expect("valid template"));
+        if let Some(t) = total {
+            self.bar.set_length(t);
+        }
+    }
+    fn advance(&self, n: u64) {
+        self.bar.inc(n);
+    }
+    fn finish(&self) {
+        self.bar.finish_and_clear();
+    }
+}
+
 pub fn run(cli: Cli) -> anyhow::Result<Status> {
     let ctx = Ctx { quiet: cli.quiet };
     match cli.command {
@@ -103,5 +139,6 @@ pub fn run(cli: Cli) -> anyhow::Result<Status> {
         Command::Emit(a) => emit::run(a, &ctx),
         Command::Eval(a) => eval::run(a, &ctx),
         Command::Embed(a) => embed::run(a, &ctx),
+        Command::Cluster(a) => cluster::run(a, &ctx),
     }
 }
