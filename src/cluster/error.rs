@@ -18,8 +18,8 @@ pub enum ClusterError {
     #[error(transparent)]
     Params(#[from] ParamsError),
     /// The embeddings table could not be read (not Parquet, not an embeddings table, its
-    /// vectors not of the dimension its metadata says).
-    #[error("{path}: {source}")]
+    /// vectors not of the dimension its metadata says); the reader's message names the file.
+    #[error("{source}")]
     Read {
         /// The table.
         path: PathBuf,

@@ -6,6 +6,7 @@ mod common;
 mod answer;
 mod answers;
 mod b2nerd;
+mod cluster;
 mod bad_input;
 mod consensus;
 mod crossner;
