@@ -75,8 +75,8 @@ impl Matrix {
 }
 
 /// Dot product in a fixed summation order (eight lanes, then pairwise), so that it
-/// vectorises and gives the same bits everywhere.
-#[inline]
+/// vectorises and gives the same bits everywhere (SSE2 or AVX2: the same lane-wise adds).
+#[inline(always)]
 pub fn dot(a: &[f32], b: &[f32]) -> f32 {
     let mut acc = [0f32; 8];
     let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
@@ -94,7 +94,7 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
 
 /// Squared Euclidean distance from row `i` of `m` to `c` (with its squared norm `cn`),
 /// clamped at 0 against rounding.
-#[inline]
+#[inline(always)]
 fn dist2(m: &Matrix, i: usize, c: &[f32], cn: f32) -> f32 {
     (m.norms[i] + cn - 2.0 * dot(m.row(i), c)).max(0.0)
 }
@@ -211,8 +211,28 @@ struct BlockStep {
     counts: Vec<u64>,
 }
 
-/// Assigns the rows of block `b` to their nearest centroid and sums them per cluster.
+/// Assigns the rows of block `b` to their nearest centroid and sums them per cluster,
+/// compiled a second time for AVX2 and picked at run time. Both versions do the same
+/// operations in the same order (no fused multiply-add), so they give the same bits.
 fn assign_block(m: &Matrix, centroids: &[f32], cnorms: &[f32], b: usize) -> BlockStep {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU has AVX2, checked on the line above.
+            return unsafe { assign_block_avx2(m, centroids, cnorms, b) };
+        }
+    }
+    assign_block_portable(m, centroids, cnorms, b)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn assign_block_avx2(m: &Matrix, centroids: &[f32], cnorms: &[f32], b: usize) -> BlockStep {
+    assign_block_portable(m, centroids, cnorms, b)
+}
+
+#[inline(always)]
+fn assign_block_portable(m: &Matrix, centroids: &[f32], cnorms: &[f32], b: usize) -> BlockStep {
     let (d, k) = (m.dim(), cnorms.len());
     let rows = b * BLOCK..((b + 1) * BLOCK).min(m.len());
     let mut step = BlockStep { labels: Vec::with_capacity(rows.len()), dist: Vec::with_capacity(rows.len()), sums: vec![0f64; k * d], counts: vec![0; k] };
@@ -280,9 +300,157 @@ fn update(m: &Matrix, old: &[f32], sums: &[f64], counts: &[u64], dist: &[f32]) -
     (new, shift)
 }
 
+/// Per-row state of Hamerly's algorithm: the label, an upper bound on the distance to its
+/// centroid and a lower bound on the distance to every other centroid.
+struct Bounds {
+    labels: Vec<u32>,
+    upper: Vec<f32>,
+    lower: Vec<f32>,
+}
+
+/// Half the distance from each centroid to its nearest other centroid: a row closer than
+/// that to its centroid cannot be closer to another one.
+fn half_separations(centroids: &[f32], d: usize) -> Vec<f32> {
+    let k = centroids.len() / d;
+    let norms: Vec<f32> = centroids.chunks_exact(d).map(|c| dot(c, c)).collect();
+    (0..k)
+        .map(|a| {
+            let ca = &centroids[a * d..(a + 1) * d];
+            let nearest = (0..k)
+                .filter(|&b| b != a)
+                .map(|b| (norms[a] + norms[b] - 2.0 * dot(ca, &centroids[b * d..(b + 1) * d])).max(0.0))
+                .fold(f32::INFINITY, f32::min);
+            0.5 * nearest.sqrt()
+        })
+        .collect()
+}
+
+/// One Hamerly step over the rows of block `b` (their slices of the state): rows whose
+/// bounds prove their label are skipped, the others are assigned anew. Returns how many
+/// rows changed cluster.
+fn hamerly_block(m: &Matrix, centroids: &[f32], cnorms: &[f32], half: &[f32], b: usize, labels: &mut [u32], upper: &mut [f32], lower: &mut [f32]) -> usize {
+    let d = m.dim();
+    let mut changed = 0;
+    for (o, i) in (b * BLOCK..((b + 1) * BLOCK).min(m.len())).enumerate() {
+        let a = labels[o] as usize;
+        let bound = half[a].max(lower[o]);
+        if upper[o] <= bound {
+            continue;
+        }
+        upper[o] = dist2(m, i, &centroids[a * d..(a + 1) * d], cnorms[a]).sqrt();
+        if upper[o] <= bound {
+            continue;
+        }
+        let (mut best, mut d1, mut d2) = (0usize, f32::INFINITY, f32::INFINITY);
+        for (j, c) in centroids.chunks_exact(d).enumerate() {
+            let dd = dist2(m, i, c, cnorms[j]);
+            if dd < d1 {
+                d2 = d1;
+                d1 = dd;
+                best = j;
+            } else if dd < d2 {
+                d2 = dd;
+            }
+        }
+        if best != a {
+            changed += 1;
+            labels[o] = best as u32;
+        }
+        upper[o] = d1.sqrt();
+        lower[o] = d2.sqrt();
+    }
+    changed
+}
+
+/// Per-cluster sums and counts of the rows under `labels`, reduced in block order.
+fn sums_of(m: &Matrix, labels: &[u32], k: usize) -> (Vec<f64>, Vec<u64>) {
+    let d = m.dim();
+    let blocks: Vec<(Vec<f64>, Vec<u64>)> = (0..m.len().div_ceil(BLOCK))
+        .into_par_iter()
+        .map(|b| {
+            let (mut sums, mut counts) = (vec![0f64; k * d], vec![0u64; k]);
+            for i in b * BLOCK..((b + 1) * BLOCK).min(m.len()) {
+                let l = labels[i] as usize;
+                counts[l] += 1;
+                sums[l * d..(l + 1) * d].iter_mut().zip(m.row(i)).for_each(|(s, &v)| *s += f64::from(v));
+            }
+            (sums, counts)
+        })
+        .collect();
+    let (mut sums, mut counts) = (vec![0f64; k * d], vec![0u64; k]);
+    for (s, c) in blocks {
+        sums.iter_mut().zip(&s).for_each(|(a, b)| *a += b);
+        counts.iter_mut().zip(&c).for_each(|(a, b)| *a += b);
+    }
+    (sums, counts)
+}
+
 /// Lloyd's iterations from `centroids` until no label changes, the centroids move at most
-/// `tol` (absolute, squared), or `max_iter`.
+/// `tol` (absolute, squared), or `max_iter`; each assignment is Hamerly's (2010), which
+/// skips the rows whose distance bounds prove their cluster, and so gives Lloyd's result
+/// with far fewer distances once the centroids settle.
 fn lloyd(m: &Matrix, mut centroids: Vec<f32>, max_iter: usize, tol: f64) -> KMeansFit {
+    let (n, d) = (m.len(), m.dim());
+    let k = centroids.len() / d;
+    let mut state = Bounds { labels: vec![0; n], upper: vec![f32::INFINITY; n], lower: vec![0.0; n] };
+    let mut iterations = 0;
+    while iterations < max_iter {
+        iterations += 1;
+        let cnorms: Vec<f32> = centroids.chunks_exact(d).map(|c| dot(c, c)).collect();
+        let half = half_separations(&centroids, d);
+        let Bounds { labels, upper, lower } = &mut state;
+        let changed: usize = labels
+            .par_chunks_mut(BLOCK)
+            .zip(upper.par_chunks_mut(BLOCK))
+            .zip(lower.par_chunks_mut(BLOCK))
+            .enumerate()
+            .map(|(b, ((l, u), lo))| hamerly_block(m, &centroids, &cnorms, &half, b, l, u, lo))
+            .sum();
+        if changed == 0 && iterations > 1 {
+            break;
+        }
+        let (sums, counts) = sums_of(m, &state.labels, k);
+        let (next, shift) = update(m, &centroids, &sums, &counts, &state.upper);
+        let moves: Vec<f32> = next
+            .chunks_exact(d)
+            .zip(centroids.chunks_exact(d))
+            .map(|(a, b)| a.iter().zip(b).map(|(x, y)| f64::from(x - y).powi(2)).sum::<f64>().sqrt() as f32)
+            .collect();
+        shift_bounds(&mut state, &moves);
+        centroids = next;
+        if shift <= tol {
+            state.labels = assign_all(m, &centroids).0;
+            break;
+        }
+    }
+    let inertia = inertia(m, &centroids, &state.labels);
+    KMeansFit { centroids, labels: state.labels, inertia, iterations }
+}
+
+/// After the centroids moved by `moves`: each row's upper bound grows by its centroid's
+/// move, its lower bound shrinks by the largest move of another centroid.
+fn shift_bounds(state: &mut Bounds, moves: &[f32]) {
+    let (mut first, mut second, mut top) = (0f32, 0f32, usize::MAX);
+    for (j, &p) in moves.iter().enumerate() {
+        if p > first {
+            second = first;
+            first = p;
+            top = j;
+        } else if p > second {
+            second = p;
+        }
+    }
+    for ((l, u), lo) in state.labels.iter().zip(state.upper.iter_mut()).zip(state.lower.iter_mut()) {
+        let a = *l as usize;
+        *u += moves[a];
+        *lo -= if a == top { second } else { first };
+    }
+}
+
+/// Plain Lloyd iterations (the oracle [`lloyd`] is tested against): from `centroids` until no label changes, the centroids move at most
+/// `tol` (absolute, squared), or `max_iter`.
+#[cfg(test)]
+fn lloyd_plain(m: &Matrix, mut centroids: Vec<f32>, max_iter: usize, tol: f64) -> KMeansFit {
     let mut labels: Vec<u32> = Vec::new();
     let mut iterations = 0;
     while iterations < max_iter {
@@ -387,6 +555,28 @@ mod tests {
         let m = Matrix::new(1, vec![0.0, 1.0, 2.0]);
         let f = fit(&m, &KMeansConfig { k: 3, restarts: 1, max_iter: 10, tol: 0.0 }, 0);
         assert_eq!(f.inertia, 0.0);
+    }
+
+    #[test]
+    fn the_avx2_and_portable_assignments_give_the_same_bits() {
+        let m = blobs(&[vec![0.0; 37], vec![1.0; 37]], 300, 2.0, 4);
+        let centroids: Vec<f32> = (0..5 * 37).map(|i| (i % 11) as f32 * 0.1).collect();
+        let cnorms: Vec<f32> = centroids.chunks_exact(37).map(|c| dot(c, c)).collect();
+        for b in 0..m.len().div_ceil(BLOCK) {
+            let (a, p) = (assign_block(&m, &centroids, &cnorms, b), assign_block_portable(&m, &centroids, &cnorms, b));
+            assert_eq!((a.labels, a.dist, a.sums, a.counts), (p.labels, p.dist, p.sums, p.counts));
+        }
+    }
+
+    #[test]
+    fn hamerly_gives_what_plain_lloyd_gives() {
+        for (seed, k) in [(5, 3), (6, 8), (7, 12)] {
+            let m = blobs(&[vec![0.0; 9], vec![1.0; 9], vec![2.0, 0.0, 1.0, 0.0, 2.0, 0.0, 1.0, 0.0, 2.0]], 400, 2.5, seed);
+            let start = kmeans_pp(&m, k, &mut Rng::for_sample(seed, "start"));
+            let (fast, plain) = (lloyd(&m, start.clone(), 300, 0.0), lloyd_plain(&m, start, 300, 0.0));
+            assert_eq!(fast.labels, plain.labels, "k = {k}");
+            assert!((fast.inertia - plain.inertia).abs() <= 1e-9 * plain.inertia, "k = {k}");
+        }
     }
 
     #[test]
