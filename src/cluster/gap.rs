@@ -87,12 +87,12 @@ fn pca_box(m: &Matrix) -> ReferenceBox {
     }
     let centred: Vec<Vec<f64>> = (0..n).map(|i| m.row(i).iter().zip(&mean).map(|(&v, mu)| f64::from(v) - mu).collect()).collect();
     let axes = if n >= d {
-        let gram = (0..d).map(|a| (0..d).map(|b| centred.iter().map(|r| r[a] * r[b]).sum()).collect()).collect();
+        let gram = (0..d).into_par_iter().map(|a| (0..d).map(|b| centred.iter().map(|r| r[a] * r[b]).sum()).collect()).collect();
         let (values, vectors) = jacobi_eigen(gram);
         let top = values.iter().cloned().fold(0.0, f64::max);
         vectors.into_iter().zip(values).filter(|(_, v)| *v > top * 1e-12).map(|(e, _)| e).collect()
     } else {
-        let gram = (0..n).map(|a| (0..n).map(|b| dot64(&centred[a], &centred[b])).collect()).collect();
+        let gram = (0..n).into_par_iter().map(|a| (0..n).map(|b| dot64(&centred[a], &centred[b])).collect()).collect();
         let (values, vectors) = jacobi_eigen(gram);
         let top = values.iter().cloned().fold(0.0, f64::max);
         vectors
@@ -106,7 +106,8 @@ fn pca_box(m: &Matrix) -> ReferenceBox {
             })
             .collect::<Vec<Vec<f64>>>()
     };
-    let projected = centred.iter().map(|r| axes.iter().map(|a| dot64(r, a)).collect());
+    let projected: Vec<Vec<f64>> = centred.par_iter().map(|r| axes.iter().map(|a| dot64(r, a)).collect()).collect();
+    let projected = projected.into_iter();
     let (lo, hi) = column_ranges(axes.len(), projected);
     ReferenceBox { lo, hi, rotation: Some((mean, axes)), dim: d }
 }
