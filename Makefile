@@ -21,7 +21,7 @@ TEST_VENV := .venv-test
 MODELS := models
 SHARED_MODELS ?= ../shared/models
 
-.PHONY: all build model data test test-clients bench clean schemas
+.PHONY: all build model data cluster-iepile test test-clients bench clean schemas
 
 all: build
 
@@ -42,6 +42,14 @@ model:
 data: model
 	$(CARGO) build --locked
 	$(NERPREP_DEV) build recipes/default.yaml
+
+## cluster-iepile: embed the IEPile types of mappings/iepile.yaml (type names only, never
+## their archetypes) with MiniLM and sweep k = 2..30 (silhouette, gap statistic), scored
+## against the curated mapping: does k = 14 stand out on our data? Writes $(DATA)/cluster-iepile/.
+cluster-iepile: build model
+	mkdir -p $(DATA)
+	$(NERPREP) cluster $(DATA)/iepile.types.emb.parquet --types-of mappings/iepile.yaml --model minilm --models $(MODELS) \
+		--k 2..30 --restarts 10 --refs 10 --seed 0 --compare mappings/iepile.yaml -o $(DATA)/cluster-iepile
 
 ## test-clients: the git-ignored venv of test clients, remade when their requirements change.
 test-clients: $(TEST_VENV)/.installed

@@ -355,6 +355,43 @@ def embed_job(backend):
     return job
 
 
+# Clustering with k selection: k = 2..30, silhouette + gap (B = 10, 3 restarts). Inputs are
+# made by benches/peers/cluster_input.py (seeded); BENCH_CLUSTER_N / BENCH_CLUSTER_BIG_N shrink
+# them for a quick check of the jobs.
+CLUSTER_N = int(os.environ.get("BENCH_CLUSTER_N", 5000))
+CLUSTER_BIG_N = int(os.environ.get("BENCH_CLUSTER_BIG_N", 100_000))
+CLUSTER_DIM = 384
+CLUSTER_ARGS = ["--k", "2..30", "--restarts", "3", "--refs", "10", "--seed", "0"]
+
+
+def cluster_input(py, n):
+    """The seeded n × 384 input as a nerprep embeddings table and as .npy, made once."""
+    work = WORK / "cluster"
+    table, npy = work / f"emb-{n}.parquet", work / f"emb-{n}.npy"
+    if not (table.exists() and npy.exists()):
+        work.mkdir(parents=True, exist_ok=True)
+        subprocess.run([py, str(PEERS / "cluster_input.py"), str(n), str(CLUSTER_DIM), str(table), str(npy)], check=True)
+    return table, npy
+
+
+def job_cluster(nerprep, py):
+    table, npy = cluster_input(py, CLUSTER_N)
+    return (
+        f"{CLUSTER_N} x {CLUSTER_DIM}, k 2..30, 3 restarts, B = 10 (scikit-learn KMeans + silhouette_score + numpy gap)",
+        [nerprep, "--quiet", "cluster", str(table), *CLUSTER_ARGS, "-o", str(WORK / "out" / "cluster")],
+        [py, str(PEERS / "cluster.py"), str(npy), "2", "30", "3", "10", "0"],
+    )
+
+
+def job_cluster_100k(nerprep, py):
+    table, _ = cluster_input(py, CLUSTER_BIG_N)
+    return (
+        f"{CLUSTER_BIG_N} x {CLUSTER_DIM}, k 2..30, 3 restarts, B = 10, silhouette sampled (20,000 units); nerprep only",
+        [nerprep, "--quiet", "cluster", str(table), *CLUSTER_ARGS, "--silhouette-sample", "20000", "-o", str(WORK / "out" / "cluster-100k")],
+        None,
+    )
+
+
 JOBS = {
     "crossner-ingest": job_crossner_ingest,
     "iepile-ingest": job_iepile_ingest,
@@ -367,6 +404,8 @@ JOBS = {
     "xmi-ingest": job_xmi_ingest,
     "embed-candle": embed_job("candle"),
     "embed-onnx": embed_job("onnx"),
+    "cluster": job_cluster,
+    "cluster-100k": job_cluster_100k,
 }
 
 

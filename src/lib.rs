@@ -14,6 +14,7 @@
 pub mod align;
 pub mod answer;
 pub mod build;
+pub mod cluster;
 pub mod consensus;
 pub mod embed;
 pub mod emit;

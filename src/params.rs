@@ -193,6 +193,7 @@ pub fn stage_schemas() -> Vec<(&'static str, serde_json::Value)> {
         (P::STAGE, schema_of::<P>())
     }
     vec![
+        entry::<crate::cluster::ClusterParams>(),
         entry::<crate::consensus::ConsensusParams>(),
         entry::<crate::embed::EmbedParams>(),
         entry::<crate::emit::EmitParams>(),
@@ -404,6 +405,7 @@ mod tests {
         round_trips(crate::writers::ExportParams { format: Some(crate::writers::ExportFormat::Conll) });
         round_trips(crate::taxonomy::MapParams { mapping: vec!["m.yaml".into()], ..Default::default() });
         round_trips(crate::stats::StatsParams::default());
+        round_trips(crate::cluster::ClusterParams::default());
     }
 
     #[test]

@@ -49,8 +49,9 @@ pub enum PlotError {
     Io(#[from] IoError),
 }
 
-/// Registers the embedded font with plotters once per process.
-fn font_family() -> Result<&'static str, PlotError> {
+/// Registers the embedded font with plotters once per process; the family name to draw
+/// text with (plotters' `sans-serif` is not available: no system fonts are asked for).
+pub(crate) fn font_family() -> Result<&'static str, PlotError> {
     static REGISTERED: OnceLock<bool> = OnceLock::new();
     let ok = *REGISTERED.get_or_init(|| plotters::style::register_font(FAMILY, FontStyle::Normal, FONT).is_ok());
     if ok { Ok(FAMILY) } else { Err(PlotError::Font) }
@@ -213,18 +214,29 @@ impl Heatmap {
     /// committed together with others).
     pub fn png_bytes(&self, path: &Path) -> Result<Vec<u8>, PlotError> {
         let (w, h, pixels) = self.render_rgb_for(path)?;
-        let png_err = |source| PlotError::Png { path: path.to_path_buf(), source };
-        let mut bytes = Vec::new();
-        {
-            let mut enc = png::Encoder::new(&mut bytes, w, h);
-            enc.set_color(png::ColorType::Rgb);
-            enc.set_depth(png::BitDepth::Eight);
-            let mut writer = enc.write_header().map_err(png_err)?;
-            writer.write_image_data(&pixels).map_err(png_err)?;
-            writer.finish().map_err(png_err)?;
-        }
-        Ok(bytes)
+        rgb_png_bytes(path, w, h, &pixels)
     }
+}
+
+/// Encodes an RGB buffer of `w`×`h` pixels as PNG and writes it to `path` atomically.
+pub(crate) fn write_rgb_png(path: &Path, w: u32, h: u32, pixels: &[u8]) -> Result<(), PlotError> {
+    write_atomic(path, &rgb_png_bytes(path, w, h, pixels)?)?;
+    Ok(())
+}
+
+/// Encodes an RGB buffer of `w`×`h` pixels as PNG; `path` is only named in errors.
+pub(crate) fn rgb_png_bytes(path: &Path, w: u32, h: u32, pixels: &[u8]) -> Result<Vec<u8>, PlotError> {
+    let png_err = |source| PlotError::Png { path: path.to_path_buf(), source };
+    let mut bytes = Vec::new();
+    {
+        let mut enc = png::Encoder::new(&mut bytes, w, h);
+        enc.set_color(png::ColorType::Rgb);
+        enc.set_depth(png::BitDepth::Eight);
+        let mut writer = enc.write_header().map_err(png_err)?;
+        writer.write_image_data(pixels).map_err(png_err)?;
+        writer.finish().map_err(png_err)?;
+    }
+    Ok(bytes)
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! library function and reports; no pipeline logic lives here.
 
 mod build;
+mod cluster;
 mod consensus;
 mod embed;
 mod emit;
@@ -45,6 +46,7 @@ pub enum Command {
     Embed(embed::Args),
     Info(info::Args),
     Build(build::Args),
+    Cluster(cluster::Args),
 }
 
 /// How a command ended, for the exit code.
@@ -187,5 +189,6 @@ pub fn run(cli: Cli) -> anyhow::Result<Status> {
         Command::Embed(a) => embed::run(a, &ctx),
         Command::Info(a) => info::run(a, &ctx),
         Command::Build(a) => build::run(a, &ctx),
+        Command::Cluster(a) => cluster::run(a, &ctx),
     }
 }

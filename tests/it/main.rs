@@ -7,6 +7,7 @@ mod answer;
 mod answers;
 mod b2nerd;
 mod build;
+mod cluster;
 mod bad_input;
 mod consensus;
 mod crossner;

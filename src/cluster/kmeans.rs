@@ -1,0 +1,589 @@
+//! k-means: greedy k-means++ seeding and Lloyd iterations over contiguous `f32` rows.
+//!
+//! Our own rather than `linfa-clustering` (issue 14 allows either): linfa 0.8 pins another
+//! ndarray and rand than the crate builds with, a large extra build for ~200 lines.
+//! Determinism is the design constraint: rows are processed in fixed blocks of
+//! [`BLOCK`] rows whatever the thread count, each block yields its partial sums, and
+//! blocks are reduced in order, so the same seed gives bit-identical centroids, labels and
+//! inertia on 1 or N threads. Seeding follows scikit-learn's greedy k-means++ (2 + ⌊ln k⌋
+//! candidates per centre, the one lowering the potential most wins); convergence follows
+//! its Lloyd loop (stop when no label changes or the centroids move less than `tol` times
+//! the mean feature variance, then one last assignment); an empty cluster is re-seeded
+//! with the row farthest from its centroid.
+
+use crate::rng::Rng;
+use rayon::prelude::*;
+
+/// Rows per block of parallel work (fixed, so that results do not depend on threads).
+pub const BLOCK: usize = 512;
+
+/// `n` rows of `dim` floats, row-major, with their squared norms.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Matrix {
+    dim: usize,
+    data: Vec<f32>,
+    norms: Vec<f32>,
+}
+
+impl Matrix {
+    /// Rows of `dim` values from `data` (`data.len()` must be a multiple of `dim`, `dim > 0`).
+    pub fn new(dim: usize, data: Vec<f32>) -> Matrix {
+        assert!(dim > 0 && data.len() % dim == 0, "a matrix of {} values is not rows of {dim}", data.len());
+        let norms = data.chunks_exact(dim).map(|r| dot(r, r)).collect();
+        Matrix { dim, data, norms }
+    }
+
+    /// Number of rows.
+    pub fn len(&self) -> usize {
+        self.norms.len()
+    }
+
+    /// True without rows.
+    pub fn is_empty(&self) -> bool {
+        self.norms.is_empty()
+    }
+
+    /// Values per row.
+    pub fn dim(&self) -> usize {
+        self.dim
+    }
+
+    /// Row `i`.
+    pub fn row(&self, i: usize) -> &[f32] {
+        &self.data[i * self.dim..(i + 1) * self.dim]
+    }
+
+    /// All values, row-major.
+    pub fn as_slice(&self) -> &[f32] {
+        &self.data
+    }
+
+    /// The mean over features of each feature's variance (scales the tolerance).
+    pub fn mean_variance(&self) -> f64 {
+        let (n, d) = (self.len() as f64, self.dim);
+        let mut sum = vec![0f64; d];
+        let mut sq = vec![0f64; d];
+        for r in self.data.chunks_exact(d) {
+            for (j, &v) in r.iter().enumerate() {
+                sum[j] += f64::from(v);
+                sq[j] += f64::from(v) * f64::from(v);
+            }
+        }
+        let var: f64 = (0..d).map(|j| (sq[j] / n - (sum[j] / n).powi(2)).max(0.0)).sum();
+        var / d as f64
+    }
+}
+
+/// Dot product in a fixed summation order (eight lanes, then pairwise), so that it
+/// vectorises and gives the same bits everywhere (SSE2 or AVX2: the same lane-wise adds).
+#[inline(always)]
+pub fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let mut acc = [0f32; 8];
+    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
+    let (ra, rb) = (ca.remainder(), cb.remainder());
+    for (x, y) in ca.zip(cb) {
+        for l in 0..8 {
+            acc[l] += x[l] * y[l];
+        }
+    }
+    for (l, (x, y)) in ra.iter().zip(rb).enumerate() {
+        acc[l] += x * y;
+    }
+    ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]))
+}
+
+/// Squared Euclidean distance from row `i` of `m` to `c` (with its squared norm `cn`),
+/// clamped at 0 against rounding.
+#[inline(always)]
+fn dist2(m: &Matrix, i: usize, c: &[f32], cn: f32) -> f32 {
+    (m.norms[i] + cn - 2.0 * dot(m.row(i), c)).max(0.0)
+}
+
+/// How one k-means fit runs.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct KMeansConfig {
+    /// Clusters, at least 1 and at most the number of rows.
+    pub k: usize,
+    /// Runs from different seedings; the least inertia wins.
+    pub restarts: usize,
+    /// Most Lloyd iterations per run.
+    pub max_iter: usize,
+    /// Tolerance relative to the mean feature variance.
+    pub tol: f64,
+}
+
+/// The result of a k-means fit.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KMeansFit {
+    /// `k` centroids of `dim` values, row-major.
+    pub centroids: Vec<f32>,
+    /// The cluster of each row.
+    pub labels: Vec<u32>,
+    /// Sum of squared distances of the rows to their centroids (summed in `f64`).
+    pub inertia: f64,
+    /// Lloyd iterations of the winning run.
+    pub iterations: usize,
+}
+
+/// Fits k-means to `m`: `config.restarts` runs, each seeded by k-means++ from its own
+/// generator (`seed` mixed with the run number), the run with the least inertia kept
+/// (the first on ties).
+///
+/// # Example
+/// ```
+/// use nerprep::cluster::kmeans::{fit, KMeansConfig, Matrix};
+/// let m = Matrix::new(2, vec![0.0, 0.0, 0.1, 0.0, 10.0, 10.0, 10.1, 10.0]);
+/// let config = KMeansConfig { k: 2, restarts: 3, max_iter: 100, tol: 1e-4 };
+/// let f = fit(&m, &config, 7);
+/// assert_eq!(f.labels[0], f.labels[1]);
+/// assert_ne!(f.labels[0], f.labels[2]);
+/// assert!((f.inertia - 0.01).abs() < 1e-4);
+/// ```
+pub fn fit(m: &Matrix, config: &KMeansConfig, seed: u64) -> KMeansFit {
+    assert!(config.k >= 1 && config.k <= m.len(), "k = {} for {} rows", config.k, m.len());
+    let tol = config.tol * m.mean_variance();
+    let mut best: Option<KMeansFit> = None;
+    for run in 0..config.restarts.max(1) {
+        let mut rng = Rng::for_sample(seed, &format!("kmeans/run{run}"));
+        let centroids = kmeans_pp(m, config.k, &mut rng);
+        let f = lloyd(m, centroids, config.max_iter, tol);
+        if best.as_ref().is_none_or(|b| f.inertia < b.inertia) {
+            best = Some(f);
+        }
+    }
+    best.expect("at least one run")
+}
+
+/// Greedy k-means++ (Arthur & Vassilvitskii 2007; scikit-learn's variant with
+/// 2 + ⌊ln k⌋ candidates per centre).
+fn kmeans_pp(m: &Matrix, k: usize, rng: &mut Rng) -> Vec<f32> {
+    let (n, d) = (m.len(), m.dim());
+    let trials = 2 + (k as f64).ln().floor() as usize;
+    let mut centroids = Vec::with_capacity(k * d);
+    let first = rng.below(n);
+    centroids.extend_from_slice(m.row(first));
+    let mut closest = distances_to(m, m.row(first), m.norms[first]);
+    for _ in 1..k {
+        let potential: f64 = closest.iter().map(|&v| f64::from(v)).sum();
+        let mut cumulative = Vec::with_capacity(n);
+        let mut acc = 0f64;
+        for &v in &closest {
+            acc += f64::from(v);
+            cumulative.push(acc);
+        }
+        let mut chosen: Option<(f64, usize, Vec<f32>)> = None;
+        for _ in 0..trials {
+            let candidate = if potential > 0.0 {
+                let u = rng.next_f64() * potential;
+                cumulative.partition_point(|&c| c <= u).min(n - 1)
+            } else {
+                rng.below(n) // every row sits on a centre already
+            };
+            let to_candidate = distances_to(m, m.row(candidate), m.norms[candidate]);
+            let merged: Vec<f32> = closest.iter().zip(&to_candidate).map(|(&a, &b)| a.min(b)).collect();
+            let value: f64 = merged.iter().map(|&v| f64::from(v)).sum();
+            if chosen.as_ref().is_none_or(|c| value < c.0) {
+                chosen = Some((value, candidate, merged));
+            }
+        }
+        let (_, candidate, merged) = chosen.expect("at least two trials");
+        centroids.extend_from_slice(m.row(candidate));
+        closest = merged;
+    }
+    centroids
+}
+
+/// Squared distance of every row to `c`, computed in blocks in parallel.
+fn distances_to(m: &Matrix, c: &[f32], cn: f32) -> Vec<f32> {
+    let blocks: Vec<Vec<f32>> = (0..m.len().div_ceil(BLOCK))
+        .into_par_iter()
+        .map(|b| (b * BLOCK..((b + 1) * BLOCK).min(m.len())).map(|i| dist2(m, i, c, cn)).collect())
+        .collect();
+    blocks.concat()
+}
+
+/// What one block of rows contributes to an iteration.
+struct BlockStep {
+    labels: Vec<u32>,
+    /// The squared distance of each row to its centroid.
+    dist: Vec<f32>,
+    sums: Vec<f64>,
+    counts: Vec<u64>,
+}
+
+/// Assigns the rows of block `b` to their nearest centroid and sums them per cluster,
+/// compiled a second time for AVX2 and picked at run time. Both versions do the same
+/// operations in the same order (no fused multiply-add), so they give the same bits.
+fn assign_block(m: &Matrix, centroids: &[f32], cnorms: &[f32], b: usize) -> BlockStep {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU has AVX2, checked on the line above.
+            return unsafe { assign_block_avx2(m, centroids, cnorms, b) };
+        }
+    }
+    assign_block_portable(m, centroids, cnorms, b)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn assign_block_avx2(m: &Matrix, centroids: &[f32], cnorms: &[f32], b: usize) -> BlockStep {
+    assign_block_portable(m, centroids, cnorms, b)
+}
+
+#[inline(always)]
+fn assign_block_portable(m: &Matrix, centroids: &[f32], cnorms: &[f32], b: usize) -> BlockStep {
+    let (d, k) = (m.dim(), cnorms.len());
+    let rows = b * BLOCK..((b + 1) * BLOCK).min(m.len());
+    let mut step = BlockStep { labels: Vec::with_capacity(rows.len()), dist: Vec::with_capacity(rows.len()), sums: vec![0f64; k * d], counts: vec![0; k] };
+    for i in rows {
+        let (mut best, mut best_d) = (0usize, f32::INFINITY);
+        for (j, c) in centroids.chunks_exact(d).enumerate() {
+            let dd = dist2(m, i, c, cnorms[j]);
+            if dd < best_d {
+                best = j;
+                best_d = dd;
+            }
+        }
+        step.labels.push(best as u32);
+        step.dist.push(best_d);
+        step.counts[best] += 1;
+        let sum = &mut step.sums[best * d..(best + 1) * d];
+        for (s, &v) in sum.iter_mut().zip(m.row(i)) {
+            *s += f64::from(v);
+        }
+    }
+    step
+}
+
+/// One assignment pass over all rows: labels, distances, and per-cluster sums and counts
+/// reduced in block order.
+fn assign_all(m: &Matrix, centroids: &[f32]) -> (Vec<u32>, Vec<f32>, Vec<f64>, Vec<u64>) {
+    let (d, k) = (m.dim(), centroids.len() / m.dim());
+    let cnorms: Vec<f32> = centroids.chunks_exact(d).map(|c| dot(c, c)).collect();
+    let steps: Vec<BlockStep> =
+        (0..m.len().div_ceil(BLOCK)).into_par_iter().map(|b| assign_block(m, centroids, &cnorms, b)).collect();
+    let mut labels = Vec::with_capacity(m.len());
+    let mut dist = Vec::with_capacity(m.len());
+    let mut sums = vec![0f64; k * d];
+    let mut counts = vec![0u64; k];
+    for s in steps {
+        labels.extend(s.labels);
+        dist.extend(s.dist);
+        sums.iter_mut().zip(&s.sums).for_each(|(a, b)| *a += b);
+        counts.iter_mut().zip(&s.counts).for_each(|(a, b)| *a += b);
+    }
+    (labels, dist, sums, counts)
+}
+
+/// New centroids from the sums; empty clusters take the rows farthest from their
+/// centroids (as scikit-learn relocates them). Returns the centroids and their total
+/// squared shift.
+fn update(m: &Matrix, old: &[f32], sums: &[f64], counts: &[u64], dist: &[f32]) -> (Vec<f32>, f64) {
+    let d = m.dim();
+    let mut new = vec![0f32; old.len()];
+    let empty: Vec<usize> = (0..counts.len()).filter(|&j| counts[j] == 0).collect();
+    if !empty.is_empty() {
+        let mut far: Vec<usize> = (0..m.len()).collect();
+        far.sort_by(|&a, &b| dist[b].total_cmp(&dist[a]).then(a.cmp(&b)));
+        for (&j, &i) in empty.iter().zip(&far) {
+            new[j * d..(j + 1) * d].copy_from_slice(m.row(i));
+        }
+    }
+    for j in (0..counts.len()).filter(|&j| counts[j] > 0) {
+        let n = counts[j] as f64;
+        for (c, s) in new[j * d..(j + 1) * d].iter_mut().zip(&sums[j * d..(j + 1) * d]) {
+            *c = (s / n) as f32;
+        }
+    }
+    let shift = new.iter().zip(old).map(|(&a, &b)| f64::from(a - b).powi(2)).sum();
+    (new, shift)
+}
+
+/// Per-row state of Hamerly's algorithm: the label, an upper bound on the distance to its
+/// centroid and a lower bound on the distance to every other centroid.
+struct Bounds {
+    labels: Vec<u32>,
+    upper: Vec<f32>,
+    lower: Vec<f32>,
+}
+
+/// Half the distance from each centroid to its nearest other centroid: a row closer than
+/// that to its centroid cannot be closer to another one.
+fn half_separations(centroids: &[f32], d: usize) -> Vec<f32> {
+    let k = centroids.len() / d;
+    let norms: Vec<f32> = centroids.chunks_exact(d).map(|c| dot(c, c)).collect();
+    (0..k)
+        .map(|a| {
+            let ca = &centroids[a * d..(a + 1) * d];
+            let nearest = (0..k)
+                .filter(|&b| b != a)
+                .map(|b| (norms[a] + norms[b] - 2.0 * dot(ca, &centroids[b * d..(b + 1) * d])).max(0.0))
+                .fold(f32::INFINITY, f32::min);
+            0.5 * nearest.sqrt()
+        })
+        .collect()
+}
+
+/// One Hamerly step over the rows of block `b` (their slices of the state): rows whose
+/// bounds prove their label are skipped, the others are assigned anew. Returns how many
+/// rows changed cluster.
+fn hamerly_block(m: &Matrix, centroids: &[f32], cnorms: &[f32], half: &[f32], b: usize, labels: &mut [u32], upper: &mut [f32], lower: &mut [f32]) -> usize {
+    let d = m.dim();
+    let mut changed = 0;
+    for (o, i) in (b * BLOCK..((b + 1) * BLOCK).min(m.len())).enumerate() {
+        let a = labels[o] as usize;
+        let bound = half[a].max(lower[o]);
+        if upper[o] <= bound {
+            continue;
+        }
+        upper[o] = dist2(m, i, &centroids[a * d..(a + 1) * d], cnorms[a]).sqrt();
+        if upper[o] <= bound {
+            continue;
+        }
+        let (mut best, mut d1, mut d2) = (0usize, f32::INFINITY, f32::INFINITY);
+        for (j, c) in centroids.chunks_exact(d).enumerate() {
+            let dd = dist2(m, i, c, cnorms[j]);
+            if dd < d1 {
+                d2 = d1;
+                d1 = dd;
+                best = j;
+            } else if dd < d2 {
+                d2 = dd;
+            }
+        }
+        if best != a {
+            changed += 1;
+            labels[o] = best as u32;
+        }
+        upper[o] = d1.sqrt();
+        lower[o] = d2.sqrt();
+    }
+    changed
+}
+
+/// Per-cluster sums and counts of the rows under `labels`, reduced in block order.
+fn sums_of(m: &Matrix, labels: &[u32], k: usize) -> (Vec<f64>, Vec<u64>) {
+    let d = m.dim();
+    let blocks: Vec<(Vec<f64>, Vec<u64>)> = (0..m.len().div_ceil(BLOCK))
+        .into_par_iter()
+        .map(|b| {
+            let (mut sums, mut counts) = (vec![0f64; k * d], vec![0u64; k]);
+            for i in b * BLOCK..((b + 1) * BLOCK).min(m.len()) {
+                let l = labels[i] as usize;
+                counts[l] += 1;
+                sums[l * d..(l + 1) * d].iter_mut().zip(m.row(i)).for_each(|(s, &v)| *s += f64::from(v));
+            }
+            (sums, counts)
+        })
+        .collect();
+    let (mut sums, mut counts) = (vec![0f64; k * d], vec![0u64; k]);
+    for (s, c) in blocks {
+        sums.iter_mut().zip(&s).for_each(|(a, b)| *a += b);
+        counts.iter_mut().zip(&c).for_each(|(a, b)| *a += b);
+    }
+    (sums, counts)
+}
+
+/// Lloyd's iterations from `centroids` until no label changes, the centroids move at most
+/// `tol` (absolute, squared), or `max_iter`; each assignment is Hamerly's (2010), which
+/// skips the rows whose distance bounds prove their cluster, and so gives Lloyd's result
+/// with far fewer distances once the centroids settle.
+fn lloyd(m: &Matrix, mut centroids: Vec<f32>, max_iter: usize, tol: f64) -> KMeansFit {
+    let (n, d) = (m.len(), m.dim());
+    let k = centroids.len() / d;
+    let mut state = Bounds { labels: vec![0; n], upper: vec![f32::INFINITY; n], lower: vec![0.0; n] };
+    let mut iterations = 0;
+    while iterations < max_iter {
+        iterations += 1;
+        let cnorms: Vec<f32> = centroids.chunks_exact(d).map(|c| dot(c, c)).collect();
+        let half = half_separations(&centroids, d);
+        let Bounds { labels, upper, lower } = &mut state;
+        let changed: usize = labels
+            .par_chunks_mut(BLOCK)
+            .zip(upper.par_chunks_mut(BLOCK))
+            .zip(lower.par_chunks_mut(BLOCK))
+            .enumerate()
+            .map(|(b, ((l, u), lo))| hamerly_block(m, &centroids, &cnorms, &half, b, l, u, lo))
+            .sum();
+        if changed == 0 && iterations > 1 {
+            break;
+        }
+        let (sums, counts) = sums_of(m, &state.labels, k);
+        let (next, shift) = update(m, &centroids, &sums, &counts, &state.upper);
+        let moves: Vec<f32> = next
+            .chunks_exact(d)
+            .zip(centroids.chunks_exact(d))
+            .map(|(a, b)| a.iter().zip(b).map(|(x, y)| f64::from(x - y).powi(2)).sum::<f64>().sqrt() as f32)
+            .collect();
+        shift_bounds(&mut state, &moves);
+        centroids = next;
+        if shift <= tol {
+            state.labels = assign_all(m, &centroids).0;
+            break;
+        }
+    }
+    let inertia = inertia(m, &centroids, &state.labels);
+    KMeansFit { centroids, labels: state.labels, inertia, iterations }
+}
+
+/// After the centroids moved by `moves`: each row's upper bound grows by its centroid's
+/// move, its lower bound shrinks by the largest move of another centroid.
+fn shift_bounds(state: &mut Bounds, moves: &[f32]) {
+    let (mut first, mut second, mut top) = (0f32, 0f32, usize::MAX);
+    for (j, &p) in moves.iter().enumerate() {
+        if p > first {
+            second = first;
+            first = p;
+            top = j;
+        } else if p > second {
+            second = p;
+        }
+    }
+    for ((l, u), lo) in state.labels.iter().zip(state.upper.iter_mut()).zip(state.lower.iter_mut()) {
+        let a = *l as usize;
+        *u += moves[a];
+        *lo -= if a == top { second } else { first };
+    }
+}
+
+/// Plain Lloyd iterations (the oracle [`lloyd`] is tested against): from `centroids` until no label changes, the centroids move at most
+/// `tol` (absolute, squared), or `max_iter`.
+#[cfg(test)]
+fn lloyd_plain(m: &Matrix, mut centroids: Vec<f32>, max_iter: usize, tol: f64) -> KMeansFit {
+    let mut labels: Vec<u32> = Vec::new();
+    let mut iterations = 0;
+    while iterations < max_iter {
+        iterations += 1;
+        let (new_labels, dist, sums, counts) = assign_all(m, &centroids);
+        let unchanged = new_labels == labels;
+        labels = new_labels;
+        if unchanged {
+            break;
+        }
+        let (next, shift) = update(m, &centroids, &sums, &counts, &dist);
+        centroids = next;
+        if shift <= tol {
+            labels = assign_all(m, &centroids).0;
+            break;
+        }
+    }
+    let inertia = inertia(m, &centroids, &labels);
+    KMeansFit { centroids, labels, inertia, iterations }
+}
+
+/// Sum of squared distances of the rows to their centroids, from the differences (not the
+/// norm expansion) in `f64`, reduced in block order.
+pub fn inertia(m: &Matrix, centroids: &[f32], labels: &[u32]) -> f64 {
+    let d = m.dim();
+    let blocks: Vec<f64> = (0..m.len().div_ceil(BLOCK))
+        .into_par_iter()
+        .map(|b| {
+            (b * BLOCK..((b + 1) * BLOCK).min(m.len()))
+                .map(|i| {
+                    let c = &centroids[labels[i] as usize * d..(labels[i] as usize + 1) * d];
+                    m.row(i).iter().zip(c).map(|(&x, &y)| f64::from(x - y).powi(2)).sum::<f64>()
+                })
+                .sum()
+        })
+        .collect();
+    blocks.iter().sum()
+}
+
+/// The Euclidean distance of every row to its centroid.
+pub fn distances(m: &Matrix, centroids: &[f32], labels: &[u32]) -> Vec<f32> {
+    let d = m.dim();
+    (0..m.len())
+        .map(|i| {
+            let c = &centroids[labels[i] as usize * d..(labels[i] as usize + 1) * d];
+            m.row(i).iter().zip(c).map(|(&x, &y)| f64::from(x - y).powi(2)).sum::<f64>().sqrt() as f32
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `per` points around each of `centres` (unit spread `spread`), from a seeded generator.
+    pub(crate) fn blobs(centres: &[Vec<f32>], per: usize, spread: f32, seed: u64) -> Matrix {
+        let mut rng = Rng::for_sample(seed, "blobs");
+        let d = centres[0].len();
+        let mut data = Vec::new();
+        for c in centres {
+            for _ in 0..per {
+                data.extend(c.iter().map(|&v| v + spread * (rng.next_f64() as f32 - 0.5)));
+            }
+        }
+        Matrix::new(d, data)
+    }
+
+    #[test]
+    fn well_separated_blobs_are_recovered() {
+        let centres = vec![vec![0.0, 0.0, 0.0], vec![5.0, 0.0, 0.0], vec![0.0, 5.0, 0.0], vec![0.0, 0.0, 5.0]];
+        let m = blobs(&centres, 30, 1.0, 1);
+        let f = fit(&m, &KMeansConfig { k: 4, restarts: 3, max_iter: 100, tol: 1e-4 }, 0);
+        for b in 0..4 {
+            let first = f.labels[b * 30];
+            assert!(f.labels[b * 30..(b + 1) * 30].iter().all(|&l| l == first), "blob {b} split");
+        }
+        let distinct: std::collections::BTreeSet<u32> = f.labels.iter().copied().collect();
+        assert_eq!(distinct.len(), 4);
+        assert!((f.inertia - inertia(&m, &f.centroids, &f.labels)).abs() < 1e-9);
+    }
+
+    #[test]
+    fn every_row_goes_to_its_nearest_centroid() {
+        // Oracle: the fast assignment (norm expansion, blocks) against a direct search.
+        let m = blobs(&[vec![0.0; 5], vec![1.0; 5]], 700, 3.0, 2);
+        let f = fit(&m, &KMeansConfig { k: 6, restarts: 1, max_iter: 300, tol: 0.0 }, 3);
+        for i in 0..m.len() {
+            let direct = (0..6)
+                .map(|j| (j, m.row(i).iter().zip(&f.centroids[j * 5..(j + 1) * 5]).map(|(a, b)| (a - b).powi(2)).sum::<f32>()))
+                .min_by(|a, b| a.1.total_cmp(&b.1))
+                .unwrap();
+            let own: f32 = m.row(i).iter().zip(&f.centroids[f.labels[i] as usize * 5..]).map(|(a, b)| (a - b).powi(2)).sum();
+            assert!(own <= direct.1 + 1e-4, "row {i}: {own} > {}", direct.1);
+        }
+    }
+
+    #[test]
+    fn identical_rows_and_k_equal_to_n_do_not_break_seeding() {
+        let m = Matrix::new(2, vec![1.0, 1.0, 1.0, 1.0, 1.0, 1.0]);
+        let f = fit(&m, &KMeansConfig { k: 3, restarts: 2, max_iter: 10, tol: 1e-4 }, 0);
+        assert_eq!(f.inertia, 0.0);
+        let m = Matrix::new(1, vec![0.0, 1.0, 2.0]);
+        let f = fit(&m, &KMeansConfig { k: 3, restarts: 1, max_iter: 10, tol: 0.0 }, 0);
+        assert_eq!(f.inertia, 0.0);
+    }
+
+    #[test]
+    fn the_avx2_and_portable_assignments_give_the_same_bits() {
+        let m = blobs(&[vec![0.0; 37], vec![1.0; 37]], 300, 2.0, 4);
+        let centroids: Vec<f32> = (0..5 * 37).map(|i| (i % 11) as f32 * 0.1).collect();
+        let cnorms: Vec<f32> = centroids.chunks_exact(37).map(|c| dot(c, c)).collect();
+        for b in 0..m.len().div_ceil(BLOCK) {
+            let (a, p) = (assign_block(&m, &centroids, &cnorms, b), assign_block_portable(&m, &centroids, &cnorms, b));
+            assert_eq!((a.labels, a.dist, a.sums, a.counts), (p.labels, p.dist, p.sums, p.counts));
+        }
+    }
+
+    #[test]
+    fn hamerly_gives_what_plain_lloyd_gives() {
+        for (seed, k) in [(5, 3), (6, 8), (7, 12)] {
+            let m = blobs(&[vec![0.0; 9], vec![1.0; 9], vec![2.0, 0.0, 1.0, 0.0, 2.0, 0.0, 1.0, 0.0, 2.0]], 400, 2.5, seed);
+            let start = kmeans_pp(&m, k, &mut Rng::for_sample(seed, "start"));
+            let (fast, plain) = (lloyd(&m, start.clone(), 300, 0.0), lloyd_plain(&m, start, 300, 0.0));
+            assert_eq!(fast.labels, plain.labels, "k = {k}");
+            assert!((fast.inertia - plain.inertia).abs() <= 1e-9 * plain.inertia, "k = {k}");
+        }
+    }
+
+    #[test]
+    fn dot_matches_a_plain_sum() {
+        let a: Vec<f32> = (0..19).map(|i| i as f32 * 0.5).collect();
+        let b: Vec<f32> = (0..19).map(|i| 1.0 - i as f32 * 0.25).collect();
+        let plain: f32 = a.iter().zip(&b).map(|(x, y)| x * y).sum();
+        assert!((dot(&a, &b) - plain).abs() < 1e-3);
+    }
+}
