@@ -131,6 +131,8 @@ enum Action {
     Ingest { input: usize, files: Vec<PathBuf> },
     Map { table: PathBuf },
     Stats { table: PathBuf },
+    Embed { table: PathBuf },
+    Cluster { embeddings: PathBuf },
     Emit { params: Box<EmitParams>, table: PathBuf, name: String },
     Publish { tables: Vec<PathBuf> },
 }
@@ -301,6 +303,35 @@ fn plan(recipe: &Recipe) -> Result<Vec<Step>, BuildError> {
                 action: Action::Stats { table: table.clone() },
             });
         }
+        if let Some(embed) = &recipe.stages.embed {
+            let emb = stage_dir.join("embed.parquet");
+            let mut inputs = vec![table.clone()];
+            inputs.extend(embed.definitions.iter().cloned());
+            steps.push(Step {
+                id: format!("embed/{}", input.name),
+                stage: "embed",
+                params: embed.canonical(),
+                inputs,
+                outputs: vec![emb.clone()],
+                action: Action::Embed { table: table.clone() },
+            });
+            if let Some(cluster) = recipe.stages.cluster.as_ref().filter(|c| c.input == input.name) {
+                let dir = out.join("cluster").join(&input.name);
+                let mut inputs = vec![emb.clone()];
+                inputs.extend(cluster.params.compare.iter().cloned());
+                steps.push(Step {
+                    id: format!("cluster/{}", input.name),
+                    stage: "cluster",
+                    params: cluster.params.canonical(),
+                    inputs,
+                    outputs: ["scores.csv", "scores.json", "scores.png", "scores.svg", "assignments.parquet", "draft-mapping.yaml"]
+                        .iter()
+                        .map(|f| dir.join(f))
+                        .collect(),
+                    action: Action::Cluster { embeddings: emb },
+                });
+            }
+        }
         for (k, e) in recipe.stages.emit.iter().enumerate() {
             let template = e.template.map(|t| t.as_str()).unwrap_or("emit");
             let twice = recipe.stages.emit.iter().filter(|o| o.template == e.template).count() > 1;
@@ -440,6 +471,24 @@ fn run_step(
             provenance.input(table)?;
             provenance.write_sidecar(report)?;
             None
+        }
+        Action::Embed { table } => {
+            let Some(params) = &recipe.stages.embed else { return Ok((None, Vec::new())) };
+            let valid = params.check().map_err(|e| fail(&e))?;
+            let env = crate::embed::EmbedEnv::from_process();
+            let outcome = crate::embed::stage::embed_table(&valid, &env, table, &step.outputs[0], progress).map_err(|e| fail(&e))?;
+            Some(outcome.counts)
+        }
+        Action::Cluster { embeddings } => {
+            let Some(stage) = &recipe.stages.cluster else { return Ok((None, Vec::new())) };
+            let valid = stage.params.check().map_err(|e| fail(&e))?;
+            let dir = step.outputs[0].parent().map(Path::to_path_buf).unwrap_or_default();
+            let outcome = crate::cluster::run(embeddings, &dir, &valid, progress).map_err(|e| fail(&e))?;
+            let mut counts = Counts::new("cluster");
+            counts.read = outcome.units as u64;
+            counts.written = outcome.units as u64;
+            counts.note(&format!("assigned_k:{}", outcome.assigned_k), 1);
+            Some(counts)
         }
         Action::Emit { params, table, .. } => {
             let config = params.load().map_err(|e| fail(&e))?;

@@ -7,6 +7,8 @@
 //! unknown keys, values of the wrong type, failed stage checks, and rules of the recipe
 //! itself (a stage that needs another, a seed set inside a stage).
 
+use crate::cluster::ClusterParams;
+use crate::embed::EmbedParams;
 use crate::emit::EmitParams;
 use crate::params::{from_yaml_value, line_of_key, Checker, ParamsError, Problem, StageParams};
 use crate::stats::StatsParams;
@@ -44,8 +46,23 @@ pub struct Stages {
     pub map: Option<MapParams>,
     /// Describe each table (Markdown report per input).
     pub stats: Option<StatsParams>,
+    /// Embed each input's table (the side table later stages read).
+    pub embed: Option<EmbedParams>,
+    /// Sweep k over one input's embeddings (needs `embed`).
+    pub cluster: Option<ClusterStage>,
     /// Training JSONL: one entry per instruction style wanted, each written for every input.
     pub emit: Vec<EmitParams>,
+}
+
+/// The cluster stage of a recipe: which input's embeddings, and the stage's parameters.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClusterStage {
+    /// The input whose embeddings are clustered.
+    pub input: String,
+    /// The cluster stage's parameters (`nerprep cluster`'s flags); the seed is the recipe's.
+    #[serde(default)]
+    pub params: ClusterParams,
 }
 
 /// A whole recipe.
@@ -70,7 +87,7 @@ fn default_output() -> PathBuf {
 }
 
 /// The stage names a recipe knows, in the order a build runs them.
-pub const STAGE_ORDER: [&str; 4] = ["ingest", "map", "stats", "emit"];
+pub const STAGE_ORDER: [&str; 6] = ["ingest", "map", "stats", "embed", "cluster", "emit"];
 
 /// A recipe could not be loaded: every problem, with its line.
 #[derive(Debug, thiserror::Error)]
@@ -121,6 +138,10 @@ impl Recipe {
         };
         let inputs = parse_inputs(map.get("inputs"), text, file, &mut c, &mut problems);
         let stages = parse_stages(map.get("stages"), text, file, seed, &mut problems);
+        if let Some(cluster) = &stages.cluster {
+            c.require(inputs.iter().any(|i| i.name == cluster.input), "stages", format!("cluster.input {:?} names no input", cluster.input));
+            c.require(stages.embed.is_some(), "stages", "cluster needs an embed stage (it clusters the embeddings)");
+        }
         if let Err(e) = c.finish() {
             problems.extend(e.locate(file, text, &[]).problems);
         }
@@ -238,6 +259,8 @@ fn parse_stages(
         match name {
             "map" => stages.map = stage_section::<MapParams>(section, text, file, &["stages", "map"], problems),
             "stats" => stages.stats = stage_section::<StatsParams>(section, text, file, &["stages", "stats"], problems),
+            "embed" => stages.embed = stage_section::<EmbedParams>(section, text, file, &["stages", "embed"], problems),
+            "cluster" => stages.cluster = cluster_section(section, text, file, seed, problems),
             "emit" => stages.emit = emit_sections(section, text, file, seed, problems),
             other => problems.push(Problem {
                 stage: "stages".into(),
@@ -248,6 +271,37 @@ fn parse_stages(
         }
     }
     stages
+}
+
+/// The `cluster` section: `input` and `params` (a ClusterParams section, seeded by the recipe).
+fn cluster_section(section: &serde_norway::Value, text: &str, file: &Path, seed: u64, problems: &mut Vec<Problem>) -> Option<ClusterStage> {
+    let at = |key: &str| Some((file.to_path_buf(), line_of_key(text, &["stages", "cluster", key]).or_else(|| line_of_key(text, &["stages", "cluster"])).unwrap_or(1)));
+    let problem = |field: &str, message: &str| Problem { stage: "cluster".into(), field: field.into(), message: message.into(), location: at(field) };
+    let Some(map) = section.as_mapping() else {
+        problems.push(problem("", "must be a mapping with `input` and `params`"));
+        return None;
+    };
+    for key in map.keys().filter_map(|k| k.as_str()) {
+        if key != "input" && key != "params" {
+            problems.push(problem(key, "is not a known key; expected input or params"));
+        }
+    }
+    let Some(input) = map.get("input").and_then(|v| v.as_str()).map(str::to_string) else {
+        problems.push(problem("input", "is required: the name of the input whose embeddings are clustered"));
+        return None;
+    };
+    let mut params = map.get("params").cloned().unwrap_or(serde_norway::Value::Null);
+    if let Some(m) = params.as_mapping_mut() {
+        if m.contains_key("seed") {
+            problems.push(problem("params", "sets a seed; the seed is set once, at the top of the recipe"));
+            return None;
+        }
+        m.insert("seed".into(), seed.into());
+    } else if params.is_null() {
+        params = serde_norway::Value::Mapping([("seed".into(), seed.into())].into_iter().collect());
+    }
+    let params = stage_section::<ClusterParams>(&params, text, file, &["stages", "cluster", "params"], problems)?;
+    Some(ClusterStage { input, params })
 }
 
 /// One stage's section, or `None` with its problems recorded.

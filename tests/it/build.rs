@@ -11,7 +11,7 @@ fn recipe(dir: &Path, out: &Path, emit_extra: &str, map_extra: &str) -> PathBuf 
     let f = |rel: &str| Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(rel).display().to_string();
     let m = |rel: &str| Path::new(env!("CARGO_MANIFEST_DIR")).join("mappings").join(rel).display().to_string();
     let text = format!(
-        "seed: 3\noutput: {out}\ninputs:\n  - name: crossner\n    paths: [{c}]\n    ingest: {{format: crossner}}\n  - name: b2nerd\n    paths: [{b}]\n    ingest: {{format: b2nerd}}\n  - name: pile\n    paths: [{p}]\n    ingest: {{format: pile-ner}}\nstages:\n  map:\n    mapping: [{mc}, {mi}]\n{map_extra}  stats: {{}}\n  emit:\n    - template: b2ner\n      dynamic_label_set: true\n{emit_extra}    - template: iepile\n      neg_ratio: 0.5\n",
+        "seed: 3\noutput: {out}\ninputs:\n  - name: crossner\n    paths: [{c}]\n    ingest: {{format: crossner}}\n  - name: b2nerd\n    paths: [{b}]\n    ingest: {{format: b2nerd}}\n  - name: pile\n    paths: [{p}]\n    ingest: {{format: pile-ner}}\nstages:\n  map:\n    mapping: [{mc}, {mi}]\n{map_extra}  stats: {{}}\n  embed: {{model: \"hash:64\"}}\n  cluster:\n    input: crossner\n    params: {{k: \"2..5\", restarts: 2, refs: 2}}\n  emit:\n    - template: b2ner\n      dynamic_label_set: true\n{emit_extra}    - template: iepile\n      neg_ratio: 0.5\n",
         out = out.display(),
         c = f("crossner/politics_train.txt"),
         b = f("b2nerd/CrossNER_AI"),
