@@ -70,25 +70,59 @@ pub struct Ctx {
 }
 
 impl Ctx {
-    /// A byte-progress bar on stderr, hidden with `--quiet` or when stderr is not a terminal.
-    pub fn bytes_bar(&self, what: &str) -> ProgressBar {
-        if self.quiet {
-            return ProgressBar::hidden();
-        }
-        let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
-        let style = ProgressStyle::with_template("{msg} {bar:30} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}")
-            .expect("valid template");
-        bar.set_style(style);
-        bar.set_message(what.to_string());
-        bar
-    }
-
     /// Prints an informational line on stderr unless `--quiet`.
     pub fn info(&self, line: impl std::fmt::Display) {
         if !self.quiet {
             eprintln!("{line}");
         }
     }
+}
+
+/// Progress of a library stage as an indicatif bar on stderr, hidden with `--quiet` or
+/// when stderr is not a terminal.
+pub struct IndicatifProgress {
+    bar: ProgressBar,
+    what: String,
+}
+
+impl IndicatifProgress {
+    /// A bar labelled `what` (hidden until the stage starts).
+    pub fn new(ctx: &Ctx, what: &str) -> IndicatifProgress {
+        let bar = if ctx.quiet { ProgressBar::hidden() } else { ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr()) };
+        IndicatifProgress { bar, what: what.to_string() }
+    }
+}
+
+impl nerprep::progress::Progress for IndicatifProgress {
+    fn start(&self, total: Option<u64>, unit: nerprep::progress::Unit) {
+        let template = match unit {
+            nerprep::progress::Unit::Bytes => "{msg} {bar:30} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+            nerprep::progress::Unit::Items => "{msg} {bar:30} {human_pos}/{human_len} {per_sec} eta {eta}",
+        };
+        self.bar.set_style(ProgressStyle::with_template(template).expect("valid template"));
+        self.bar.set_message(self.what.clone());
+        if let Some(total) = total {
+            self.bar.set_length(total);
+        }
+    }
+
+    fn advance(&self, n: u64) {
+        self.bar.inc(n);
+    }
+
+    fn finish(&self) {
+        self.bar.finish_and_clear();
+    }
+}
+
+/// Reports a stage's parameter problems as a usage error (exit 2), worded as flags, the way
+/// clap reports its own.
+pub fn usage_error(subcommand: &str, e: &nerprep::params::ParamsError) -> ! {
+    use clap::CommandFactory;
+    let mut cli = Cli::command();
+    cli.build();
+    let sub = cli.find_subcommand_mut(subcommand).expect("a known subcommand");
+    sub.error(clap::error::ErrorKind::ArgumentConflict, e.as_flags()).exit()
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<Status> {

@@ -13,6 +13,7 @@ mod embed;
 mod emit;
 mod eval;
 mod iepile;
+mod ingest;
 mod map;
 mod pile_ner;
 mod stats;
