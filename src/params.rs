@@ -198,6 +198,7 @@ pub fn stage_schemas() -> Vec<(&'static str, serde_json::Value)> {
         entry::<crate::embed::EmbedParams>(),
         entry::<crate::emit::EmitParams>(),
         entry::<crate::eval::EvalParams>(),
+        entry::<crate::ingest::IngestParams>(),
         entry::<crate::writers::ExportParams>(),
         entry::<crate::taxonomy::MapParams>(),
         entry::<crate::stats::StatsParams>(),

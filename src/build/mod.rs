@@ -447,7 +447,7 @@ fn run_step(
     let counts = match &step.action {
         Action::Ingest { input, files } => {
             let spec = &recipe.inputs[*input];
-            Some(ingest_step::run_ingest(&spec.ingest, files, &step.outputs[0]).map_err(|e| fail(&e))?)
+            Some(ingest_step::run_ingest(&spec.ingest, files, &step.outputs[0], progress).map_err(|e| fail(&e))?)
         }
         Action::Map { table } => {
             let Some(params) = &recipe.stages.map else { return Ok((None, Vec::new())) };

@@ -76,19 +76,6 @@ pub struct Ctx {
 }
 
 impl Ctx {
-    /// A byte-progress bar on stderr, hidden with `--quiet` or when stderr is not a terminal.
-    pub fn bytes_bar(&self, what: &str) -> ProgressBar {
-        if self.quiet {
-            return ProgressBar::hidden();
-        }
-        let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
-        let style = ProgressStyle::with_template("{msg} {bar:30} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}")
-            .expect("valid template");
-        bar.set_style(style);
-        bar.set_message(what.to_string());
-        bar
-    }
-
     /// Prints an informational line on stderr unless `--quiet`.
     pub fn info(&self, line: impl std::fmt::Display) {
         if !self.quiet {

@@ -9,17 +9,19 @@
 //! sample's `label_set`; labels used in the data but missing from it are appended to the
 //! sample's set and reported as `label_missing_from_labels_json:<label>` notes.
 
-use super::json_stream::{error_line, JsonRecords};
-use super::{FileContext, ReadError, Reader, Sink};
+use super::json_stream::{error_line, JsonUnits, RawRecord};
+use super::{open_file, Companion, FileState, Naming, Part, ReadError, Reader, Sink, Unit, UnitBody, Units};
 use crate::io::IoError;
 use crate::model::{CharIndex, Entity, SourceFormat, Span, Unaligned};
 use serde::Deserialize;
-use std::io::BufRead;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// Reads B2NERD split files. See the module docs.
 #[derive(Debug, Clone, Default)]
 pub struct B2nerdReader {
+    /// Dataset, split and language choices.
+    pub naming: Naming,
     /// An explicit `labels.json`; when `None`, a sibling file is looked for.
     pub labels: Option<PathBuf>,
 }
@@ -73,11 +75,59 @@ pub fn read_labels_file(path: &Path) -> Result<Vec<String>, ReadError> {
 }
 
 impl B2nerdReader {
-    fn label_set(&self, ctx: &FileContext) -> Result<Option<Vec<String>>, ReadError> {
-        match self.labels.clone().or_else(|| find_labels_file(&ctx.path)) {
-            Some(p) => read_labels_file(&p).map(Some),
-            None => Ok(None),
+    /// The state of input file `path`, with its `labels.json` read (an unreadable one is an
+    /// error before any record is read).
+    pub fn file_state(&self, path: &Path) -> Result<Arc<FileState>, ReadError> {
+        let ctx = self.naming.context(path, SourceFormat::B2nerd);
+        let file = self.labels.clone().or_else(|| find_labels_file(path));
+        let labels = match &file {
+            Some(p) => Some(read_labels_file(p)?),
+            None => None,
+        };
+        let companion = Companion::at(file, read_labels_file);
+        companion.set(labels);
+        Ok(Arc::new(FileState { ctx, labels: companion }))
+    }
+
+    /// One record: a sample, or a quarantined record.
+    fn record(&self, file: &FileState, raw: &RawRecord, part: &mut Part) {
+        let ctx = &file.ctx;
+        let dataset_labels = file.labels.get().as_ref().ok().and_then(Option::as_ref);
+        let record: Record = match serde_json::from_slice(&raw.bytes) {
+            Ok(r) => r,
+            Err(e) => {
+                let reason = if e.is_data() { "bad_record" } else { "json_syntax" };
+                let msg = format!("expected {{sentence, entities: [{{name, type, pos}}]}}: {e}");
+                part.quarantined.push(ctx.quarantine(Some(error_line(raw.line, &e)), Some(raw.index), reason, msg, &raw.lossy()));
+                return;
+            }
+        };
+        let index = CharIndex::new(&record.sentence);
+        let mut sample = ctx.new_sample(SourceFormat::B2nerd, raw.index, String::new());
+        let mut label_set = record.labels.clone().or_else(|| dataset_labels.cloned()).unwrap_or_default();
+        for e in &record.entities {
+            match Self::place(&record.sentence, &index, e) {
+                Ok(entity) => {
+                    if !label_set.contains(&entity.label) {
+                        if dataset_labels.is_some() || record.labels.is_some() {
+                            part.counts.note(&format!("label_missing_from_labels_json:{}", entity.label), 1);
+                        }
+                        label_set.push(entity.label.clone());
+                    }
+                    sample.entities.push(entity);
+                }
+                Err(reason) => {
+                    part.counts.note(&format!("unaligned:{reason}"), 1);
+                    sample.unaligned.push(Unaligned { label: e.label.clone(), text: e.name.clone(), reason: reason.into() })
+                }
+            }
         }
+        sample.label_set = label_set;
+        sample.text = record.sentence;
+        if !record.extra.is_empty() {
+            sample.meta = record.extra;
+        }
+        part.samples.push(sample);
     }
 
     /// Places one entity, or says why it cannot be placed.
@@ -108,77 +158,40 @@ impl Reader for B2nerdReader {
         path.extension().is_some_and(|e| e == "json") && super::split_from_stem(&stem).is_some() && !stem.contains("label")
     }
 
-    fn read(&self, ctx: &FileContext, input: &mut dyn BufRead, sink: &mut dyn Sink) -> Result<(), ReadError> {
-        let dataset_labels = self.label_set(ctx)?;
-        if dataset_labels.is_none() {
-            sink.counts().note("no_labels_json", 1);
-        }
-        let mut records = JsonRecords::new(input);
-        while let Some(next) = records.next() {
-            sink.counts().read += 1;
-            let raw = match next {
-                Ok(raw) => raw,
+    fn units<'a>(&'a self, path: &Path) -> Result<Units<'a>, ReadError> {
+        let file = self.file_state(path)?;
+        let notes = if file.labels.path().is_none() { vec!["no_labels_json"] } else { Vec::new() };
+        let input = std::io::BufReader::with_capacity(1 << 20, open_file(path)?);
+        Ok(Box::new(JsonUnits::new(file, input, notes)))
+    }
+
+    fn parse(&self, unit: &Unit) -> Result<Part, ReadError> {
+        let mut part = Part::default();
+        let UnitBody::Records(records) = &unit.body else { return Ok(part) };
+        for next in records {
+            part.counts.read += 1;
+            match next {
+                Ok(raw) => self.record(&unit.file, raw, &mut part),
                 Err(e) => {
-                    let q = ctx.quarantine(Some(e.line), Some(e.index), e.reason, e.message, &String::from_utf8_lossy(&e.bytes));
-                    sink.quarantine(q)?;
-                    continue;
-                }
-            };
-            let record: Record = match serde_json::from_slice(&raw.bytes) {
-                Ok(r) => r,
-                Err(e) => {
-                    let reason = if e.is_data() { "bad_record" } else { "json_syntax" };
-                    let msg = format!("expected {{sentence, entities: [{{name, type, pos}}]}}: {e}");
-                    sink.quarantine(ctx.quarantine(Some(error_line(raw.line, &e)), Some(raw.index), reason, msg, &raw.lossy()))?;
-                    continue;
-                }
-            };
-            let index = CharIndex::new(&record.sentence);
-            let mut sample = ctx.new_sample(SourceFormat::B2nerd, raw.index, String::new());
-            let mut label_set = record.labels.clone().or_else(|| dataset_labels.clone()).unwrap_or_default();
-            for e in &record.entities {
-                match Self::place(&record.sentence, &index, e) {
-                    Ok(entity) => {
-                        if !label_set.contains(&entity.label) {
-                            if dataset_labels.is_some() || record.labels.is_some() {
-                                sink.counts().note(&format!("label_missing_from_labels_json:{}", entity.label), 1);
-                            }
-                            label_set.push(entity.label.clone());
-                        }
-                        sample.entities.push(entity);
-                    }
-                    Err(reason) => {
-                        sink.counts().note(&format!("unaligned:{reason}"), 1);
-                        sample.unaligned.push(Unaligned { label: e.label.clone(), text: e.name.clone(), reason: reason.into() })
-                    }
+                    let q = unit.file.ctx.quarantine(Some(e.line), Some(e.index), e.reason, e.message.clone(), &String::from_utf8_lossy(&e.bytes));
+                    part.quarantine(q)?;
                 }
             }
-            sample.label_set = label_set;
-            sample.text = record.sentence;
-            if !record.extra.is_empty() {
-                sample.meta = record.extra;
-            }
-            sink.sample(sample)?;
         }
-        if records.bom {
-            sink.counts().note("bom", 1);
-        }
-        if let Some(e) = records.take_io_error() {
-            return Err(IoError::new(&ctx.path, e).into());
-        }
-        Ok(())
+        Ok(part)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::readers::{LangPolicy, VecSink};
+    use crate::readers::VecSink;
 
     fn read(input: &str) -> VecSink {
-        let ctx = FileContext::derive(Path::new("/nonexistent/ds/train.json"), SourceFormat::B2nerd, None, None, &LangPolicy::Auto);
-        let mut sink = VecSink::default();
-        B2nerdReader::default().read(&ctx, &mut input.as_bytes(), &mut sink).unwrap();
+        let reader = B2nerdReader::default();
+        let file = reader.file_state(Path::new("/nonexistent/ds/train.json")).unwrap();
+        let units = JsonUnits::new(file, std::io::Cursor::new(input.as_bytes().to_vec()), Vec::new());
+        let sink = crate::ingest::read_units(&reader, Box::new(units)).unwrap();
         sink.counts.check().unwrap();
         sink
     }

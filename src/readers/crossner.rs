@@ -8,14 +8,18 @@
 //! A malformed line (wrong field count, empty token, unknown tag, invalid UTF-8)
 //! quarantines its whole sentence, naming the first bad line.
 
-use super::lines::{for_each_line, Line};
-use super::{FileContext, ReadError, Reader, Sink};
+use super::lines::{for_each_line, Line, LineUnits};
+use super::{open_file, FileContext, FileState, Naming, Part, ReadError, Reader, Sink, Unit, UnitBody, Units};
 use crate::model::{Entity, SourceFormat, Span};
-use std::io::BufRead;
+use std::path::Path;
+use std::sync::Arc;
 
 /// Reads CrossNER CoNLL files. See the module docs.
 #[derive(Debug, Clone, Default)]
-pub struct CrossnerReader;
+pub struct CrossnerReader {
+    /// Dataset, split and language choices.
+    pub naming: Naming,
+}
 
 /// One tag of an IOB2 sequence.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -178,6 +182,12 @@ impl Sentence {
     }
 }
 
+/// True for a line that ends a sentence: blank, or a `-DOCSTART-` line. Units are cut
+/// after such lines only, so a sentence never spans two units.
+pub fn ends_sentence(line: &str) -> bool {
+    is_blank(line) || line.starts_with("-DOCSTART-")
+}
+
 /// True for a line with nothing but whitespace.
 fn is_blank(line: &str) -> bool {
     match line.as_bytes().first() {
@@ -221,19 +231,17 @@ impl CrossnerReader {
 
 const FIELDS: &str = "expected 2 tab-separated fields (TOKEN<TAB>TAG)";
 
-impl Reader for CrossnerReader {
-    fn format(&self) -> SourceFormat {
-        SourceFormat::Crossner
+impl CrossnerReader {
+    /// The state of input file `path`.
+    pub fn file_state(&self, path: &Path) -> Arc<FileState> {
+        FileState::new(self.naming.context(path, SourceFormat::Crossner))
     }
 
-    fn wants(&self, path: &std::path::Path) -> bool {
-        matches!(path.extension().and_then(|e| e.to_str()), Some("txt" | "conll" | "bio" | "iob2"))
-    }
-
-    fn read(&self, ctx: &FileContext, input: &mut dyn BufRead, sink: &mut dyn Sink) -> Result<(), ReadError> {
-        let mut index: u64 = 0;
+    /// Reads the lines of one unit into `sink`.
+    fn read_lines(&self, ctx: &FileContext, bytes: &[u8], first_line: u64, first_record: u64, sink: &mut dyn Sink) -> Result<(), ReadError> {
+        let mut index = first_record;
         let mut s = Sentence::default();
-        let stats = for_each_line(input, &ctx.path, |line_no, line| {
+        let stats = for_each_line(&mut &bytes[..], &ctx.path, first_line, |line_no, line| {
             let line = match line {
                 Line::Text(l) => l,
                 Line::Invalid(bytes, e) => {
@@ -278,19 +286,47 @@ impl Reader for CrossnerReader {
     }
 }
 
+impl Reader for CrossnerReader {
+    fn format(&self) -> SourceFormat {
+        SourceFormat::Crossner
+    }
+
+    fn wants(&self, path: &Path) -> bool {
+        matches!(path.extension().and_then(|e| e.to_str()), Some("txt" | "conll" | "bio" | "iob2"))
+    }
+
+    fn units<'a>(&'a self, path: &Path) -> Result<Units<'a>, ReadError> {
+        Ok(Box::new(LineUnits::new(self.file_state(path), open_file(path)?, ends_sentence)))
+    }
+
+    fn parse(&self, unit: &Unit) -> Result<Part, ReadError> {
+        let mut part = Part::default();
+        if let UnitBody::Lines { bytes, first_line, first_record } = &unit.body {
+            self.read_lines(&unit.file.ctx, bytes, *first_line, *first_record, &mut part)?;
+        }
+        Ok(part)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::readers::{LangPolicy, VecSink};
-    use std::path::Path;
 
-    fn read(input: &str) -> VecSink {
-        let ctx = FileContext::derive(Path::new("t/politics_train.txt"), SourceFormat::Crossner, None, None, &LangPolicy::Auto);
-        let mut sink = VecSink::default();
-        sink.counts.stage = "ingest".into();
-        CrossnerReader.read(&ctx, &mut input.as_bytes(), &mut sink).unwrap();
+    fn read_as(reader: &CrossnerReader, path: &str, input: &[u8], unit_bytes: usize) -> VecSink {
+        let file = reader.file_state(Path::new(path));
+        let units = LineUnits::new(file, std::io::Cursor::new(input.to_vec()), ends_sentence).with_unit_bytes(unit_bytes);
+        let sink = crate::ingest::read_units(reader, Box::new(units)).unwrap();
         sink.counts.check().unwrap();
         sink
+    }
+
+    fn read(input: &str) -> VecSink {
+        let whole = read_as(&CrossnerReader::default(), "t/politics_train.txt", input.as_bytes(), super::super::lines::UNIT_BYTES);
+        // Cut into the smallest units: the same samples, quarantine and counts.
+        let cut = read_as(&CrossnerReader::default(), "t/politics_train.txt", input.as_bytes(), 1);
+        assert_eq!((&cut.samples, &cut.quarantined, &cut.counts), (&whole.samples, &whole.quarantined, &whole.counts));
+        whole
     }
 
     fn spans(sink: &VecSink, i: usize) -> Vec<(u32, u32, &str, &str)> {
@@ -341,9 +377,9 @@ mod tests {
 
     #[test]
     fn invalid_utf8_is_quarantined() {
-        let ctx = FileContext::derive(Path::new("t.txt"), SourceFormat::Crossner, Some("d"), None, &LangPolicy::Auto);
-        let mut sink = VecSink::default();
-        CrossnerReader.read(&ctx, &mut &b"a\tO\n\n\xff\tO\n"[..], &mut sink).unwrap();
+        let reader = CrossnerReader { naming: Naming { dataset: Some("d".into()), ..Naming::default() } };
+        let sink = read_as(&reader, "t.txt", b"a\tO\n\n\xff\tO\n", 1);
+        assert_eq!(sink.samples[0].lang, LangPolicy::Auto.lang_for("a"));
         assert_eq!(sink.samples.len(), 1);
         assert_eq!(sink.quarantined[0].reason, "invalid_utf8");
     }

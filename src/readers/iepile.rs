@@ -15,21 +15,23 @@
 //! sentence comes in several records: they are merged per [`MergeMode`] and the merged
 //! answers aligned with [`crate::align`] (mentions carry no offsets).
 
-use super::json_stream::{error_line, RawRecord};
-use super::mentions::{drive, MergeMode, Parsed, Passage};
-use super::{FileContext, ReadError, Reader, Sink};
+use super::json_stream::{error_line, JsonUnits, RawRecord};
+use super::mentions::{edge_unit, parse_unit, MergeMode, Parsed, Passage};
+use super::{open_file, Companion, FileState, Naming, Part, ReadError, Reader, Unit, Units};
 use crate::io::IoError;
 use crate::model::SourceFormat;
+use crate::report::Counts;
 use serde::de::{Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
 use std::borrow::Cow;
-use std::io::BufRead;
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::sync::Arc;
 
 /// Reads IEPile files. See the module docs.
 #[derive(Debug, Clone, Default)]
 pub struct IepileReader {
+    /// Dataset, split and language choices.
+    pub naming: Naming,
     /// How records that repeat a sentence are merged.
     pub merge: MergeMode,
     /// Use each record's `source` as its dataset (when no dataset was given explicitly).
@@ -111,7 +113,10 @@ pub fn read_schema_file(path: &Path) -> Result<Vec<String>, ReadError> {
 
 impl IepileReader {
     /// Parses one raw record into a passage, a skip or a quarantine entry.
-    fn parse(&self, ctx: &FileContext, schema: &dyn Fn() -> Option<Vec<String>>, raw: &RawRecord) -> Parsed {
+    fn parse_record(&self, file: &FileState, raw: &RawRecord) -> Parsed {
+        let ctx = &file.ctx;
+        // The schema file matters only to pre-conversion records: loaded on first need.
+        let schema = || file.labels.get().as_ref().ok().cloned().flatten();
         let env: Envelope = match serde_json::from_slice(&raw.bytes) {
             Ok(e) => e,
             Err(e) => {
@@ -232,24 +237,32 @@ impl Reader for IepileReader {
         matches!(path.extension().and_then(|e| e.to_str()), Some("json" | "jsonl")) && !stem.contains("schema")
     }
 
-    fn read(&self, ctx: &FileContext, input: &mut dyn BufRead, sink: &mut dyn Sink) -> Result<(), ReadError> {
-        // The schema file matters only to pre-conversion records: load it on first need.
-        let schema_file = find_schema_file(&ctx.path);
-        let schema: OnceLock<Result<Option<Vec<String>>, String>> = OnceLock::new();
-        let get_schema = || -> Option<Vec<String>> {
-            let loaded = schema.get_or_init(|| match &schema_file {
-                Some(p) => read_schema_file(p).map(Some).map_err(|e| e.to_string()),
-                None => Ok(None),
-            });
-            loaded.as_ref().ok().cloned().flatten()
-        };
-        drive(ctx, input, SourceFormat::Iepile, self.merge, sink, |raw| self.parse(ctx, &get_schema, raw))?;
-        match schema.get() {
-            Some(Err(message)) => {
-                Err(ReadError::Input { path: schema_file.unwrap_or_default(), line: Some(1), message: message.clone() })
-            }
+    fn units<'a>(&'a self, path: &Path) -> Result<Units<'a>, ReadError> {
+        let input = std::io::BufReader::with_capacity(1 << 20, open_file(path)?);
+        Ok(Box::new(JsonUnits::new(self.file_state(path), input, Vec::new())))
+    }
+
+    fn parse(&self, unit: &Unit) -> Result<Part, ReadError> {
+        Ok(parse_unit(unit, SourceFormat::Iepile, self.merge, |raw| self.parse_record(&unit.file, raw)))
+    }
+
+    fn merge(&self) -> MergeMode {
+        self.merge
+    }
+
+    fn edges(&self, unit: &Unit) -> Option<Part> {
+        Some(edge_unit(unit, |raw| self.parse_record(&unit.file, raw)))
+    }
+
+    fn end_file(&self, file: &FileState, counts: &mut Counts) -> Result<(), ReadError> {
+        match file.labels.asked() {
+            Some(Err(message)) => Err(ReadError::Input {
+                path: file.labels.path().map(Path::to_path_buf).unwrap_or_default(),
+                line: Some(1),
+                message: message.clone(),
+            }),
             Some(Ok(None)) => {
-                sink.counts().note("no_schema_file", 1);
+                counts.note("no_schema_file", 1);
                 Ok(())
             }
             _ => Ok(()),
@@ -257,17 +270,30 @@ impl Reader for IepileReader {
     }
 }
 
+impl IepileReader {
+    /// The state of input file `path`: its context and (not yet loaded) schema file.
+    pub fn file_state(&self, path: &Path) -> Arc<FileState> {
+        let ctx = self.naming.context(path, SourceFormat::Iepile);
+        Arc::new(FileState { ctx, labels: Companion::at(find_schema_file(path), read_schema_file) })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::readers::{LangPolicy, VecSink};
+    use crate::readers::VecSink;
 
-    fn read_with(reader: &IepileReader, input: &str) -> VecSink {
-        let ctx = FileContext::derive(Path::new("/nonexistent/x/train.json"), SourceFormat::Iepile, None, None, &LangPolicy::Auto);
-        let mut sink = VecSink::default();
-        reader.read(&ctx, &mut input.as_bytes(), &mut sink).unwrap();
+    fn read_cut(reader: &IepileReader, input: &str, unit_records: usize) -> VecSink {
+        let file = reader.file_state(Path::new("/nonexistent/x/train.json"));
+        let cursor = std::io::Cursor::new(input.as_bytes().to_vec());
+        let units = JsonUnits::new(file, cursor, Vec::new()).with_unit_records(unit_records);
+        let sink = crate::ingest::read_units(reader, Box::new(units)).unwrap();
         sink.counts.check().unwrap();
         sink
+    }
+
+    fn read_with(reader: &IepileReader, input: &str) -> VecSink {
+        read_cut(reader, input, crate::readers::json_stream::UNIT_RECORDS)
     }
 
     fn record(source: &str, schema: &[&str], input: &str, output: &[(&str, &[&str])]) -> String {
@@ -358,7 +384,14 @@ mod tests {
                 lines.push(record("s", &[labels[*label]], &text, &[(labels[*label], &[mention.as_str()])]));
                 lines.push(r#"{"task": "RE", "instruction": "{}", "output": "{}"}"#.to_string());
             }
-            let s = read_with(&IepileReader { merge: mode, ..Default::default() }, &lines.join("\n"));
+            let reader = IepileReader { merge: mode, ..Default::default() };
+            let s = read_with(&reader, &lines.join("\n"));
+            // However the file is cut into units, merging gives the same samples and counts.
+            for cut in [1, 2, 3] {
+                let c = read_cut(&reader, &lines.join("\n"), cut);
+                proptest::prop_assert_eq!(&c.samples, &s.samples);
+                proptest::prop_assert_eq!(&c.counts, &s.counts);
+            }
             proptest::prop_assert_eq!(s.counts.read as usize, lines.len());
             for sample in &s.samples {
                 sample.check().unwrap();

@@ -9,7 +9,10 @@
 //! into a raw newline, or a file that ends mid-record, is yielded as a [`SplitError`] and the
 //! splitter resynchronises at the next line.
 
+use super::{FileState, ReadError, Unit, UnitBody};
+use crate::io::IoError;
 use std::io::{self, BufRead};
+use std::sync::Arc;
 
 /// One top-level JSON value, as bytes, with where it started.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -290,6 +293,73 @@ impl<R: BufRead> Iterator for JsonRecords<R> {
     fn next(&mut self) -> Option<Self::Item> {
         self.fill();
         self.pending.pop_front()
+    }
+}
+
+/// Most records per unit cut by [`JsonUnits`]: small enough that the units of a window keep
+/// every core busy, large enough that per-unit overhead vanishes.
+pub const UNIT_RECORDS: usize = 1024;
+/// Most raw bytes per unit (long records make smaller units; a unit holds at least one).
+pub const UNIT_BYTES: usize = 1 << 20;
+
+/// Cuts a JSON input into [`Unit`]s of raw records (see [`UNIT_RECORDS`], [`UNIT_BYTES`]).
+/// The first unit is yielded even when the input holds no record, so that file-level
+/// notes it carries are counted; an I/O error ends the units with an error naming the file.
+pub struct JsonUnits<R: BufRead> {
+    records: JsonRecords<R>,
+    file: Arc<FileState>,
+    notes: Vec<&'static str>,
+    index: u64,
+    done: bool,
+    unit_records: usize,
+}
+
+impl<R: BufRead> JsonUnits<R> {
+    /// Units of `input`, the content of `file`; `notes` are counted with the first unit.
+    pub fn new(file: Arc<FileState>, input: R, notes: Vec<&'static str>) -> Self {
+        JsonUnits { records: JsonRecords::new(input), file, notes, index: 0, done: false, unit_records: UNIT_RECORDS }
+    }
+
+    /// Cuts units of at most `n` records (at least 1) instead of [`UNIT_RECORDS`].
+    pub fn with_unit_records(mut self, n: usize) -> Self {
+        self.unit_records = n.max(1);
+        self
+    }
+}
+
+impl<R: BufRead> Iterator for JsonUnits<R> {
+    type Item = Result<Unit, ReadError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        let mut batch = Vec::new();
+        let mut bytes = 0;
+        while batch.len() < self.unit_records && bytes < UNIT_BYTES {
+            let Some(record) = self.records.next() else { break };
+            bytes += match &record {
+                Ok(raw) => raw.bytes.len(),
+                Err(e) => e.bytes.len(),
+            };
+            batch.push(record);
+        }
+        if batch.is_empty() {
+            self.done = true;
+            if let Some(e) = self.records.take_io_error() {
+                return Some(Err(IoError::new(&self.file.ctx.path, e).into()));
+            }
+            if self.index > 0 {
+                return None;
+            }
+        }
+        let mut notes = std::mem::take(&mut self.notes);
+        if self.index == 0 && self.records.bom {
+            notes.push("bom");
+        }
+        let unit = Unit { file: self.file.clone(), index: self.index, size: bytes as u64, notes, body: UnitBody::Records(batch) };
+        self.index += 1;
+        Some(Ok(unit))
     }
 }
 

@@ -1,11 +1,18 @@
 //! Line iteration for line-based formats, fast: the input is read in large blocks, each
 //! block's complete lines are checked as UTF-8 in one pass and split with `memchr`, so a
 //! line costs no allocation and no per-line read call.
+//!
+//! [`LineUnits`] cuts a line-based file into units of whole records (sentences), counting
+//! the records as it goes so each unit knows the index of its first one.
 
-use super::ReadError;
+use super::{FileState, ReadError, Unit, UnitBody};
 use crate::io::IoError;
 use std::io::Read;
 use std::path::Path;
+use std::sync::Arc;
+
+/// Bytes per unit cut by [`LineUnits`] (a unit ends at the first record break after this).
+pub const UNIT_BYTES: usize = 1 << 20;
 
 const BLOCK: usize = 1 << 22;
 
@@ -36,17 +43,19 @@ fn split_line(raw: &[u8], stats: &mut LineStats) -> usize {
     }
 }
 
-/// Calls `f(line_number, line)` for every line of `input` (1-based numbers).
+/// Calls `f(line_number, line)` for every line of `input`, numbered from `first_line`
+/// (1-based; a byte-order mark is looked for only when that is the file's first line).
 pub fn for_each_line(
     input: &mut dyn Read,
     path: &Path,
+    first_line: u64,
     mut f: impl FnMut(u64, Line<'_>) -> Result<(), ReadError>,
 ) -> Result<LineStats, ReadError> {
     let mut stats = LineStats::default();
     let mut buf: Vec<u8> = Vec::with_capacity(BLOCK);
-    let mut line_no = 0u64;
+    let mut line_no = first_line.saturating_sub(1);
     let mut eof = false;
-    let mut first = true;
+    let mut first = first_line == 1;
     while !eof {
         let filled = buf.len();
         buf.resize(filled + BLOCK, 0);
@@ -95,13 +104,157 @@ pub fn for_each_line(
     Ok(stats)
 }
 
+/// Cuts a line-based input into [`Unit`]s of whole records: a unit ends after a line for
+/// which `ends_record` is true, once it holds [`UNIT_BYTES`]. A record is a run of lines
+/// that do not end one; the units count them, so each knows its first record's index.
+pub struct LineUnits<R: Read> {
+    input: R,
+    file: Arc<FileState>,
+    ends_record: fn(&str) -> bool,
+    buf: Vec<u8>,
+    /// Bytes of `buf` already classified line by line.
+    scanned: usize,
+    /// Lines and records in `buf[..scanned]`.
+    lines: u64,
+    records: u64,
+    /// Where the next unit starts in the file.
+    first_line: u64,
+    first_record: u64,
+    in_record: bool,
+    index: u64,
+    unit_bytes: usize,
+    eof: bool,
+}
+
+impl<R: Read> LineUnits<R> {
+    /// Units of `input`, the content of `file`.
+    pub fn new(file: Arc<FileState>, input: R, ends_record: fn(&str) -> bool) -> Self {
+        LineUnits {
+            input,
+            file,
+            ends_record,
+            buf: Vec::new(),
+            scanned: 0,
+            lines: 0,
+            records: 0,
+            first_line: 1,
+            first_record: 0,
+            in_record: false,
+            index: 0,
+            unit_bytes: UNIT_BYTES,
+            eof: false,
+        }
+    }
+
+    /// Cuts units of about `n` bytes instead of [`UNIT_BYTES`] (tests cut tiny ones).
+    pub fn with_unit_bytes(mut self, n: usize) -> Self {
+        self.unit_bytes = n.max(1);
+        self
+    }
+
+    /// Classifies one line (without its `\n`); true when it ends a record.
+    fn classify(&mut self, line: &[u8]) -> bool {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        let line = if self.first_line == 1 && self.lines == 0 { line.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(line) } else { line };
+        // Most lines start with a token character: no need to decode them.
+        let plain = line.first().is_some_and(|b| b.is_ascii_graphic() && *b != b'-');
+        let ends = !plain && std::str::from_utf8(line).is_ok_and(self.ends_record);
+        if ends {
+            self.in_record = false;
+        } else if !self.in_record {
+            self.in_record = true;
+            self.records += 1;
+        }
+        self.lines += 1;
+        ends
+    }
+
+    /// Takes `buf[..end]` as the next unit.
+    fn cut(&mut self, end: usize) -> Unit {
+        let rest = self.buf.split_off(end);
+        let bytes = std::mem::replace(&mut self.buf, rest);
+        self.scanned -= end;
+        let body = UnitBody::Lines { bytes, first_line: self.first_line, first_record: self.first_record };
+        let size = match &body {
+            UnitBody::Lines { bytes, .. } => bytes.len() as u64,
+            _ => 0,
+        };
+        let unit = Unit { file: self.file.clone(), index: self.index, size, notes: Vec::new(), body };
+        self.index += 1;
+        self.first_line += self.lines;
+        self.first_record += self.records;
+        self.lines = 0;
+        self.records = 0;
+        unit
+    }
+
+    /// Reads another block; false at the end of the input.
+    fn fill(&mut self) -> Result<bool, ReadError> {
+        let filled = self.buf.len();
+        self.buf.resize(filled + BLOCK, 0);
+        let n = loop {
+            match self.input.read(&mut self.buf[filled..]) {
+                Ok(n) => break n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    self.buf.truncate(filled);
+                    return Err(IoError::new(&self.file.ctx.path, e).into());
+                }
+            }
+        };
+        self.buf.truncate(filled + n);
+        Ok(n > 0)
+    }
+}
+
+impl<R: Read> Iterator for LineUnits<R> {
+    type Item = Result<Unit, ReadError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            // The buffer is taken out while its lines are classified, to borrow it freely.
+            let buf = std::mem::take(&mut self.buf);
+            let mut cut_at = None;
+            while let Some(i) = memchr::memchr(b'\n', &buf[self.scanned..]) {
+                let end = self.scanned + i;
+                let ends = self.classify(&buf[self.scanned..end]);
+                self.scanned = end + 1;
+                if ends && self.scanned >= self.unit_bytes {
+                    cut_at = Some(self.scanned);
+                    break;
+                }
+            }
+            if self.eof && cut_at.is_none() && self.scanned < buf.len() {
+                self.classify(&buf[self.scanned..]);
+                self.scanned = buf.len();
+            }
+            self.buf = buf;
+            if let Some(end) = cut_at {
+                return Some(Ok(self.cut(end)));
+            }
+            if self.eof {
+                return (!self.buf.is_empty()).then(|| Ok(self.cut(self.buf.len())));
+            }
+            match self.fill() {
+                Ok(more) => self.eof = !more,
+                Err(e) => {
+                    self.eof = true;
+                    self.buf.clear();
+                    self.scanned = 0;
+                    return Some(Err(e));
+                }
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn lines(input: &[u8]) -> (Vec<(u64, Result<String, Vec<u8>>)>, LineStats) {
         let mut out = Vec::new();
-        let stats = for_each_line(&mut &input[..], Path::new("x"), |n, l| {
+        let stats = for_each_line(&mut &input[..], Path::new("x"), 1, |n, l| {
             out.push((n, match l {
                 Line::Text(t) => Ok(t.to_string()),
                 Line::Invalid(b, _) => Err(b.to_vec()),

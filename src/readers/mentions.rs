@@ -1,23 +1,22 @@
 //! What the offset-free readers (IEPile, Pile-NER) share: per-label answers, merging records
 //! that repeat one passage, and turning merged answers into spans with [`crate::align`].
 //!
-//! A format reader parses each raw record into a [`Parsed`] value (in parallel, a batch at a
-//! time, while the next batch is cut from the input); [`drive`] feeds them in file order
-//! through a [`Merger`], which folds records with the same `(dataset, text)` into one
-//! [`Passage`] according to the [`MergeMode`], aligns the finished passages (in parallel
-//! again) and hands the samples to the sink in order. Output therefore never depends on the
-//! thread count. Every record is counted once: as written (the
-//! first record of a sample), `merged` (a later record folded into it), skipped or quarantined.
+//! A format reader parses each raw record of a unit into a [`Parsed`] value;
+//! [`parse_unit`] folds the unit's records with the same `(dataset, text)` into one
+//! [`Passage`] according to the [`MergeMode`] and aligns the runs that are complete. Runs
+//! that may continue in the neighbouring units are left [`Open`] and stitched by the
+//! ingest driver, in unit order, with a [`Stitcher`]; the output therefore never depends
+//! on how the file was cut or on the thread count. Every record is counted once: as written
+//! (the first record of a sample), `merged` (a later record folded into it), skipped or
+//! quarantined.
 
-use super::json_stream::{JsonRecords, RawRecord, SplitError};
-use super::{FileContext, ReadError, Sink};
+use super::json_stream::{RawRecord, SplitError};
+use super::{FileContext, Part, ReadError, Sink, Unit, UnitBody};
 use crate::align::{align, AlignOptions};
-use crate::io::IoError;
 use crate::model::{QuarantineRecord, Sample, SourceFormat, Unaligned};
 use rayon::prelude::*;
 use std::collections::{BTreeMap, HashMap};
 use std::hash::{BuildHasher, Hash, Hasher};
-use std::io::BufRead;
 use std::str::FromStr;
 
 /// Skip reason for records folded into an earlier record's sample.
@@ -27,14 +26,9 @@ pub const NOTE_MERGED_SAMPLES: &str = "merge:samples_from_several_records";
 /// Note: records that went into those samples (first records included).
 pub const NOTE_MERGED_RECORDS: &str = "merge:records_in_merged_samples";
 
-/// Most records per parallel batch: enough to keep every core busy between the sequential
-/// steps; with [`BATCH_BYTES`] it bounds memory whatever the input size.
-const BATCH_RECORDS: usize = 4096;
-/// Most raw bytes per batch (long records make smaller batches).
-const BATCH_BYTES: usize = 8 << 20;
-
 /// Which records that repeat a passage become one sample.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
 pub enum MergeMode {
     /// Runs of consecutive records with the same `(dataset, text)` (constant memory).
     #[default]
@@ -240,6 +234,7 @@ impl Parsed {
 }
 
 /// Folds passages according to a [`MergeMode`]; see the module docs.
+#[derive(Debug)]
 pub struct Merger {
     mode: MergeMode,
     /// Consecutive: the open run (at most one). Global: every passage of the file so far.
@@ -315,16 +310,49 @@ impl Merger {
     }
 }
 
-/// A finished sample with the notes to count and the number of records it holds.
-type Finished = (Sample, BTreeMap<String, u64>, u64);
+/// Passages of a unit that may still merge with those of other units: the driver hands
+/// them to a [`Stitcher`] in unit order.
+///
+/// Consecutive merging: `head` is the unit's first run (at most one passage), `tail` its
+/// last run when that is another one (the runs between are finished in the unit's
+/// [`Part::samples`], which come after `head` and before `tail`). Global merging: `head`
+/// holds every passage of the unit, unmerged.
+#[derive(Debug, Default)]
+pub struct Open {
+    /// Passages before the unit's samples.
+    pub head: Vec<Passage>,
+    /// The run after them, if the unit has more than one.
+    pub tail: Option<Passage>,
+}
 
-/// Writes finished samples to `sink` in order, counting their notes and merges.
-fn write(finished: Vec<Finished>, sink: &mut dyn Sink) -> Result<(), ReadError> {
+/// A finished sample with the notes to count and the number of records it holds.
+pub type Finished = (Sample, BTreeMap<String, u64>, u64);
+
+/// Aligns `passages` (in parallel) into finished samples, keeping their order.
+pub fn finish_all(passages: Vec<Passage>, ctx: &FileContext, format: SourceFormat) -> Vec<Finished> {
+    let options = AlignOptions::default();
+    passages
+        .into_par_iter()
+        .map(|p| {
+            let n = p.records;
+            let (sample, notes) = p.finish(ctx, format, &options);
+            (sample, notes, n)
+        })
+        .collect()
+}
+
+/// Writes finished samples to `sink` in order, counting for each its records (`read`; all
+/// but the first also `merged`), its notes and merges. Passage records are counted here,
+/// when their sample is written, so that a run stitched across units (or dropped because
+/// another shard owns it) is counted exactly once.
+pub fn emit(finished: Vec<Finished>, sink: &mut dyn Sink) -> Result<(), ReadError> {
     let (mut samples, mut records) = (0, 0);
     for (sample, notes, n) in finished {
         let counts = sink.counts();
+        counts.read += n;
+        counts.skip(MERGED, n.saturating_sub(1));
         for (k, v) in notes {
-            *counts.notes.entry(k).or_default() += v;
+            counts.note(&k, v);
         }
         if n > 1 {
             samples += 1;
@@ -337,101 +365,171 @@ fn write(finished: Vec<Finished>, sink: &mut dyn Sink) -> Result<(), ReadError> 
     Ok(())
 }
 
-/// Runs a format's record parser over `input` and writes `format` samples to `sink`,
-/// counting every record.
-///
-/// Batches flow through a two-stage pipeline: while the calling thread cuts the next batch
-/// of raw records out of the input, a helper thread parses the current batch and aligns
-/// the passages finished by the previous merge, both in parallel on the rayon pool. Merging
-/// and writing stay on the calling thread, in file order.
-pub fn drive<F>(
-    ctx: &FileContext,
-    input: &mut dyn BufRead,
-    format: SourceFormat,
-    mode: MergeMode,
-    sink: &mut dyn Sink,
-    parse: F,
-) -> Result<(), ReadError>
+/// Parses the records of one unit with a format's record parser: skipped and quarantined
+/// records are counted at once; passages are merged inside the unit per `mode`, runs that
+/// cannot reach another unit are aligned into samples, and the rest is left [`Open`].
+pub fn parse_unit<F>(unit: &Unit, format: SourceFormat, mode: MergeMode, parse: F) -> Part
 where
-    F: Fn(&RawRecord) -> Parsed + Sync,
+    F: Fn(&RawRecord) -> Parsed,
 {
+    let ctx = &unit.file.ctx;
+    let mut part = Part::default();
+    let UnitBody::Records(records) = &unit.body else { return part };
+    let mut passages = Vec::new();
+    for r in records {
+        let parsed = match r {
+            Ok(raw) => parse(raw),
+            Err(e) => Parsed::Quarantined(Box::new(split_error(ctx, e))),
+        };
+        match parsed {
+            Parsed::Passage(p) => passages.push(p),
+            Parsed::Skipped(reason) => {
+                part.counts.read += 1;
+                part.counts.skip(&reason, 1);
+            }
+            Parsed::Quarantined(q) => {
+                part.counts.read += 1;
+                part.quarantined.push(*q);
+            }
+        }
+    }
+    let finished = match mode {
+        MergeMode::None => passages,
+        MergeMode::Global => {
+            part.open = Some(Open { head: passages, tail: None });
+            Vec::new()
+        }
+        MergeMode::Consecutive => {
+            let mut merger = Merger::new(mode);
+            for p in passages {
+                merger.push(p);
+            }
+            let mut runs = merger.finish().into_iter();
+            let head: Vec<Passage> = runs.next().into_iter().collect();
+            let mut body: Vec<Passage> = runs.collect();
+            let tail = body.pop();
+            part.open = Some(Open { head, tail });
+            body
+        }
+    };
     let options = AlignOptions::default();
-    let mut records = JsonRecords::new(input);
-    let mut merger = Merger::new(mode);
-    let mut skipped: BTreeMap<String, u64> = BTreeMap::new();
-    let mut current: Vec<Result<RawRecord, SplitError>> = Vec::new();
-    next_batch(&mut records, &mut current);
-    let mut to_finish: Vec<Passage> = Vec::new();
-    loop {
-        let input_over = current.is_empty();
-        let finishing = std::mem::take(&mut to_finish);
-        let mut next: Vec<Result<RawRecord, SplitError>> = Vec::new();
-        let (parsed, finished) = std::thread::scope(|scope| {
-            let work = scope.spawn(|| {
-                let parsed: Vec<Parsed> = current
-                    .par_iter()
-                    .map(|r| match r {
-                        Ok(raw) => parse(raw),
-                        Err(e) => Parsed::Quarantined(Box::new(split_error(ctx, e))),
-                    })
-                    .collect();
-                let finished: Vec<Finished> = finishing
-                    .into_par_iter()
-                    .map(|p| {
-                        let n = p.records;
-                        let (sample, notes) = p.finish(ctx, format, &options);
-                        (sample, notes, n)
-                    })
-                    .collect();
-                (parsed, finished)
-            });
-            if !input_over {
-                next_batch(&mut records, &mut next);
-            }
-            work.join()
+    let finished: Vec<Finished> = finished
+        .into_iter()
+        .map(|p| {
+            let n = p.records;
+            let (sample, notes) = p.finish(ctx, format, &options);
+            (sample, notes, n)
         })
-        .map_err(|_| ReadError::Input { path: ctx.path.clone(), line: None, message: "a parser thread panicked".into() })?;
-        write(finished, sink)?;
-        sink.counts().read += parsed.len() as u64;
-        for p in parsed {
-            match p {
-                Parsed::Passage(p) => merger.push(p),
-                Parsed::Skipped(reason) => *skipped.entry(reason).or_default() += 1,
-                Parsed::Quarantined(q) => sink.quarantine(*q)?,
-            }
-        }
-        sink.counts().skip(MERGED, merger.take_merged());
-        for raw in current.drain(..).flatten() {
-            records.recycle(raw.bytes);
-        }
-        to_finish = if input_over { merger.finish() } else { merger.take_ready() };
-        if input_over && to_finish.is_empty() {
-            break;
-        }
-        current = next;
-    }
-    for (reason, n) in skipped {
-        sink.counts().skip(&reason, n);
-    }
-    if records.bom {
-        sink.counts().note("bom", 1);
-    }
-    if let Some(e) = records.take_io_error() {
-        return Err(IoError::new(&ctx.path, e).into());
-    }
-    Ok(())
+        .collect();
+    // Writing into a `Part` cannot fail.
+    let _ = emit(finished, &mut part);
+    part
 }
 
-/// Appends the next batch of raw records (see [`BATCH_RECORDS`], [`BATCH_BYTES`]).
-fn next_batch<R: BufRead>(records: &mut JsonRecords<R>, into: &mut Vec<Result<RawRecord, SplitError>>) {
-    let mut bytes = 0;
-    while into.len() < BATCH_RECORDS && bytes < BATCH_BYTES {
-        let Some(record) = records.next() else { break };
-        bytes += match &record {
-            Ok(raw) => raw.bytes.len(),
-            Err(e) => e.bytes.len(),
-        };
-        into.push(record);
+/// The edges of a unit another shard owns, under consecutive merging: its first run (parsed
+/// until a different passage starts) and its last passage, which is all that decides how
+/// the neighbouring units' runs stitch. Nothing is counted: the owner counts the unit.
+pub fn edge_unit<F>(unit: &Unit, parse: F) -> Part
+where
+    F: Fn(&RawRecord) -> Parsed,
+{
+    let UnitBody::Records(records) = &unit.body else { return Part::default() };
+    let passage = |r: &Result<RawRecord, SplitError>| match r {
+        Ok(raw) => match parse(raw) {
+            Parsed::Passage(p) => Some(p),
+            _ => None,
+        },
+        Err(_) => None,
+    };
+    let mut head: Option<Passage> = None;
+    let mut head_end = 0;
+    let mut more = false;
+    for (i, r) in records.iter().enumerate() {
+        let Some(p) = passage(r) else { continue };
+        match &mut head {
+            None => head = Some(p),
+            Some(h) if h.same_passage(&p) => h.absorb(p),
+            Some(_) => {
+                more = true;
+                break;
+            }
+        }
+        head_end = i;
+    }
+    let tail = if more { records[head_end + 1..].iter().rev().find_map(passage) } else { None };
+    Part { open: Some(Open { head: head.into_iter().collect(), tail }), ..Part::default() }
+}
+
+/// Merges the [`Open`] passages of a file's units, in unit order, into final passages:
+/// the ordered writer's half of [`MergeMode`].
+///
+/// With `--shard`, a run that crosses units belongs to the shard owning the unit it starts
+/// in: that shard absorbs the records of the run's continuation from units it does not own
+/// (it sees their [`edge_unit`]), and the other shards drop their part of it. Every record
+/// is so counted by exactly one shard and the union of the shards' samples is the unsharded
+/// output. Global merging spans a whole file, so it shards by file.
+#[derive(Debug)]
+pub struct Stitcher {
+    mode: MergeMode,
+    /// Consecutive: the run still open, and whether this shard owns it.
+    open: Option<(Passage, bool)>,
+    /// Global: every passage of the file so far.
+    global: Merger,
+}
+
+impl Stitcher {
+    /// A stitcher for one file.
+    pub fn new(mode: MergeMode) -> Stitcher {
+        Stitcher { mode, open: None, global: Merger::new(MergeMode::Global) }
+    }
+
+    /// Takes the `head` of a unit (owned by this shard or not); returns the passages that
+    /// became final, in order.
+    pub fn head(&mut self, head: Vec<Passage>, owned: bool) -> Vec<Passage> {
+        match self.mode {
+            MergeMode::None => head,
+            MergeMode::Global => {
+                for p in head {
+                    self.global.push(p);
+                }
+                Vec::new()
+            }
+            MergeMode::Consecutive => {
+                let mut out = Vec::new();
+                for p in head {
+                    match &mut self.open {
+                        Some((open, open_owned)) if open.same_passage(&p) => {
+                            if *open_owned {
+                                open.absorb(p);
+                            }
+                        }
+                        _ => {
+                            out.extend(self.close());
+                            self.open = Some((p, owned));
+                        }
+                    }
+                }
+                out
+            }
+        }
+    }
+
+    /// Ends the open run (the unit has more after its head); returns it if this shard owns it.
+    pub fn close(&mut self) -> Option<Passage> {
+        self.open.take().filter(|(_, owned)| *owned).map(|(p, _)| p)
+    }
+
+    /// Opens the `tail` run of a unit.
+    pub fn tail(&mut self, tail: Passage, owned: bool) {
+        debug_assert!(self.open.is_none(), "close() comes before tail()");
+        self.open = Some((tail, owned));
+    }
+
+    /// Ends the file: every passage still open becomes final.
+    pub fn finish(&mut self) -> Vec<Passage> {
+        let mut out: Vec<Passage> = self.close().into_iter().collect();
+        out.extend(self.global.finish());
+        out
     }
 }
 

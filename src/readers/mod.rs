@@ -1,10 +1,17 @@
 //! Readers: one per input format, all behind the [`Reader`] trait.
 //!
-//! A reader gets one input file at a time with its [`FileContext`] (dataset, split, language
-//! policy, id scheme) and pushes [`Sample`]s and [`QuarantineRecord`]s into a [`Sink`],
-//! counting what it read. It never drops a record silently: anything it cannot turn into a
+//! A reader does two things. It *finds units* in an input file ([`Reader::units`]): pieces
+//! that parse on their own — a run of raw JSON records cut by [`json_stream`] (JSON Lines,
+//! concatenated objects or an array's elements), a block of whole CoNLL sentences, an XMI
+//! document (a file or a zip member). Finding is sequential and cheap (it only looks for
+//! record boundaries). Then it *parses* one unit at a time ([`Reader::parse`]): a pure
+//! function of the unit, safe to run on any thread, giving a [`Part`] — samples, quarantined
+//! records and counts. It never drops a record silently: anything it cannot turn into a
 //! sample goes to quarantine with a reason, and anything it skips on purpose is counted.
-//! The ingest stage (`crate::ingest`) drives readers and writes the tables.
+//!
+//! The ingest stage (`crate::ingest`) parses units in parallel and writes them in input
+//! order; it also stitches IEPile and Pile-NER passages that repeat across unit boundaries
+//! ([`mentions::Stitcher`]). Readers are chosen by [`for_format`].
 
 pub mod b2nerd;
 pub mod crossner;
@@ -19,8 +26,8 @@ use crate::io::IoError;
 use crate::model::{QuarantineRecord, Sample, SourceFormat};
 use crate::report::Counts;
 use crate::table::TableError;
-use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
 
 /// A failure that stops reading a file (unlike a bad record, which is quarantined).
 #[derive(Debug, thiserror::Error)]
@@ -51,6 +58,9 @@ pub trait Sink {
     fn quarantine(&mut self, record: QuarantineRecord) -> Result<(), ReadError>;
     /// The counts; readers add to `read`, `skipped` and `notes` through it.
     fn counts(&mut self) -> &mut Counts;
+    /// Says which file the records that follow come from (for the rows a sink writes
+    /// itself, such as a sample that breaks the table invariants).
+    fn file(&mut self, _name: &str) {}
 }
 
 /// A sink that keeps everything in memory (tests, small inputs, parallel readers).
@@ -203,15 +213,162 @@ impl FileContext {
     ) -> QuarantineRecord {
         QuarantineRecord::new(self.display(), line, record, reason, message, raw)
     }
+}
 
-    /// Opens the file for buffered reading; `wrap` may add progress reporting.
-    pub fn open(&self, wrap: &dyn Fn(std::fs::File) -> Box<dyn Read>) -> Result<Box<dyn BufRead>, ReadError> {
-        let file = std::fs::File::open(&self.path).map_err(|e| IoError::new(&self.path, e))?;
-        Ok(Box::new(BufReader::with_capacity(1 << 20, wrap(file))))
+/// What ingest says about every file, whatever its format: the `dataset`, `split` and
+/// `lang` choices of the run. Each reader holds one and derives a [`FileContext`] from it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Naming {
+    /// Dataset name for every sample; derived from file names when `None`.
+    pub dataset: Option<String>,
+    /// Split for every sample; derived from file names when `None`.
+    pub split: Option<String>,
+    /// How to fill the `lang` column.
+    pub lang: LangPolicy,
+}
+
+impl Naming {
+    /// The context of input file `path` read as `format`.
+    pub fn context(&self, path: &Path, format: SourceFormat) -> FileContext {
+        FileContext::derive(path, format, self.dataset.as_deref(), self.split.as_deref(), &self.lang)
     }
 }
 
-/// One input format. Implementations hold their format-specific options.
+/// A label list from a file beside the data (B2NERD's `labels.json`, IEPile's
+/// `schema.json`), loaded once per input file, on first need, by whichever unit needs it.
+#[derive(Debug)]
+pub struct Companion {
+    path: Option<PathBuf>,
+    read: fn(&Path) -> Result<Vec<String>, ReadError>,
+    loaded: OnceLock<Result<Option<Vec<String>>, String>>,
+}
+
+impl Companion {
+    /// No companion file.
+    pub fn none() -> Companion {
+        Companion { path: None, read: |_| Ok(Vec::new()), loaded: OnceLock::from(Ok(None)) }
+    }
+
+    /// The companion at `path` (none when `None`), read with `read` when first asked for.
+    pub fn at(path: Option<PathBuf>, read: fn(&Path) -> Result<Vec<String>, ReadError>) -> Companion {
+        Companion { path, read, loaded: OnceLock::new() }
+    }
+
+    /// Records labels already read (so that an unreadable file fails before any unit).
+    pub fn set(&self, labels: Option<Vec<String>>) {
+        let _ = self.loaded.set(Ok(labels));
+    }
+
+    /// The companion's path, if there is one.
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+
+    /// The labels (`Ok(None)` when there is no companion file), loading them on first call;
+    /// a file that cannot be read gives its error message, every time.
+    pub fn get(&self) -> &Result<Option<Vec<String>>, String> {
+        self.loaded.get_or_init(|| match &self.path {
+            Some(p) => (self.read)(p).map(Some).map_err(|e| e.to_string()),
+            None => Ok(None),
+        })
+    }
+
+    /// What [`Companion::get`] gave, if any unit asked.
+    pub fn asked(&self) -> Option<&Result<Option<Vec<String>>, String>> {
+        self.loaded.get()
+    }
+}
+
+/// One input file (or XMI document) as its units see it: its identity and what its units
+/// share. Units of one file hold the same `Arc<FileState>`.
+#[derive(Debug)]
+pub struct FileState {
+    /// Dataset, split, id stem and language policy of the file.
+    pub ctx: FileContext,
+    /// The file's companion label list, if its format has one.
+    pub labels: Companion,
+}
+
+impl FileState {
+    /// A file without companion.
+    pub fn new(ctx: FileContext) -> Arc<FileState> {
+        Arc::new(FileState { ctx, labels: Companion::none() })
+    }
+}
+
+/// A piece of input that parses on its own. See the module docs.
+#[derive(Debug)]
+pub struct Unit {
+    /// The file it belongs to.
+    pub file: Arc<FileState>,
+    /// 0-based position among the units of its file: with the file's name, the unit's
+    /// identity (what `--shard` is decided on).
+    pub index: u64,
+    /// Input bytes it covers, for progress.
+    pub size: u64,
+    /// Things the finder noticed about the file, counted with the unit (`bom`, …).
+    pub notes: Vec<&'static str>,
+    /// What to parse.
+    pub body: UnitBody,
+}
+
+/// The content of a [`Unit`].
+#[derive(Debug)]
+pub enum UnitBody {
+    /// Raw JSON records, in file order, each with its index and line.
+    Records(Vec<Result<json_stream::RawRecord, json_stream::SplitError>>),
+    /// Whole lines of a line-based file, ending after a sentence break.
+    Lines {
+        /// The bytes, `\n`-separated.
+        bytes: Vec<u8>,
+        /// The 1-based file line of the first byte.
+        first_line: u64,
+        /// The record index of the first sentence in the file.
+        first_record: u64,
+    },
+    /// One XMI document.
+    Document {
+        /// Which document.
+        doc: xmi::XmiDocument,
+        /// Its bytes when the finder read them already (a zip member, or why it could not
+        /// be read); a file is read by the parse.
+        bytes: Option<Result<Vec<u8>, String>>,
+    },
+}
+
+/// What parsing one unit gave. `counts` holds `read`, `skipped` and `notes`; the driver
+/// counts samples and quarantined records as it writes them.
+#[derive(Debug, Default)]
+pub struct Part {
+    /// Finished samples, in record order.
+    pub samples: Vec<Sample>,
+    /// Records that could not be read, in record order.
+    pub quarantined: Vec<QuarantineRecord>,
+    /// What the unit's records count for.
+    pub counts: Counts,
+    /// IEPile, Pile-NER: passages that may still merge with other units' (see
+    /// [`mentions::Open`]); they come before (`head`) and after (`tail`) `samples`.
+    pub open: Option<mentions::Open>,
+}
+
+impl Sink for Part {
+    fn sample(&mut self, sample: Sample) -> Result<(), ReadError> {
+        self.samples.push(sample);
+        Ok(())
+    }
+    fn quarantine(&mut self, record: QuarantineRecord) -> Result<(), ReadError> {
+        self.quarantined.push(record);
+        Ok(())
+    }
+    fn counts(&mut self) -> &mut Counts {
+        &mut self.counts
+    }
+}
+
+/// The units of one file, found as they are asked for.
+pub type Units<'a> = Box<dyn Iterator<Item = Result<Unit, ReadError>> + Send + 'a>;
+
+/// One input format. Implementations hold their options (see [`for_format`]).
 pub trait Reader: Sync {
     /// The format this reader reads.
     fn format(&self) -> SourceFormat;
@@ -219,9 +376,91 @@ pub trait Reader: Sync {
     /// Whether a file found while expanding an input directory belongs to this format.
     fn wants(&self, path: &Path) -> bool;
 
-    /// Reads `input` (opened from `ctx.path`), pushing samples and quarantined records into
-    /// `sink` and counting every record it read there.
-    fn read(&self, ctx: &FileContext, input: &mut dyn BufRead, sink: &mut dyn Sink) -> Result<(), ReadError>;
+    /// The files of `inputs` to read, in output order: files as given, directories searched
+    /// for the files this format [`wants`](Reader::wants), sorted by path. A reader may
+    /// prepare what its units need here (XMI loads its type systems).
+    fn files(&mut self, inputs: &[PathBuf]) -> Result<Vec<PathBuf>, ReadError> {
+        expand_inputs(&|p| self.wants(p), inputs)
+    }
+
+    /// The units of `path` (one of [`files`](Reader::files)), in file order, cut lazily.
+    fn units<'a>(&'a self, path: &Path) -> Result<Units<'a>, ReadError>;
+
+    /// Parses one unit. Pure: it depends on the unit alone, so units parse in any order.
+    fn parse(&self, unit: &Unit) -> Result<Part, ReadError>;
+
+    /// How passages of this format merge across units (`None` for formats without
+    /// passages): tells the driver how to stitch [`Part::open`] and how to shard.
+    fn merge(&self) -> mentions::MergeMode {
+        mentions::MergeMode::None
+    }
+
+    /// For a unit another shard owns: the passages at its edges, so that runs crossing it
+    /// stitch the same as unsharded ([`mentions::Stitcher`]); `None` when the format has no
+    /// runs.
+    fn edges(&self, _unit: &Unit) -> Option<Part> {
+        None
+    }
+
+    /// Called once after the last unit of a file: file-level notes and late errors.
+    fn end_file(&self, _file: &FileState, _counts: &mut Counts) -> Result<(), ReadError> {
+        Ok(())
+    }
+}
+
+/// The reader for checked ingest parameters.
+pub fn for_format(params: &crate::ingest::ValidIngestParams) -> Result<Box<dyn Reader>, ReadError> {
+    let naming = params.naming.clone();
+    Ok(match params.format {
+        SourceFormat::Crossner => Box::new(crossner::CrossnerReader { naming }),
+        SourceFormat::B2nerd => Box::new(b2nerd::B2nerdReader { naming, labels: params.labels.clone() }),
+        SourceFormat::Iepile => {
+            let source_as_dataset = naming.dataset.is_none();
+            Box::new(iepile::IepileReader { naming, merge: params.merge, source_as_dataset })
+        }
+        SourceFormat::PileNer => Box::new(pile_ner::PileNerReader { naming, merge: params.merge }),
+        SourceFormat::Xmi => {
+            let options = params.xmi.clone().unwrap_or_default();
+            Box::new(xmi::XmiReader::new(options, naming)?)
+        }
+    })
+}
+
+/// Expands directories into the files `wants` accepts, sorted; files are kept as given.
+pub fn expand_inputs(wants: &dyn Fn(&Path) -> bool, inputs: &[PathBuf]) -> Result<Vec<PathBuf>, ReadError> {
+    let mut out = Vec::new();
+    for input in inputs {
+        if input.is_dir() {
+            let mut found = Vec::new();
+            collect_files(input, &mut found)?;
+            found.retain(|p| wants(p));
+            found.sort();
+            out.extend(found);
+        } else if input.exists() {
+            out.push(input.clone());
+        } else {
+            return Err(IoError::new(input, std::io::Error::new(std::io::ErrorKind::NotFound, "no such file or directory")).into());
+        }
+    }
+    Ok(out)
+}
+
+/// Every file under `dir`, recursively, in no particular order.
+pub fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), ReadError> {
+    for entry in std::fs::read_dir(dir).map_err(|e| IoError::new(dir, e))? {
+        let path = entry.map_err(|e| IoError::new(dir, e))?.path();
+        if path.is_dir() {
+            collect_files(&path, out)?;
+        } else {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// Opens `path` for reading, with the error naming it.
+pub(crate) fn open_file(path: &Path) -> Result<std::fs::File, ReadError> {
+    std::fs::File::open(path).map_err(|e| IoError::new(path, e).into())
 }
 
 #[cfg(test)]

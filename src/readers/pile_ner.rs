@@ -20,14 +20,14 @@
 //! not in the passage (aligner), a type asked twice (answers united), a question without an
 //! answer, an answer without a question. A record without the `Text:` turn is quarantined.
 
-use super::json_stream::{error_line, RawRecord};
-use super::mentions::{drive, parse_mention_list, unparsable_answer, ListSyntax, MergeMode, Parsed, Passage};
-use super::{FileContext, ReadError, Reader, Sink};
+use super::json_stream::{error_line, JsonUnits, RawRecord};
+use super::mentions::{edge_unit, parse_mention_list, parse_unit, unparsable_answer, ListSyntax, MergeMode, Parsed, Passage};
+use super::{open_file, FileContext, FileState, Naming, Part, ReadError, Reader, Unit, Units};
 use crate::model::SourceFormat;
 use serde::de::IgnoredAny;
 use serde::Deserialize;
-use std::io::BufRead;
 use std::path::Path;
+use std::sync::Arc;
 
 /// A templated question naming more words than this is taken for a definition.
 pub const DEFINITION_WORDS: usize = 6;
@@ -35,6 +35,8 @@ pub const DEFINITION_WORDS: usize = 6;
 /// Reads Pile-NER conversation files. See the module docs.
 #[derive(Debug, Clone, Default)]
 pub struct PileNerReader {
+    /// Dataset, split and language choices.
+    pub naming: Naming,
     /// How records that repeat a passage are merged.
     pub merge: MergeMode,
 }
@@ -77,7 +79,7 @@ pub fn question_label(question: &str) -> (&str, bool) {
 }
 
 impl PileNerReader {
-    fn parse(&self, ctx: &FileContext, raw: &RawRecord) -> Parsed {
+    fn parse_record(&self, ctx: &FileContext, raw: &RawRecord) -> Parsed {
         let record: Record = match serde_json::from_slice(&raw.bytes) {
             Ok(r) => r,
             Err(e) => {
@@ -184,20 +186,41 @@ impl Reader for PileNerReader {
         matches!(path.extension().and_then(|e| e.to_str()), Some("json" | "jsonl"))
     }
 
-    fn read(&self, ctx: &FileContext, input: &mut dyn BufRead, sink: &mut dyn Sink) -> Result<(), ReadError> {
-        drive(ctx, input, SourceFormat::PileNer, self.merge, sink, |raw| self.parse(ctx, raw))
+    fn units<'a>(&'a self, path: &Path) -> Result<Units<'a>, ReadError> {
+        let input = std::io::BufReader::with_capacity(1 << 20, open_file(path)?);
+        Ok(Box::new(JsonUnits::new(self.file_state(path), input, Vec::new())))
+    }
+
+    fn parse(&self, unit: &Unit) -> Result<Part, ReadError> {
+        Ok(parse_unit(unit, SourceFormat::PileNer, self.merge, |raw| self.parse_record(&unit.file.ctx, raw)))
+    }
+
+    fn merge(&self) -> MergeMode {
+        self.merge
+    }
+
+    fn edges(&self, unit: &Unit) -> Option<Part> {
+        Some(edge_unit(unit, |raw| self.parse_record(&unit.file.ctx, raw)))
+    }
+}
+
+impl PileNerReader {
+    /// The state of input file `path`.
+    pub fn file_state(&self, path: &Path) -> Arc<FileState> {
+        FileState::new(self.naming.context(path, SourceFormat::PileNer))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::readers::{LangPolicy, VecSink};
+    use crate::readers::VecSink;
 
     fn read(input: &str) -> VecSink {
-        let ctx = FileContext::derive(Path::new("/nonexistent/pile_train.json"), SourceFormat::PileNer, None, None, &LangPolicy::Auto);
-        let mut sink = VecSink::default();
-        PileNerReader::default().read(&ctx, &mut input.as_bytes(), &mut sink).unwrap();
+        let reader = PileNerReader::default();
+        let file = reader.file_state(Path::new("/nonexistent/pile_train.json"));
+        let units = JsonUnits::new(file, std::io::Cursor::new(input.as_bytes().to_vec()), Vec::new());
+        let sink = crate::ingest::read_units(&reader, Box::new(units)).unwrap();
         sink.counts.check().unwrap();
         sink
     }

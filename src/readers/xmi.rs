@@ -4,9 +4,9 @@
 //! Data enters as documents: each `.xmi` file or zip member is one CAS. A document is parsed
 //! with a pull parser ([`crate::uima::xmi`]) into the feature structures the type system
 //! says matter (a [`TypePlan`]: entity types and their subtypes, tokens, sentences, relation
-//! and link types, document metadata). Documents are parsed in parallel in bounded chunks
-//! and handed to the ingest stage in input order (files sorted by path, zip members by
-//! name), so the table is the same whatever the thread count.
+//! and link types, document metadata). Each document is one unit of the ingest driver,
+//! which parses them in parallel and writes them in input order (files sorted by path, zip
+//! members by name), so the table is the same whatever the thread count.
 //!
 //! One sample per document view (the initial view by default, `--view NAME`, or every view
 //! with text), or per sentence with `--split-sentences` (offsets rebased, id suffix `#n`).
@@ -26,8 +26,7 @@
 //! `unknown_reference` (an `xmi:id` nothing defines), `missing_sofa`, `missing_view`,
 //! `no_sofa_string`, `zip_member_unreadable`. The other documents are unaffected.
 
-use super::{split_from_stem, stem_without_split, FileContext, LangPolicy, ReadError, Sink, VecSink};
-use crate::ingest::{collect_files, ingest_with, IngestOptions, IngestOutcome};
+use super::{collect_files, split_from_stem, stem_without_split, FileContext, FileState, LangPolicy, Naming, Part, ReadError, Reader, Sink, Unit, UnitBody, Units};
 use crate::io::IoError;
 use crate::model::{CharIndex, Entity, Relation, Sample, SourceFormat, Span, Unaligned};
 use crate::report::Counts;
@@ -35,17 +34,11 @@ use crate::uima::offsets::Utf16Index;
 use crate::uima::typesystem::{TypeSystem, TypeSystemError};
 use crate::uima::xmi::{self, Cas, Fs, XmiError};
 use crate::uima::{line_at, short_name, DOCUMENT_ANNOTATION, FS_ARRAY, INITIAL_VIEW, NAMED_ENTITY, SENTENCE, TOKEN};
-use indicatif::ProgressBar;
-use rayon::prelude::*;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-/// Documents parsed in parallel per chunk; bounds memory to one chunk of samples.
-const CHUNK_DOCS: usize = 512;
-/// Bytes of XMI read per chunk at most (a chunk always holds at least one document).
-const CHUNK_BYTES: u64 = 64 << 20;
 /// Plan key of the type system given with `--typesystem`.
 const GIVEN_TYPESYSTEM: &str = "--typesystem";
 /// File names (lower-cased) taken as a type system beside the XMI or inside a zip.
@@ -64,7 +57,7 @@ pub enum ViewSelection {
 }
 
 /// XMI options, checked against the type system by [`XmiReader::new`].
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct XmiOptions {
     /// TypeSystem XML files, merged; empty: look for `TypeSystem.xml` in the zip or beside
     /// the XMI files.
@@ -232,14 +225,17 @@ pub enum DocSource {
 }
 
 /// Reads XMI documents into samples. Build with [`XmiReader::new`], list documents with
-/// [`XmiReader::discover`], read each with [`XmiReader::read_document`] (or run the whole
-/// ingest with [`ingest_xmi`]).
+/// [`XmiReader::discover`] (or [`Reader::files`]), read each with
+/// [`XmiReader::read_document`].
 #[derive(Debug)]
 pub struct XmiReader {
     options: XmiOptions,
+    naming: Naming,
     plans: Vec<TypePlan>,
     /// Type-system source (file path or `zip!member`) → plan index.
     plan_index: HashMap<String, usize>,
+    /// The documents found by [`Reader::files`], grouped by the file holding them.
+    found: Vec<(PathBuf, Vec<XmiDocument>)>,
 }
 
 fn ts_error(e: TypeSystemError) -> ReadError {
@@ -260,8 +256,8 @@ fn config_error(path: &Path, message: String) -> ReadError {
 
 impl XmiReader {
     /// Loads the `--typesystem` files (if any) and checks the options against them.
-    pub fn new(options: XmiOptions) -> Result<XmiReader, ReadError> {
-        let mut reader = XmiReader { options, plans: Vec::new(), plan_index: HashMap::new() };
+    pub fn new(options: XmiOptions, naming: Naming) -> Result<XmiReader, ReadError> {
+        let mut reader = XmiReader { options, naming, plans: Vec::new(), plan_index: HashMap::new(), found: Vec::new() };
         if !reader.options.typesystems.is_empty() {
             let ts = TypeSystem::from_paths(&reader.options.typesystems).map_err(ts_error)?;
             reader.add_plan(GIVEN_TYPESYSTEM.into(), &ts, &reader.options.typesystems[0].clone())?;
@@ -298,7 +294,8 @@ impl XmiReader {
     /// recursively for `.xmi` files and `.zip` archives (sorted by path), archives read for
     /// `.xmi` members (sorted by name). Each document gets its dataset, split, id stem and
     /// type system; a document without a type system is an error naming what is missing.
-    pub fn discover(&mut self, inputs: &[PathBuf], options: &IngestOptions) -> Result<Vec<XmiDocument>, ReadError> {
+    pub fn discover(&mut self, inputs: &[PathBuf]) -> Result<Vec<XmiDocument>, ReadError> {
+        let options = &self.naming.clone();
         let mut docs = Vec::new();
         for input in inputs {
             let meta = std::fs::metadata(input).map_err(|e| IoError::new(input, e))?;
@@ -330,7 +327,7 @@ impl XmiReader {
         Ok(docs)
     }
 
-    fn discover_file(&mut self, path: &Path, root: &Root, rel: &Path, options: &IngestOptions, docs: &mut Vec<XmiDocument>) -> Result<(), ReadError> {
+    fn discover_file(&mut self, path: &Path, root: &Root, rel: &Path, options: &Naming, docs: &mut Vec<XmiDocument>) -> Result<(), ReadError> {
         let plan = match self.plan_index.get(GIVEN_TYPESYSTEM) {
             Some(&i) => i,
             None => match find_sibling_typesystem(path, &root.dir) {
@@ -344,7 +341,7 @@ impl XmiReader {
         Ok(())
     }
 
-    fn discover_zip(&mut self, path: &Path, root: &Root, rel: &Path, options: &IngestOptions, docs: &mut Vec<XmiDocument>) -> Result<(), ReadError> {
+    fn discover_zip(&mut self, path: &Path, root: &Root, rel: &Path, options: &Naming, docs: &mut Vec<XmiDocument>) -> Result<(), ReadError> {
         let mut archive = open_zip(path)?;
         let mut names: Vec<String> = Vec::new();
         for name in archive.file_names() {
@@ -523,7 +520,7 @@ fn strip_ext(rel: &Path) -> String {
 }
 
 /// The file context of one document: dataset from the root's name, split from the path.
-fn context(display: String, root: &Root, stem: &str, options: &IngestOptions) -> FileContext {
+fn context(display: String, root: &Root, stem: &str, options: &Naming) -> FileContext {
     let split = options.split.clone().unwrap_or_else(|| {
         let mut found = split_from_stem(&root.name);
         for part in stem.split('/') {
@@ -1001,77 +998,105 @@ fn label_set(entities: &[Entity]) -> Vec<String> {
     out
 }
 
-/// Reads one document for [`ingest_xmi`]: its bytes are `pre` (a zip member read already)
-/// or the file.
-fn read_one(reader: &XmiReader, doc: &XmiDocument, pre: Option<Result<Vec<u8>, String>>) -> Result<VecSink, ReadError> {
-    let mut sink = VecSink::default();
+/// Reads one document: its bytes are `pre` (a zip member read already) or the file.
+fn read_one(reader: &XmiReader, doc: &XmiDocument, pre: Option<&Result<Vec<u8>, String>>) -> Result<Part, ReadError> {
+    let mut part = Part::default();
+    let read;
     let bytes = match (pre, &doc.source) {
         (Some(Ok(bytes)), _) => bytes,
         (Some(Err(message)), _) => {
-            sink.counts.read += 1;
-            sink.quarantine(doc.ctx.quarantine(None, None, "zip_member_unreadable", message, ""))?;
-            return Ok(sink);
+            part.counts.read += 1;
+            part.quarantine(doc.ctx.quarantine(None, None, "zip_member_unreadable", message.clone(), ""))?;
+            return Ok(part);
         }
-        (None, DocSource::File(path)) => std::fs::read(path).map_err(|e| IoError::new(path, e))?,
+        (None, DocSource::File(path)) => {
+            read = std::fs::read(path).map_err(|e| IoError::new(path, e))?;
+            &read
+        }
         (None, DocSource::Zip { archive, .. }) => return Err(config_error(archive, "zip member was not read".into())),
     };
-    reader.read_document(doc, &bytes, &mut sink)?;
-    Ok(sink)
+    reader.read_document(doc, bytes, &mut part)?;
+    Ok(part)
 }
 
-/// Reads XMI `inputs` and writes the samples table `output` with its quarantine side table.
-/// Documents are parsed in parallel, chunk by chunk, and written in input order.
-pub fn ingest_xmi(
-    inputs: &[PathBuf],
-    xmi: XmiOptions,
-    options: &IngestOptions,
-    output: &Path,
-    progress: &ProgressBar,
-) -> Result<IngestOutcome, ReadError> {
-    let mut reader = XmiReader::new(xmi)?;
-    let docs = reader.discover(inputs, options)?;
-    progress.set_length(docs.iter().map(|d| d.size).sum());
-    let reader = &reader;
-    let outcome = ingest_with(output, |emit| {
-        let mut open: Option<(PathBuf, zip::ZipArchive<File>)> = None;
-        let mut rest = &docs[..];
-        while !rest.is_empty() {
-            let mut n = 0;
-            let mut bytes = 0;
-            while n < rest.len() && n < CHUNK_DOCS && (n == 0 || bytes + rest[n].size <= CHUNK_BYTES) {
-                bytes += rest[n].size;
-                n += 1;
-            }
-            let (chunk, tail) = rest.split_at(n);
-            rest = tail;
-            let mut pre = Vec::with_capacity(chunk.len());
-            for doc in chunk {
-                pre.push(match &doc.source {
-                    DocSource::File(_) => None,
-                    DocSource::Zip { archive, member } => {
-                        if open.as_ref().is_none_or(|(p, _)| p != archive) {
-                            open = Some((archive.clone(), open_zip(archive)?));
-                        }
-                        open.as_mut().map(|(_, a)| read_member(a, member))
+/// The file holding a document (the archive of a zip member).
+fn holder(doc: &XmiDocument) -> &Path {
+    match &doc.source {
+        DocSource::File(p) => p,
+        DocSource::Zip { archive, .. } => archive,
+    }
+}
+
+/// The units of one file's documents: zip members are read here, in member order, so that
+/// the archive is opened once; files are read by the parse.
+struct DocUnits<'a> {
+    docs: std::slice::Iter<'a, XmiDocument>,
+    open: Option<(PathBuf, zip::ZipArchive<File>)>,
+}
+
+impl Iterator for DocUnits<'_> {
+    type Item = Result<Unit, ReadError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let doc = self.docs.next()?;
+        let bytes = match &doc.source {
+            DocSource::File(_) => None,
+            DocSource::Zip { archive, member } => {
+                if self.open.as_ref().is_none_or(|(p, _)| p != archive) {
+                    match open_zip(archive) {
+                        Ok(a) => self.open = Some((archive.clone(), a)),
+                        Err(e) => return Some(Err(e)),
                     }
-                });
+                }
+                self.open.as_mut().map(|(_, a)| read_member(a, member))
             }
-            let parts: Vec<Result<VecSink, ReadError>> =
-                chunk.par_iter().zip(pre.into_par_iter()).map(|(doc, pre)| read_one(reader, doc, pre)).collect();
-            for (doc, part) in chunk.iter().zip(parts) {
-                progress.inc(doc.size);
-                emit(&doc.ctx.display(), part?)?;
+        };
+        let file = FileState::new(doc.ctx.clone());
+        Some(Ok(Unit { file, index: 0, size: doc.size, notes: Vec::new(), body: UnitBody::Document { doc: doc.clone(), bytes } }))
+    }
+}
+
+impl Reader for XmiReader {
+    fn format(&self) -> SourceFormat {
+        SourceFormat::Xmi
+    }
+
+    fn wants(&self, path: &Path) -> bool {
+        has_extension(path, "xmi") || is_zip(path)
+    }
+
+    /// Discovers the documents (loading their type systems); the files are the XMI files
+    /// and zip archives holding them.
+    fn files(&mut self, inputs: &[PathBuf]) -> Result<Vec<PathBuf>, ReadError> {
+        let docs = self.discover(inputs)?;
+        self.found.clear();
+        for doc in docs {
+            let path = holder(&doc).to_path_buf();
+            match self.found.last_mut() {
+                Some((p, group)) if *p == path => group.push(doc),
+                _ => self.found.push((path, vec![doc])),
             }
         }
-        Ok(())
-    });
-    progress.finish_and_clear();
-    outcome
+        Ok(self.found.iter().map(|(p, _)| p.clone()).collect())
+    }
+
+    fn units<'a>(&'a self, path: &Path) -> Result<Units<'a>, ReadError> {
+        let docs = self.found.iter().find(|(p, _)| p == path).map(|(_, d)| d.as_slice()).unwrap_or_default();
+        Ok(Box::new(DocUnits { docs: docs.iter(), open: None }))
+    }
+
+    fn parse(&self, unit: &Unit) -> Result<Part, ReadError> {
+        match &unit.body {
+            UnitBody::Document { doc, bytes } => read_one(self, doc, bytes.as_ref()),
+            _ => Ok(Part::default()),
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::readers::VecSink;
 
     fn fixture(name: &str) -> PathBuf {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/xmi").join(name)
@@ -1079,13 +1104,10 @@ mod tests {
 
     fn read(options: XmiOptions, ts: &str, doc: &str) -> VecSink {
         let options = XmiOptions { typesystems: vec![fixture(ts)], ..options };
-        let mut reader = XmiReader::new(options).unwrap();
-        let docs = reader.discover(&[PathBuf::from(doc)], &IngestOptions::default()).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(docs.len(), 1);
-        let mut sink = VecSink::default();
-        sink.counts.stage = "ingest".into();
-        let bytes = std::fs::read(fixture(doc)).unwrap();
-        reader.read_document(&docs[0], &bytes, &mut sink).unwrap();
+        let mut reader = XmiReader::new(options, Naming::default()).unwrap();
+        let files = reader.files(&[PathBuf::from(doc)]).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(files.len(), 1);
+        let sink = crate::ingest::read_units(&reader, reader.units(&files[0]).unwrap()).unwrap();
         sink.counts.check().unwrap();
         for s in &sink.samples {
             s.check().unwrap();
@@ -1130,14 +1152,14 @@ mod tests {
     #[test]
     fn options_are_checked_against_the_type_system() {
         let bad = XmiOptions { typesystems: vec![fixture("small_typesystem.xml")], ..XmiOptions::default() };
-        let err = XmiReader::new(bad).unwrap_err().to_string();
+        let err = XmiReader::new(bad, Naming::default()).unwrap_err().to_string();
         assert!(err.contains("has no type `de.tudarmstadt.ukp.dkpro.core.api.ner.type.NamedEntity`"), "{err}");
         let not_annotation = XmiOptions {
             typesystems: vec![fixture("important_dkpro_types.xml")],
             entity_type: "uima.cas.FSArray".into(),
             ..XmiOptions::default()
         };
-        assert!(XmiReader::new(not_annotation).unwrap_err().to_string().contains("not an annotation type"));
+        assert!(XmiReader::new(not_annotation, Naming::default()).unwrap_err().to_string().contains("not an annotation type"));
     }
 
     #[test]

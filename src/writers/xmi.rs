@@ -253,7 +253,7 @@ mod tests {
     use super::*;
     use crate::model::{Entity, Relation, SourceFormat, Span};
     use crate::readers::xmi::{XmiOptions, XmiReader};
-    use crate::readers::VecSink;
+    use crate::readers::Reader;
 
     fn sample() -> Sample {
         let text = "Grüße 🤗 an Marie\tCurie & \"Pierre\" <x>";
@@ -284,10 +284,9 @@ mod tests {
         let doc = dir.path().join("doc.xmi");
         let original = sample();
         std::fs::write(&doc, sample_to_xmi(&original).unwrap()).unwrap();
-        let mut reader = XmiReader::new(XmiOptions::default()).unwrap();
-        let docs = reader.discover(&[doc.clone()], &Default::default()).unwrap();
-        let mut sink = VecSink::default();
-        reader.read_document(&docs[0], &std::fs::read(&doc).unwrap(), &mut sink).unwrap();
+        let mut reader = XmiReader::new(XmiOptions::default(), Default::default()).unwrap();
+        let files = reader.files(std::slice::from_ref(&doc)).unwrap();
+        let sink = crate::ingest::read_units(&reader, reader.units(&files[0]).unwrap()).unwrap();
         let back = &sink.samples[0];
         assert_eq!((&back.text, &back.entities, &back.relations, &back.lang), (&original.text, &original.entities, &original.relations, &original.lang));
         assert_eq!(back.meta["document_id"], original.id.as_str());

@@ -15,6 +15,7 @@ mod embed;
 mod emit;
 mod eval;
 mod iepile;
+mod ingest;
 mod map;
 mod pile_ner;
 mod regression;

@@ -1,0 +1,315 @@
+//! The ingest stage: run one reader over input files and write the canonical `samples`
+//! table plus its `quarantine` side table.
+//!
+//! Inputs are files or directories (expanded to the files the reader wants, sorted by path,
+//! so the output order never depends on the file system). One driver serves every format:
+//! a finder thread cuts each file into units ([`crate::readers::Unit`]) and hands them over
+//! a window at a time; the units of a window are parsed in parallel on the rayon pool and
+//! their parts written in input order, so memory is bounded by a few windows whatever the
+//! input size and the output is the same at any thread count. Passages that merge across
+//! units (IEPile, Pile-NER) are stitched here, in order ([`Stitcher`]).
+//!
+//! With a [`Shard`], only the units the shard owns are parsed (ownership depends on the
+//! file's name and the unit's index alone), so n processes given `i/n` split a corpus and
+//! the union of their outputs is the unsharded output, sample for sample.
+//!
+//! Every sample is checked against the table invariants before it is written; the counts
+//! are verified to balance and stored, with the run's provenance, in both tables' metadata.
+
+mod params;
+
+pub use params::{IngestParams, Shard, ValidIngestParams};
+
+use crate::io::side_path;
+use crate::model::{QuarantineRecord, Sample};
+use crate::progress::{NoProgress, Progress, Unit as ProgressUnit};
+use crate::provenance::{InputDigest, Provenance};
+use crate::readers::mentions::{emit, finish_all, MergeMode, Stitcher};
+use crate::readers::{self, FileState, Part, ReadError, Reader, Sink, Unit, Units, VecSink};
+use crate::report::Counts;
+use crate::table::TableWriter;
+use rayon::prelude::*;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{sync_channel, SyncSender};
+use std::sync::Arc;
+
+/// How many quarantined records an [`IngestOutcome`] keeps for messages.
+const KEEP_PROBLEMS: usize = 20;
+/// Units parsed together per thread of the pool: enough to even out units of different
+/// cost between threads, few enough to keep memory small.
+const UNITS_PER_THREAD: usize = 4;
+/// Most input bytes in one window (XMI documents can be large).
+const WINDOW_BYTES: u64 = 64 << 20;
+
+/// What an ingest run did.
+#[derive(Debug, Clone)]
+pub struct IngestOutcome {
+    /// Where every record went.
+    pub counts: Counts,
+    /// The samples table written.
+    pub output: PathBuf,
+    /// The quarantine table written next to it.
+    pub quarantine: PathBuf,
+    /// The first quarantined records, for messages.
+    pub problems: Vec<QuarantineRecord>,
+}
+
+/// Writes samples and quarantined records to their tables, counting both.
+struct TableSink {
+    samples: TableWriter<Sample>,
+    quarantine: TableWriter<QuarantineRecord>,
+    counts: Counts,
+    problems: Vec<QuarantineRecord>,
+    file: String,
+}
+
+impl Sink for TableSink {
+    fn sample(&mut self, sample: Sample) -> Result<(), ReadError> {
+        if let Err(e) = sample.check() {
+            // A reader bug must not corrupt the table; keep the record and say why.
+            let raw = serde_json::to_string(&sample).unwrap_or_default();
+            return self.quarantine(QuarantineRecord::new(&self.file, None, None, "invariant_violation", e.to_string(), &raw));
+        }
+        self.counts.written += 1;
+        self.samples.push(sample)?;
+        Ok(())
+    }
+
+    fn quarantine(&mut self, record: QuarantineRecord) -> Result<(), ReadError> {
+        self.counts.quarantine(&record.reason);
+        if self.problems.len() < KEEP_PROBLEMS {
+            self.problems.push(record.clone());
+        }
+        self.quarantine.push(record)?;
+        Ok(())
+    }
+
+    fn counts(&mut self) -> &mut Counts {
+        &mut self.counts
+    }
+
+    fn file(&mut self, name: &str) {
+        if self.file != name {
+            self.file = name.to_string();
+        }
+    }
+}
+
+impl TableSink {
+    fn create(output: &Path) -> Result<TableSink, ReadError> {
+        Ok(TableSink {
+            samples: TableWriter::create(output)?,
+            quarantine: TableWriter::create(side_path(output, "quarantine"))?,
+            counts: Counts::new("ingest"),
+            problems: Vec::new(),
+            file: String::new(),
+        })
+    }
+
+    /// Checks the counts balance and writes both tables, which appear together.
+    fn finish(self, output: &Path, mut provenance: Provenance) -> Result<IngestOutcome, ReadError> {
+        let TableSink { samples, quarantine, counts, problems, .. } = self;
+        counts.check().map_err(|e| ReadError::Input { path: output.to_path_buf(), line: None, message: e.to_string() })?;
+        provenance.counts = Some(counts.clone());
+        let closed = vec![samples.close(provenance.clone())?, quarantine.close(provenance)?];
+        crate::table::commit_all(closed).map_err(crate::table::TableError::from)?;
+        Ok(IngestOutcome { counts, output: output.to_path_buf(), quarantine: side_path(output, "quarantine"), problems })
+    }
+}
+
+/// Reads every input with the reader `params` choose and writes `output` and its
+/// quarantine side table, recording the parameters and every input file (with its digest)
+/// in both. Both tables are written (atomically, together) even when records were
+/// quarantined; the caller decides the exit status from [`IngestOutcome::counts`].
+///
+/// Parsing runs on the current rayon pool (`ThreadPool::install` chooses another).
+pub fn ingest(
+    params: &ValidIngestParams,
+    inputs: &[PathBuf],
+    output: &Path,
+    progress: &dyn Progress,
+) -> Result<IngestOutcome, ReadError> {
+    let mut reader = readers::for_format(params)?;
+    let files = reader.files(inputs)?;
+    let total: u64 = files.iter().filter_map(|f| std::fs::metadata(f).ok()).map(|m| m.len()).sum();
+    progress.start(Some(total), ProgressUnit::Bytes);
+    let mut sink = TableSink::create(output)?;
+    let reader = reader.as_ref();
+    // The inputs are digested on a thread of their own while they are parsed.
+    let (digests, driven) = std::thread::scope(|scope| {
+        let digests = scope.spawn(|| files.iter().map(|f| InputDigest::of(f)).collect::<Result<Vec<_>, _>>());
+        let driven = drive(reader, &files, params.shard, &mut sink, progress);
+        (digests.join(), driven)
+    });
+    driven?;
+    let digests = digests.map_err(|_| thread_panicked(output))??;
+    progress.finish();
+    let mut provenance = Provenance::of(&params.params);
+    provenance.inputs = digests;
+    sink.finish(output, provenance)
+}
+
+fn thread_panicked(path: &Path) -> ReadError {
+    ReadError::Input { path: path.to_path_buf(), line: None, message: "a worker thread panicked".into() }
+}
+
+/// Reads `files` (as [`Reader::files`] gave them) into `sink`, file after file, parsing
+/// only the units `shard` owns (all when `None`).
+pub fn drive(
+    reader: &dyn Reader,
+    files: &[PathBuf],
+    shard: Option<Shard>,
+    sink: &mut dyn Sink,
+    progress: &dyn Progress,
+) -> Result<(), ReadError> {
+    for path in files {
+        drive_units(reader, reader.units(path)?, shard, sink, progress)?;
+    }
+    Ok(())
+}
+
+/// Reads the units of one file into memory, unsharded (reader tests, small inputs).
+pub fn read_units(reader: &dyn Reader, units: Units<'_>) -> Result<VecSink, ReadError> {
+    let mut sink = VecSink { counts: Counts::new("ingest"), ..VecSink::default() };
+    drive_units(reader, units, None, &mut sink, &NoProgress)?;
+    Ok(sink)
+}
+
+/// Whether this run parses `unit`. Global merging spans a file, so it shards by file.
+fn owns(shard: Option<Shard>, mode: MergeMode, unit: &Unit) -> bool {
+    let index = if mode == MergeMode::Global { 0 } else { unit.index };
+    shard.is_none_or(|s| s.owns(&unit.file.ctx.display(), index))
+}
+
+/// The driver proper, for the units of one file: see the module docs.
+pub fn drive_units(
+    reader: &dyn Reader,
+    units: Units<'_>,
+    shard: Option<Shard>,
+    sink: &mut dyn Sink,
+    progress: &dyn Progress,
+) -> Result<(), ReadError> {
+    let mode = reader.merge();
+    let window = rayon::current_num_threads().max(1) * UNITS_PER_THREAD;
+    let mut writer = OrderedWriter { reader, stitcher: Stitcher::new(mode), file: None, sink };
+    std::thread::scope(|scope| -> Result<(), ReadError> {
+        let (tx, rx) = sync_channel(1);
+        scope.spawn(move || find_windows(units, window, tx));
+        for found in rx {
+            let units = found?;
+            let parts: Vec<Result<(Option<Part>, bool), ReadError>> = units
+                .par_iter()
+                .map(|unit| match owns(shard, mode, unit) {
+                    true => reader.parse(unit).map(|p| (Some(p), true)),
+                    false if mode == MergeMode::Consecutive => Ok((reader.edges(unit), false)),
+                    false => Ok((None, false)),
+                })
+                .collect();
+            for (unit, part) in units.iter().zip(parts) {
+                let (part, owned) = part?;
+                writer.write(unit, part, owned)?;
+                progress.advance(unit.size);
+            }
+        }
+        Ok(())
+    })?;
+    writer.end()
+}
+
+/// Sends the units to the parsing side a window at a time; stops at the first error (which
+/// is sent too) or when the receiver is gone.
+fn find_windows(units: Units<'_>, size: usize, tx: SyncSender<Result<Vec<Unit>, ReadError>>) {
+    let mut window = Vec::with_capacity(size);
+    let mut bytes = 0;
+    for unit in units {
+        match unit {
+            Ok(unit) => {
+                bytes += unit.size;
+                window.push(unit);
+                if window.len() >= size || bytes >= WINDOW_BYTES {
+                    bytes = 0;
+                    if tx.send(Ok(std::mem::replace(&mut window, Vec::with_capacity(size)))).is_err() {
+                        return;
+                    }
+                }
+            }
+            Err(e) => {
+                if !window.is_empty() && tx.send(Ok(std::mem::take(&mut window))).is_err() {
+                    return;
+                }
+                let _ = tx.send(Err(e));
+                return;
+            }
+        }
+    }
+    if !window.is_empty() {
+        let _ = tx.send(Ok(window));
+    }
+}
+
+/// Writes the parts of one file's units in unit order, stitching open passages.
+struct OrderedWriter<'r, 's> {
+    reader: &'r dyn Reader,
+    stitcher: Stitcher,
+    /// The file being written (set by its first unit).
+    file: Option<Arc<FileState>>,
+    sink: &'s mut dyn Sink,
+}
+
+impl OrderedWriter<'_, '_> {
+    /// Writes one unit's part: counts (when this run owns the unit), passages that became
+    /// final, samples and quarantined records.
+    fn write(&mut self, unit: &Unit, part: Option<Part>, owned: bool) -> Result<(), ReadError> {
+        if self.file.as_ref().is_none_or(|f| !Arc::ptr_eq(f, &unit.file)) {
+            self.file = Some(unit.file.clone());
+            self.sink.file(&unit.file.ctx.display());
+        }
+        let Some(Part { samples, quarantined, counts, open }) = part else { return Ok(()) };
+        if owned {
+            absorb(self.sink.counts(), &counts);
+            for note in &unit.notes {
+                self.sink.counts().note(note, 1);
+            }
+        }
+        let (head, tail) = open.map(|o| (o.head, o.tail)).unwrap_or_default();
+        let mut ready = self.stitcher.head(head, owned);
+        if tail.is_some() {
+            ready.extend(self.stitcher.close());
+        }
+        if !ready.is_empty() {
+            emit(finish_all(ready, &unit.file.ctx, self.reader.format()), self.sink)?;
+        }
+        for s in samples {
+            self.sink.sample(s)?;
+        }
+        for q in quarantined {
+            self.sink.quarantine(q)?;
+        }
+        if let Some(t) = tail {
+            self.stitcher.tail(t, owned);
+        }
+        Ok(())
+    }
+
+    /// Ends the file: passages still open are written, then the reader's file-level notes.
+    fn end(mut self) -> Result<(), ReadError> {
+        let Some(file) = self.file.take() else { return Ok(()) };
+        let last = self.stitcher.finish();
+        if !last.is_empty() {
+            emit(finish_all(last, &file.ctx, self.reader.format()), self.sink)?;
+        }
+        self.reader.end_file(&file, self.sink.counts())
+    }
+}
+
+/// Adds what a part's records count for (`read`, `skipped`, `notes`): samples and
+/// quarantined records are counted as the sink takes them.
+fn absorb(into: &mut Counts, part: &Counts) {
+    into.read += part.read;
+    for (reason, n) in &part.skipped {
+        into.skip(reason, *n);
+    }
+    for (what, n) in &part.notes {
+        into.note(what, *n);
+    }
+}
