@@ -24,6 +24,7 @@ pub mod params;
 pub mod plot;
 pub mod progress;
 pub mod provenance;
+pub mod prune;
 pub mod readers;
 pub mod report;
 pub mod stats;

@@ -8,6 +8,7 @@ mod eval;
 mod export;
 mod ingest;
 mod map;
+mod prune;
 mod stats;
 mod taxonomy;
 
@@ -41,6 +42,7 @@ pub enum Command {
     Emit(emit::Args),
     Eval(eval::Args),
     Embed(embed::Args),
+    Prune(prune::Args),
 }
 
 /// How a command ended, for the exit code.
@@ -91,6 +93,46 @@ impl Ctx {
     }
 }
 
+/// [`nerprep::progress::Progress`] as an indicatif bar on stderr (hidden with `--quiet`).
+pub struct IndicatifProgress {
+    bar: ProgressBar,
+}
+
+impl IndicatifProgress {
+    /// A bar labelled `what`, hidden when `ctx.quiet`.
+    pub fn new(ctx: &Ctx, what: &str) -> IndicatifProgress {
+        let bar = if ctx.quiet { ProgressBar::hidden() } else { ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr()) };
+        bar.set_message(what.to_string());
+        IndicatifProgress { bar }
+    }
+
+    /// Removes the bar from the terminal.
+    pub fn clear(&self) {
+        self.bar.finish_and_clear();
+    }
+}
+
+impl nerprep::progress::Progress for IndicatifProgress {
+    fn start(&self, total: Option<u64>, unit: nerprep::progress::Unit) {
+        let template = match unit {
+            nerprep::progress::Unit::Bytes => "{msg} {bar:30} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+            nerprep::progress::Unit::Items => "{msg} {bar:30} {pos}/{len} {per_sec} eta {eta}",
+        };
+        self.bar.set_style(ProgressStyle::with_template(template).expect("valid template"));
+        if let Some(total) = total {
+            self.bar.set_length(total);
+        }
+    }
+
+    fn advance(&self, n: u64) {
+        self.bar.inc(n);
+    }
+
+    fn finish(&self) {
+        self.bar.finish_and_clear();
+    }
+}
+
 pub fn run(cli: Cli) -> anyhow::Result<Status> {
     let ctx = Ctx { quiet: cli.quiet };
     match cli.command {
@@ -103,5 +145,6 @@ pub fn run(cli: Cli) -> anyhow::Result<Status> {
         Command::Emit(a) => emit::run(a, &ctx),
         Command::Eval(a) => eval::run(a, &ctx),
         Command::Embed(a) => embed::run(a, &ctx),
+        Command::Prune(a) => prune::run(a, &ctx),
     }
 }
