@@ -15,6 +15,7 @@ mod eval;
 mod iepile;
 mod map;
 mod pile_ner;
+mod prune;
 mod stats;
 mod taxonomy;
 mod xmi;
