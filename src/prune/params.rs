@@ -50,6 +50,7 @@ pub struct PruneParams {
     #[arg(long, default_value_t = 400)]
     pub per_type: usize,
     /// Offset b added to the acceptance probability 1 − max cosine (diversity); in [-1, 1].
+    /// A negative offset is the stricter one (more diverse pools, fewer samples).
     #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
     pub offset: f64,
     /// How samples are chosen: diversity, threshold, random-per-type or random.
