@@ -232,4 +232,17 @@ mod tests {
         }
         assert_eq!(Cli::parse_from(["prune"]).params, PruneParams::default());
     }
+
+    #[test]
+    fn a_recipe_section_reports_every_problem_with_its_line_and_the_schema_documents_fields() {
+        let text = "per_type: 0\nstrategy: threshold\nnegatives_ratio: 0.5\n";
+        let err = crate::params::from_yaml::<PruneParams>(text, std::path::Path::new("r.yaml")).unwrap_err();
+        assert_eq!(err.to_string(), "r.yaml:1: prune.per_type must be at least 1, got 0\nr.yaml:1: prune.threshold is required by strategy threshold");
+        let schema = crate::params::schema_of::<PruneParams>();
+        let props = schema["properties"].as_object().unwrap();
+        assert_eq!(props.len(), 8);
+        for (name, p) in props {
+            assert!(p.get("description").is_some_and(|d| d.as_str().is_some_and(|d| !d.is_empty())), "{name}: {p}");
+        }
+    }
 }
