@@ -326,7 +326,7 @@ mod tests {
         let err = from_yaml::<Toy>(text, Path::new("r.yaml")).unwrap_err();
         let shown = err.to_string();
         assert!(shown.contains("r.yaml:2: toy.size is invalid"), "{shown}");
-        assert!(shown.contains("r.yaml:3: toy.colour is not a known key; expected `ratio`, `size`"), "{shown}");
+        assert!(shown.contains("r.yaml:3: toy.colour is not a known key; expected `ratio` or `size`"), "{shown}");
         assert_eq!(err.problems.len(), 2, "type errors come before checks: {shown}");
         let err = from_yaml::<Toy>("ratio: 2.0\n", Path::new("r.yaml")).unwrap_err();
         assert_eq!(err.to_string(), "r.yaml:1: toy.ratio must be in [0, 1], got 2\nr.yaml:1: toy.size must be at least 1");

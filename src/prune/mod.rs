@@ -22,7 +22,8 @@ pub use algorithm::{Candidate, Decision, Draws, Hashed, Names, PoolSummary, Prun
 pub use error::PruneError;
 pub use params::{Missing, PruneParams, Rule, Strategy, ValidPruneParams};
 
-use crate::embed::stage::{read_embeddings, DIM_KEY, WHAT_KEY};
+use crate::embed::stage::{DIM_KEY, WHAT_KEY};
+use crate::model::schema::batch_to_embeddings;
 use crate::io::{side_path, write_atomic};
 use crate::model::Sample;
 use crate::progress::Progress;
@@ -186,17 +187,14 @@ fn candidate(s: &Sample, names: &mut Names) -> Candidate {
 }
 
 /// The ids, vector length and values of every embeddings table, concatenated; they must
-/// hold text embeddings of one length.
+/// hold text embeddings of one length. Tables are streamed batch by batch into one
+/// preallocated buffer: at corpus scale the vectors are most of the memory.
 fn read_all_embeddings(emb: &[PathBuf]) -> Result<(Vec<String>, usize, Vec<f32>), PruneError> {
     let mut ids = Vec::new();
     let mut values = Vec::new();
     let mut first: Option<(PathBuf, usize)> = None;
     for path in emb {
-        let table = read_embeddings(path)?;
-        if let Some(what) = table.metadata.get(WHAT_KEY).filter(|w| w.as_str() != "text") {
-            return Err(PruneError::NotTextEmbeddings { path: path.clone(), what: what.clone() });
-        }
-        let dim = table.vectors.dim();
+        let dim = embeddings_dim(path)?;
         match &first {
             Some((first, expected)) if *expected != dim => {
                 return Err(PruneError::DimensionMismatch { path: path.clone(), found: dim, first: first.clone(), expected: *expected });
@@ -204,14 +202,48 @@ fn read_all_embeddings(emb: &[PathBuf]) -> Result<(Vec<String>, usize, Vec<f32>)
             Some(_) => {}
             None => first = Some((path.clone(), dim)),
         }
-        ids.extend(table.ids);
-        values.extend_from_slice(table.vectors.as_slice());
+        read_vectors(path, dim, &mut ids, &mut values)?;
     }
     let dim = match first {
         Some((_, dim)) => dim,
-        None => return Err(PruneError::Embed(crate::embed::EmbedError::Shape(format!("no embeddings table given ({DIM_KEY})")))),
+        None => return Err(PruneError::Embed(crate::embed::EmbedError::Shape("no embeddings table given".into()))),
     };
     Ok((ids, dim, values))
+}
+
+/// The vector length an embeddings table declares; refuses tables that are not text
+/// embeddings.
+fn embeddings_dim(path: &Path) -> Result<usize, PruneError> {
+    let metadata = crate::table::read_metadata(path)?;
+    if let Some(what) = metadata.get(WHAT_KEY).filter(|w| w.as_str() != "text") {
+        return Err(PruneError::NotTextEmbeddings { path: path.to_path_buf(), what: what.clone() });
+    }
+    metadata.get(DIM_KEY).and_then(|d| d.parse().ok()).filter(|&d: &usize| d > 0).ok_or_else(|| {
+        let message = format!("not an embeddings table (no `{DIM_KEY}` metadata)");
+        PruneError::Embed(crate::embed::EmbedError::BadModelFile { path: path.to_path_buf(), message })
+    })
+}
+
+/// Appends the ids and vectors of one embeddings table of vectors of `dim`.
+fn read_vectors(path: &Path, dim: usize, ids: &mut Vec<String>, values: &mut Vec<f32>) -> Result<(), PruneError> {
+    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+    let parquet = |e| PruneError::Table(crate::table::TableError::Parquet { path: path.to_path_buf(), source: e });
+    let bad = |message: String| PruneError::Embed(crate::embed::EmbedError::BadModelFile { path: path.to_path_buf(), message });
+    let file = std::fs::File::open(path).map_err(|e| crate::io::IoError::new(path, e))?;
+    let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(parquet)?;
+    let rows = usize::try_from(builder.metadata().file_metadata().num_rows()).unwrap_or(0);
+    values.reserve(rows.saturating_mul(dim));
+    ids.reserve(rows);
+    for batch in builder.with_batch_size(crate::table::BATCH_ROWS).build().map_err(parquet)? {
+        let batch = batch.map_err(|e| PruneError::Table(crate::table::TableError::Schema { path: path.to_path_buf(), source: e }))?;
+        let (batch_ids, batch_dim, batch_values) = batch_to_embeddings(&batch).map_err(|e| bad(e.to_string()))?;
+        if batch_dim != dim {
+            return Err(bad(format!("vectors of {batch_dim}, metadata says {dim}")));
+        }
+        ids.extend(batch_ids);
+        values.extend_from_slice(&batch_values);
+    }
+    Ok(())
 }
 
 /// `read` = kept + dropped by reason.
