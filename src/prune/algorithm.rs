@@ -498,6 +498,25 @@ pub struct Pruning {
 }
 
 /// Decides every candidate; see the module docs.
+///
+/// # Example
+/// ```
+/// use nerprep::params::StageParams;
+/// use nerprep::progress::NoProgress;
+/// use nerprep::prune::{algorithm::prune, Candidate, Hashed, Names, PruneParams, Reason, Vectors};
+/// let mut names = Names::default();
+/// let (d, city) = (names.intern("news"), names.intern("city"));
+/// let candidates: Vec<Candidate> = (0..3)
+///     .map(|i| Candidate { id: format!("news/train/f:{i}"), dataset: d, labels: vec![city], row: Some(i) })
+///     .collect();
+/// // Two identical vectors and an orthogonal one; pools of one sample.
+/// let vectors = Vectors::normalised(2, vec![1.0, 0.0, 1.0, 0.0, 0.0, 1.0], 0..3).unwrap();
+/// let params = PruneParams { per_type: 1, ..Default::default() }.check().unwrap();
+/// let p = prune(&candidates, &names, &vectors, &params, &Hashed { seed: 0 }, &NoProgress);
+/// assert_eq!(p.decisions.iter().filter(|d| d.kept).count(), 1);
+/// assert!(p.decisions.iter().all(|d| d.kept || d.reason == Reason::PoolFull));
+/// assert_eq!(p.summary[0].pool, 1);
+/// ```
 pub fn prune<D: Draws>(
     candidates: &[Candidate],
     names: &Names,
