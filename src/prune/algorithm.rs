@@ -1,7 +1,7 @@
 //! The pruning algorithm over samples already reduced to what it needs: an id, a dataset, the
 //! labels of its entities and a unit vector.
 //!
-//! Per dataset (datasets are independent and run in parallel), samples are visited in the
+//! Per dataset, samples are visited in the
 //! order of a seeded hash of their id. For each sample with entities, each of its labels
 //! whose (dataset, label) pool still has room decides on its own:
 //! - `diversity`: accept with probability clamp(1 − max cosine(x, pool) + b, 0, 1), i.e.
@@ -19,6 +19,8 @@
 //!
 //! Every draw is a function of (seed, sample id, pool) only, and each pool's decisions are
 //! made in the visiting order, so the result does not depend on threads or input order.
+//! A pool's decisions never depend on another pool's, so datasets and, within them, pools
+//! run in parallel (rayon); a sample's decision combines its pools' verdicts.
 
 use super::params::{Rule, ValidPruneParams};
 use crate::progress::Progress;
@@ -317,11 +319,13 @@ struct Pool {
     capacity: usize,
     vectors: Vec<f32>,
     members: Vec<usize>,
+    /// Every candidate the pool saw, in visiting order.
+    candidates: Vec<usize>,
 }
 
 impl Pool {
     fn new(capacity: usize) -> Pool {
-        Pool { capacity, vectors: Vec::new(), members: Vec::new() }
+        Pool { capacity, vectors: Vec::new(), members: Vec::new(), candidates: Vec::new() }
     }
 
     fn is_full(&self) -> bool {
@@ -385,71 +389,94 @@ impl<D: Draws> Context<'_, D> {
     }
 
     /// Runs the pools of one dataset over its candidates (already in visiting order).
+    ///
+    /// A pool's decisions depend only on the samples it saw before, never on another
+    /// pool's, so the pools run in parallel, each one sequentially in the visiting order;
+    /// then each sample's verdicts are combined. This is exactly the sample-by-sample
+    /// loop of the paper, and balances big datasets over the threads.
     fn run_dataset(&self, dataset: u32, order: &[usize]) -> DatasetResult {
-        let mut pools: BTreeMap<u32, Pool> = BTreeMap::new();
+        let mut lists: BTreeMap<u32, Vec<usize>> = BTreeMap::new();
+        let mut negatives_list = Vec::new();
         for &i in order {
-            for &l in &self.candidates[i].labels {
-                pools.entry(l).or_insert_with(|| Pool::new(self.params.per_type));
+            let labels = &self.candidates[i].labels;
+            if labels.is_empty() {
+                negatives_list.push(i);
+            }
+            for &l in labels {
+                lists.entry(l).or_default().push(i);
             }
         }
+        let jobs: Vec<(u32, Vec<usize>)> = lists.into_iter().chain(std::iter::once((NEGATIVES, negatives_list))).collect();
+        let runs: Vec<(u32, Pool, Vec<Seen>)> =
+            jobs.into_par_iter().map(|(label, members)| self.run_pool(dataset, label, &members)).collect();
+        let mut pools = BTreeMap::new();
         let mut negatives = Pool::new(self.params.negatives);
-        let mut decisions = Vec::with_capacity(order.len());
-        let mut deferred = Vec::new();
-        for &i in order {
-            let c = &self.candidates[i];
-            if c.labels.is_empty() {
-                deferred.push(i);
-                continue;
+        let mut seen: HashMap<usize, Vec<(u32, Seen)>> = HashMap::with_capacity(order.len());
+        for (label, pool, verdicts) in runs {
+            for (&i, v) in pool.candidates.iter().zip(verdicts) {
+                seen.entry(i).or_default().push((label, v));
             }
-            decisions.push((i, self.decide_positive(i, dataset, &mut pools)));
+            if label == NEGATIVES { negatives = pool } else { pools.insert(label, pool); }
         }
-        for i in deferred {
-            decisions.push((i, self.decide_negative(i, dataset, &mut negatives)));
-        }
+        let decisions = order.iter().map(|&i| (i, self.combine(seen.remove(&i).unwrap_or_default()))).collect();
         DatasetResult { dataset, decisions, pools, negatives }
     }
 
-    fn decide_positive(&self, i: usize, dataset: u32, pools: &mut BTreeMap<u32, Pool>) -> Decision {
-        let c = &self.candidates[i];
+    /// One pool over its candidates in visiting order: each one's verdict.
+    fn run_pool(&self, dataset: u32, label: u32, members: &[usize]) -> (u32, Pool, Vec<Seen>) {
+        let capacity = if label == NEGATIVES { self.params.negatives } else { self.params.per_type };
+        let mut pool = Pool::new(capacity);
+        pool.candidates = members.to_vec();
+        let mut verdicts = Vec::with_capacity(members.len());
+        for &i in members {
+            if pool.is_full() {
+                verdicts.push(Seen::Full);
+                continue;
+            }
+            let verdict = self.judge(&pool, i, dataset, (label != NEGATIVES).then_some(label));
+            if verdict.accepted {
+                if let Some(row) = self.candidates[i].row {
+                    pool.push(i, self.vectors.row(row));
+                }
+            }
+            verdicts.push(Seen::Judged(verdict));
+        }
+        (label, pool, verdicts)
+    }
+
+    /// A sample's decision from the verdicts of its pools.
+    fn combine(&self, verdicts: Vec<(u32, Seen)>) -> Decision {
+        let negative = verdicts.iter().any(|(l, _)| *l == NEGATIVES);
         let mut taken = Vec::new();
         let mut max_similarity: Option<f32> = None;
         let mut any_room = false;
-        for &l in &c.labels {
-            let pool = pools.get_mut(&l).expect("every label of the dataset has a pool");
-            if pool.is_full() {
-                continue;
-            }
-            any_room = true;
-            let verdict = self.judge(pool, i, dataset, Some(l));
-            max_similarity = max_opt(max_similarity, verdict.similarity);
-            if verdict.accepted {
-                if let Some(row) = c.row {
-                    pool.push(i, self.vectors.row(row));
+        for (label, seen) in verdicts {
+            if let Seen::Judged(v) = seen {
+                any_room = true;
+                max_similarity = max_opt(max_similarity, v.similarity);
+                if v.accepted {
+                    taken.push(label);
                 }
-                taken.push(l);
             }
         }
         // By name, not by interned index: the index depends on the input order.
-        taken.sort_by(|a, b| self.names.get(*a).cmp(self.names.get(*b)));
-        let reason = if taken.is_empty() { self.refusal(any_room, Reason::PoolFull) } else { Reason::Kept };
+        taken.sort_by(|a, b| self.pool_name(*a).cmp(self.pool_name(*b)));
+        let full = if negative { Reason::NegativeQuotaFull } else { Reason::PoolFull };
+        let reason = if taken.is_empty() { self.refusal(any_room, full) } else { Reason::Kept };
         Decision { kept: !taken.is_empty(), pools: taken, max_similarity, reason }
     }
 
-    fn decide_negative(&self, i: usize, dataset: u32, pool: &mut Pool) -> Decision {
-        if pool.is_full() {
-            return Decision { kept: false, pools: Vec::new(), max_similarity: None, reason: Reason::NegativeQuotaFull };
-        }
-        let verdict = self.judge(pool, i, dataset, None);
-        if verdict.accepted {
-            if let Some(row) = self.candidates[i].row {
-                pool.push(i, self.vectors.row(row));
-            }
-            Decision { kept: true, pools: vec![NEGATIVES], max_similarity: verdict.similarity, reason: Reason::Kept }
-        } else {
-            let reason = self.refusal(true, Reason::NegativeQuotaFull);
-            Decision { kept: false, pools: Vec::new(), max_similarity: verdict.similarity, reason }
-        }
+    fn pool_name(&self, label: u32) -> &str {
+        if label == NEGATIVES { "" } else { self.names.get(label) }
     }
+}
+
+/// What a pool made of one candidate.
+enum Seen {
+    /// The pool was full when the candidate came.
+    Full,
+    /// The pool judged it.
+    Judged(Verdict),
 }
 
 fn max_opt(a: Option<f32>, b: Option<f32>) -> Option<f32> {
