@@ -12,6 +12,7 @@ nerprep wall time (higher is better for nerprep); `cpu ratio` compares CPU secon
 stays meaningful when other work shares the machine.
 Peers live in benches/peers/ and run in a venv made here from benches/peers/requirements.txt.
 
+PRUNE_SAMPLES / PRUNE_BIG_SAMPLES set the sizes of the prune jobs (200000 / 1400000).
 Usage: NERPREP=target/release/nerprep python3 benches/compare.py [--only JOB ...] [--repeat N]
 """
 import argparse
@@ -392,6 +393,69 @@ def job_cluster_100k(nerprep, py):
     )
 
 
+# --- prune: B2NER diversity-aware pruning on random unit vectors --------------------------
+
+PRUNE_DATASETS, PRUNE_LABELS_PER_DATASET = 40, 10  # 400 labels, as B2NERD has ~400 types
+
+
+def prune_corpus(n):
+    """CrossNER files of `n` seeded random sentences over 40 datasets x 10 labels (1-2
+    entities each, 5% without any), as input for `nerprep ingest`."""
+    import random
+    target = WORK / "prune" / f"txt-{n}"
+    if (target / ".done").exists():
+        return target
+    target.mkdir(parents=True, exist_ok=True)
+    rng = random.Random(n)
+    words = [f"w{i}" for i in range(5000)]
+    per = n // PRUNE_DATASETS
+    for d in range(PRUNE_DATASETS):
+        labels = [f"type{d:02d}x{j}" for j in range(PRUNE_LABELS_PER_DATASET)]
+        lines = []
+        for _ in range(per if d else n - per * (PRUNE_DATASETS - 1)):
+            ents = 0 if rng.random() < 0.05 else rng.choice((1, 1, 2))
+            tokens = [f"{rng.choice(words)}\tO" for _ in range(8)]
+            for k in range(ents):
+                tokens.insert(2 + 4 * k, f"{rng.choice(words)}\tB-{rng.choice(labels)}")
+            lines.append("\n".join(tokens) + "\n\n")
+        (target / f"ds{d:02d}_train.txt").write_text("".join(lines))
+    (target / ".done").write_text("")
+    return target
+
+
+def prune_input(nerprep, py, n):
+    """The samples table and a 384-dim random-unit-vector embeddings table (setup, not timed)."""
+    work = WORK / "prune"
+    table, emb = work / f"samples-{n}.parquet", work / f"emb-{n}.parquet"
+    if not table.exists():
+        run([nerprep, "--quiet", "ingest", "--format", "crossner", str(prune_corpus(n)), "-o", str(table)])
+    if not emb.exists():
+        run([py, str(PEERS / "prune.py"), "gen-emb", str(table), str(emb), "--dim", "384", "--seed", "0"])
+    return table, emb
+
+
+def job_prune(nerprep, py):
+    n = int(os.environ.get("PRUNE_SAMPLES", 200_000))
+    table, emb = prune_input(nerprep, py, n)
+    out = WORK / "out"
+    return (
+        f"{n} samples x 384-dim random unit vectors, 400 labels, k = 400",
+        [nerprep, "--quiet", "prune", str(table), "--emb", str(emb), "--per-type", "400", "-o", str(out / "pruned.parquet")],
+        [py, str(PEERS / "prune.py"), "prune", str(table), str(emb), str(out / "pruned_peer.json"), "--per-type", "400"],
+    )
+
+
+def job_prune_big(nerprep, py):
+    n = int(os.environ.get("PRUNE_BIG_SAMPLES", 1_400_000))
+    table, emb = prune_input(nerprep, py, n)
+    out = WORK / "out"
+    return (
+        f"{n} samples (B2NERD_all size) x 384-dim random unit vectors, nerprep alone",
+        [nerprep, "--quiet", "prune", str(table), "--emb", str(emb), "--per-type", "400", "-o", str(out / "pruned_big.parquet")],
+        None,
+    )
+
+
 JOBS = {
     "crossner-ingest": job_crossner_ingest,
     "iepile-ingest": job_iepile_ingest,
@@ -406,6 +470,8 @@ JOBS = {
     "embed-onnx": embed_job("onnx"),
     "cluster": job_cluster,
     "cluster-100k": job_cluster_100k,
+    "prune": job_prune,
+    "prune-1.4m": job_prune_big,
 }
 
 

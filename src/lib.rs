@@ -26,6 +26,7 @@ pub mod params;
 pub mod plot;
 pub mod progress;
 pub mod provenance;
+pub mod prune;
 pub mod readers;
 pub mod report;
 pub mod rng;

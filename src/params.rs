@@ -201,6 +201,7 @@ pub fn stage_schemas() -> Vec<(&'static str, serde_json::Value)> {
         entry::<crate::ingest::IngestParams>(),
         entry::<crate::writers::ExportParams>(),
         entry::<crate::taxonomy::MapParams>(),
+        entry::<crate::prune::PruneParams>(),
         entry::<crate::stats::StatsParams>(),
     ]
 }
@@ -407,6 +408,8 @@ mod tests {
         round_trips(crate::taxonomy::MapParams { mapping: vec!["m.yaml".into()], ..Default::default() });
         round_trips(crate::stats::StatsParams::default());
         round_trips(crate::cluster::ClusterParams::default());
+        round_trips(crate::prune::PruneParams::default());
+        round_trips(crate::ingest::IngestParams { format: Some(crate::model::SourceFormat::Crossner), ..Default::default() });
     }
 
     #[test]

@@ -11,6 +11,7 @@ mod export;
 mod info;
 mod ingest;
 mod map;
+mod prune;
 mod stats;
 mod taxonomy;
 
@@ -47,6 +48,7 @@ pub enum Command {
     Info(info::Args),
     Build(build::Args),
     Cluster(cluster::Args),
+    Prune(prune::Args),
 }
 
 /// How a command ended, for the exit code.
@@ -177,5 +179,6 @@ pub fn run(cli: Cli) -> anyhow::Result<Status> {
         Command::Info(a) => info::run(a, &ctx),
         Command::Build(a) => build::run(a, &ctx),
         Command::Cluster(a) => cluster::run(a, &ctx),
+        Command::Prune(a) => prune::run(a, &ctx),
     }
 }

@@ -19,6 +19,7 @@ mod ingest;
 mod map;
 mod pile_ner;
 mod regression;
+mod prune;
 mod stats;
 mod tables;
 mod taxonomy;
