@@ -60,7 +60,7 @@ fn remove_stale_temps(dir: &Path, prefix: &str, ours: &Path) {
         }
         let Ok(file) = File::open(&path) else { continue };
         if file.try_lock().is_ok() {
-            let _ = std::fs::remove_file(&path);
+            let _ = if path.is_dir() { std::fs::remove_dir_all(&path) } else { std::fs::remove_file(&path) };
         }
     }
 }
@@ -200,6 +200,9 @@ pub fn input_overwritten_by<'a>(inputs: &[&'a Path], output: &Path) -> Option<&'
 pub struct AtomicDir {
     temp: tempfile::TempDir,
     path: PathBuf,
+    /// The temporary directory opened and locked, so the next run of the same output can
+    /// tell a live one from one a killed run left.
+    _lock: File,
 }
 
 impl AtomicDir {
@@ -207,8 +210,12 @@ impl AtomicDir {
     pub fn create(path: impl AsRef<Path>) -> Result<AtomicDir, IoError> {
         let path = path.as_ref().to_path_buf();
         let dir = parent_dir(&path)?;
-        let temp = temp_builder().tempdir_in(&dir).map_err(|e| IoError::new(&dir, e))?;
-        Ok(AtomicDir { temp, path })
+        let prefix = temp_prefix(&path);
+        let temp = temp_builder().prefix(&prefix).tempdir_in(&dir).map_err(|e| IoError::new(&dir, e))?;
+        let lock = File::open(temp.path()).map_err(|e| IoError::new(temp.path(), e))?;
+        lock.lock().map_err(|e| IoError::new(temp.path(), e))?;
+        remove_stale_temps(&dir, &prefix, temp.path());
+        Ok(AtomicDir { temp, path, _lock: lock })
     }
 
     /// The temporary directory to write into.
@@ -220,7 +227,7 @@ impl AtomicDir {
     /// directory at the path is replaced (moved aside first, removed after), anything else
     /// there is an error.
     pub fn commit(self) -> Result<(), IoError> {
-        let AtomicDir { temp, path } = self;
+        let AtomicDir { temp, path, _lock } = self;
         if path.exists() && !path.is_dir() {
             let err = io::Error::new(io::ErrorKind::AlreadyExists, "exists and is not a directory");
             return Err(IoError::new(&path, err));
@@ -285,9 +292,9 @@ impl AtomicDir {
     /// name and keeping every other file there (an existing directory the user filled is
     /// never removed). Creates `path` when it does not exist.
     pub fn commit_into(self) -> Result<(), IoError> {
-        let AtomicDir { temp, path } = self;
+        let AtomicDir { temp, path, _lock } = self;
         if !path.exists() {
-            return AtomicDir { temp, path }.commit();
+            return AtomicDir { temp, path, _lock }.commit();
         }
         if !path.is_dir() {
             return Err(IoError::new(&path, io::Error::new(io::ErrorKind::AlreadyExists, "exists and is not a directory")));

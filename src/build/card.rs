@@ -90,7 +90,7 @@ fn final_tables(recipe: &Recipe, manifest: &Manifest) -> Vec<(String, PathBuf)> 
             let last = manifest
                 .steps
                 .iter()
-                .filter(|s| (s.stage == "ingest" || s.stage == "map") && s.id.ends_with(&format!("/{}", i.name)))
+                .filter(|s| matches!(s.stage.as_str(), "ingest" | "map" | "prune") && s.id.ends_with(&format!("/{}", i.name)))
                 .last()?;
             Some((i.name.clone(), PathBuf::from(&last.outputs.first()?.path)))
         })

@@ -133,6 +133,7 @@ enum Action {
     Stats { table: PathBuf },
     Embed { table: PathBuf },
     Cluster { embeddings: PathBuf },
+    Prune { table: PathBuf, embeddings: PathBuf },
     Emit { params: Box<EmitParams>, table: PathBuf, name: String },
     Publish { tables: Vec<PathBuf> },
 }
@@ -332,6 +333,19 @@ fn plan(recipe: &Recipe) -> Result<Vec<Step>, BuildError> {
                 });
             }
         }
+        if let (Some(prune), true) = (&recipe.stages.prune, recipe.stages.embed.is_some()) {
+            let pruned = stage_dir.join("prune.parquet");
+            let outputs = crate::prune::PruneOutputs::of(&pruned);
+            steps.push(Step {
+                id: format!("prune/{}", input.name),
+                stage: "prune",
+                params: prune.canonical(),
+                inputs: vec![table.clone(), stage_dir.join("embed.parquet")],
+                outputs: vec![outputs.samples.clone(), outputs.decisions, outputs.summary.clone(), crate::provenance::sidecar_path(&outputs.summary)],
+                action: Action::Prune { table: table.clone(), embeddings: stage_dir.join("embed.parquet") },
+            });
+            table = pruned;
+        }
         for (k, e) in recipe.stages.emit.iter().enumerate() {
             let template = e.template.map(|t| t.as_str()).unwrap_or("emit");
             let twice = recipe.stages.emit.iter().filter(|o| o.template == e.template).count() > 1;
@@ -489,6 +503,12 @@ fn run_step(
             counts.written = outcome.units as u64;
             counts.note(&format!("assigned_k:{}", outcome.assigned_k), 1);
             Some(counts)
+        }
+        Action::Prune { table, embeddings } => {
+            let Some(params) = &recipe.stages.prune else { return Ok((None, Vec::new())) };
+            let valid = params.check().map_err(|e| fail(&e))?;
+            crate::prune::prune_tables(&[table.clone()], &[embeddings.clone()], &step.outputs[0], &valid, progress).map_err(|e| fail(&e))?;
+            crate::table::read_counts(&step.outputs[0]).map_err(|e| fail(&e))?
         }
         Action::Emit { params, table, .. } => {
             let config = params.load().map_err(|e| fail(&e))?;

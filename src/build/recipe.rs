@@ -10,6 +10,7 @@
 use crate::cluster::ClusterParams;
 use crate::embed::EmbedParams;
 use crate::emit::EmitParams;
+use crate::prune::PruneParams;
 use crate::params::{from_yaml_value, line_of_key, Checker, ParamsError, Problem, StageParams};
 use crate::stats::StatsParams;
 use crate::taxonomy::MapParams;
@@ -50,6 +51,9 @@ pub struct Stages {
     pub embed: Option<EmbedParams>,
     /// Sweep k over one input's embeddings (needs `embed`).
     pub cluster: Option<ClusterStage>,
+    /// Prune each input for diversity on its embeddings (needs `embed` of `what: text`);
+    /// emit then reads the pruned tables.
+    pub prune: Option<PruneParams>,
     /// Training JSONL: one entry per instruction style wanted, each written for every input.
     pub emit: Vec<EmitParams>,
 }
@@ -87,7 +91,7 @@ fn default_output() -> PathBuf {
 }
 
 /// The stage names a recipe knows, in the order a build runs them.
-pub const STAGE_ORDER: [&str; 6] = ["ingest", "map", "stats", "embed", "cluster", "emit"];
+pub const STAGE_ORDER: [&str; 7] = ["ingest", "map", "stats", "embed", "cluster", "prune", "emit"];
 
 /// A recipe could not be loaded: every problem, with its line.
 #[derive(Debug, thiserror::Error)]
@@ -141,6 +145,10 @@ impl Recipe {
         if let Some(cluster) = &stages.cluster {
             c.require(inputs.iter().any(|i| i.name == cluster.input), "stages", format!("cluster.input {:?} names no input", cluster.input));
             c.require(stages.embed.is_some(), "stages", "cluster needs an embed stage (it clusters the embeddings)");
+        }
+        if stages.prune.is_some() {
+            let text_units = stages.embed.as_ref().is_some_and(|e| e.what == crate::embed::What::Text);
+            c.require(text_units, "stages", "prune needs an embed stage with `what: text` (one vector per sample)");
         }
         if let Err(e) = c.finish() {
             problems.extend(e.locate(file, text, &[]).problems);
@@ -261,6 +269,7 @@ fn parse_stages(
             "stats" => stages.stats = stage_section::<StatsParams>(section, text, file, &["stages", "stats"], problems),
             "embed" => stages.embed = stage_section::<EmbedParams>(section, text, file, &["stages", "embed"], problems),
             "cluster" => stages.cluster = cluster_section(section, text, file, seed, problems),
+            "prune" => stages.prune = seeded_section::<PruneParams>(section, text, file, seed, "prune", problems),
             "emit" => stages.emit = emit_sections(section, text, file, seed, problems),
             other => problems.push(Problem {
                 stage: "stages".into(),
@@ -302,6 +311,32 @@ fn cluster_section(section: &serde_norway::Value, text: &str, file: &Path, seed:
     }
     let params = stage_section::<ClusterParams>(&params, text, file, &["stages", "cluster", "params"], problems)?;
     Some(ClusterStage { input, params })
+}
+
+/// A stage section whose parameters have a `seed`: the recipe's goes in (a seed set in the
+/// section is a problem: the seed is set once).
+fn seeded_section<P: StageParams>(
+    section: &serde_norway::Value,
+    text: &str,
+    file: &Path,
+    seed: u64,
+    name: &str,
+    problems: &mut Vec<Problem>,
+) -> Option<P> {
+    let mut section = if section.is_null() { serde_norway::Value::Mapping(Default::default()) } else { section.clone() };
+    if let Some(m) = section.as_mapping_mut() {
+        if m.contains_key("seed") {
+            problems.push(Problem {
+                stage: name.into(),
+                field: "seed".into(),
+                message: "is set once, at the top of the recipe".into(),
+                location: Some((file.to_path_buf(), line_of_key(text, &["stages", name, "seed"]).unwrap_or(1))),
+            });
+            return None;
+        }
+        m.insert("seed".into(), seed.into());
+    }
+    stage_section::<P>(&section, text, file, &["stages", name], problems)
 }
 
 /// One stage's section, or `None` with its problems recorded.
