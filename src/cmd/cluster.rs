@@ -1,10 +1,8 @@
 use super::{Ctx, IndicatifProgress, Status};
 use anyhow::Context;
-use clap::CommandFactory;
 use nerprep::cluster::{self, ClusterParams};
 use nerprep::embed::default_models_dir;
 use nerprep::embed::{load_embedder, EmbedConfig, ModelSpec};
-use nerprep::params::StageParams;
 use nerprep::taxonomy::Mapping;
 use std::path::PathBuf;
 
@@ -47,16 +45,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Status> {
-    let valid = match args.params.check() {
-        Ok(v) => v,
-        // Unusable parameters are a usage error (exit 2), reported the way clap reports its own.
-        Err(e) => {
-            let mut cli = super::Cli::command();
-            cli.build();
-            let sub = cli.find_subcommand_mut("cluster").expect("cluster is a subcommand");
-            sub.error(clap::error::ErrorKind::ValueValidation, e.as_flags()).exit()
-        }
-    };
+    let valid = super::checked("cluster", &args.params);
     if let Some(mapping_path) = &args.types_of {
         let mapping = Mapping::load(mapping_path).with_context(|| format!("loading {}", mapping_path.display()))?;
         let config = EmbedConfig { models_dir: args.models.clone().unwrap_or_else(default_models_dir), ..EmbedConfig::new(args.model.clone()) };

@@ -1,7 +1,5 @@
 use super::{Ctx, IndicatifProgress, Status};
 use anyhow::Context;
-use clap::CommandFactory;
-use nerprep::params::StageParams;
 use nerprep::prune::{prune_tables, PruneParams};
 use std::path::PathBuf;
 
@@ -37,16 +35,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Status> {
-    let valid = match args.params.check() {
-        Ok(v) => v,
-        // Bad parameters are a usage error (exit 2), reported the way clap reports its own.
-        Err(e) => {
-            let mut cli = super::Cli::command();
-            cli.build();
-            let prune = cli.find_subcommand_mut("prune").expect("prune is a subcommand");
-            prune.error(clap::error::ErrorKind::ValueValidation, e.as_flags()).exit()
-        }
-    };
+    let valid = super::checked("prune", &args.params);
     let progress = IndicatifProgress::new(ctx, "prune");
     let outcome = prune_tables(&args.inputs, &args.emb, &args.output, &valid, &progress)
         .with_context(|| format!("pruning into {}", args.output.display()))?;

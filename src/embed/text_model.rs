@@ -5,8 +5,6 @@
 use super::Pooling;
 use super::EmbedError;
 use crate::io::IoError;
-use sha2::{Digest, Sha256};
-use std::io::Read;
 use std::path::Path;
 use tokenizers::{PaddingParams, PaddingStrategy, Tokenizer, TruncationParams};
 
@@ -109,17 +107,7 @@ pub(crate) fn model_id(dir: &Path, weights: &Path) -> Result<String, EmbedError>
 
 /// Hex SHA-256 of a file, streamed.
 pub(crate) fn sha256_file(path: &Path) -> Result<String, EmbedError> {
-    let mut file = std::fs::File::open(path).map_err(|e| IoError::new(path, e))?;
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = file.read(&mut buf).map_err(|e| IoError::new(path, e))?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buf[..n]);
-    }
-    Ok(hex(&hasher.finalize()))
+    Ok(crate::provenance::sha256_file(path)?)
 }
 
 /// Lower-case hex of `bytes`.
