@@ -134,6 +134,12 @@ impl Checker {
         self.problems.is_empty()
     }
 
+    /// Every problem so far plus a last one with `field`, for a check that cannot go on.
+    pub fn fail(mut self, field: &str, message: impl Into<String>) -> ParamsError {
+        self.problem(field, message);
+        ParamsError { problems: self.problems }
+    }
+
     /// `Ok` when nothing was wrong, else every problem.
     pub fn finish(self) -> Result<(), ParamsError> {
         if self.problems.is_empty() { Ok(()) } else { Err(ParamsError { problems: self.problems }) }

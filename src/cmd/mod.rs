@@ -89,10 +89,14 @@ impl Ctx {
 /// Reports parameters that fail their checks as a usage error (exit 2), worded as flags and
 /// shown the way clap shows its own errors for `subcommand`.
 pub fn params_usage_error(subcommand: &str, err: &nerprep::params::ParamsError) -> ! {
+    usage_exit(subcommand, err.as_flags())
+}
+
+/// Exits with `message` as a usage error (exit 2) of `subcommand`, shown as clap shows its own.
+fn usage_exit(subcommand: &str, message: String) -> ! {
     use clap::CommandFactory;
     let mut cli = Cli::command();
     cli.build();
-    let message = err.as_flags();
     match cli.find_subcommand_mut(subcommand) {
         Some(sub) => sub.error(clap::error::ErrorKind::ArgumentConflict, message).exit(),
         None => cli.error(clap::error::ErrorKind::ArgumentConflict, message).exit(),
@@ -103,14 +107,7 @@ pub fn params_usage_error(subcommand: &str, err: &nerprep::params::ParamsError) 
 /// would destroy the input.
 pub fn refuse_overwriting(subcommand: &str, inputs: &[&std::path::Path], output: &std::path::Path) {
     if let Some(input) = nerprep::io::input_overwritten_by(inputs, output) {
-        use clap::CommandFactory;
-        let mut cli = Cli::command();
-        cli.build();
-        let message = format!("the output {} is the input {}; choose another output", output.display(), input.display());
-        match cli.find_subcommand_mut(subcommand) {
-            Some(sub) => sub.error(clap::error::ErrorKind::ArgumentConflict, message).exit(),
-            None => cli.error(clap::error::ErrorKind::ArgumentConflict, message).exit(),
-        }
+        usage_exit(subcommand, format!("the output {} is the input {}; choose another output", output.display(), input.display()));
     }
 }
 

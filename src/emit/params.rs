@@ -307,8 +307,7 @@ impl StageParams for EmitParams {
     fn check(&self) -> Result<ValidEmitParams, ParamsError> {
         let mut c = Checker::new(Self::STAGE);
         let Some(t) = self.template else {
-            c.problem("template", "is required (b2ner, iepile, pile-ner, sam-archetype or sam-calibrate)");
-            return Err(c.finish().unwrap_err());
+            return Err(c.fail("template", "is required (b2ner, iepile, pile-ner, sam-archetype or sam-calibrate)"));
         };
         let format = self.answer_format.unwrap_or(t.default_format());
         if !t.formats().contains(&format) {

@@ -101,10 +101,9 @@ impl crate::params::StageParams for EvalParams {
     type Valid = EvalOptions;
 
     fn check(&self) -> Result<EvalOptions, crate::params::ParamsError> {
-        let mut c = crate::params::Checker::new(Self::STAGE);
+        let c = crate::params::Checker::new(Self::STAGE);
         let Some(format) = self.answer_format else {
-            c.problem("answer_format", "is required (the format the predictions answer in)");
-            return Err(c.finish().unwrap_err());
+            return Err(c.fail("answer_format", "is required (the format the predictions answer in)"));
         };
         Ok(EvalOptions::new(format))
     }

@@ -34,13 +34,10 @@ impl crate::params::StageParams for ExportParams {
     type Valid = ExportFormat;
 
     fn check(&self) -> Result<ExportFormat, crate::params::ParamsError> {
-        let mut c = crate::params::Checker::new(Self::STAGE);
+        let c = crate::params::Checker::new(Self::STAGE);
         match self.format {
             Some(f) => Ok(f),
-            None => {
-                c.problem("format", "is required (conll or xmi)");
-                Err(c.finish().unwrap_err())
-            }
+            None => Err(c.fail("format", "is required (conll or xmi)")),
         }
     }
 }
