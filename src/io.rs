@@ -174,19 +174,33 @@ impl Write for AtomicFile {
     }
 }
 
-/// Whether `a` and `b` name the same file (the same inode, or the same canonical path).
-pub fn same_file(a: &Path, b: &Path) -> bool {
+/// What makes a file itself whatever path reaches it: device and inode on Unix, the
+/// canonical path elsewhere.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum FileIdentity {
+    /// Device and inode numbers.
+    Inode(u64, u64),
+    /// The canonical path (where inodes are not available).
+    Path(PathBuf),
+}
+
+/// The identity of the file at `path` (links followed).
+pub fn file_identity(path: &Path) -> std::io::Result<FileIdentity> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::MetadataExt;
-        if let (Ok(x), Ok(y)) = (std::fs::metadata(a), std::fs::metadata(b)) {
-            return x.dev() == y.dev() && x.ino() == y.ino();
-        }
+        let meta = std::fs::metadata(path)?;
+        Ok(FileIdentity::Inode(meta.dev(), meta.ino()))
     }
-    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
-        (Ok(x), Ok(y)) => x == y,
-        _ => false,
+    #[cfg(not(unix))]
+    {
+        Ok(FileIdentity::Path(std::fs::canonicalize(path)?))
     }
+}
+
+/// Whether `a` and `b` name the same file (see [`FileIdentity`]).
+pub fn same_file(a: &Path, b: &Path) -> bool {
+    matches!((file_identity(a), file_identity(b)), (Ok(x), Ok(y)) if x == y)
 }
 
 /// The input among `inputs` that `output` would overwrite, if any.

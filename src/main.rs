@@ -13,10 +13,28 @@ fn main() -> ExitCode {
             if is_broken_pipe(&err) {
                 return ExitCode::SUCCESS;
             }
-            eprintln!("error: {err:#}");
+            eprintln!("error: {}", one_line(&err));
             ExitCode::from(1)
         }
     }
+}
+
+/// The error and its causes on one line, `a: b: c`. A cause its parent's message already
+/// ends with (an error that prints its own source, as `path: what the OS said` does) is
+/// not repeated.
+fn one_line(err: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        if out.ends_with(&text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+    }
+    out
 }
 
 /// Output piped into `head` closes early; that is not an error.

@@ -176,7 +176,9 @@ pub fn describe(path: &Path) -> Result<Described, crate::table::TableError> {
                 .collect();
             d.provenance = crate::table::read_provenance(path)?;
         }
-        Err(crate::table::TableError::Parquet { .. }) => d.provenance = read_sidecar(path)?,
+        Err(crate::table::TableError::Parquet { .. }) if path.extension().is_none_or(|e| e != "parquet") => {
+            d.provenance = read_sidecar(path)?
+        }
         Err(e) => return Err(e),
     }
     Ok(d)

@@ -73,10 +73,12 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Status> {
     if quarantined > 0 {
         eprintln!("error: {}: {quarantined} rows are not valid samples; see {}", args.input.display(), nerprep::io::side_path(&args.output, "quarantine").display());
     }
+    let mapped = match cov.entities {
+        0 => "no entities to map".to_string(),
+        n => format!("mapped {:.1}% of {n} entities", cov.entity_share * 100.0),
+    };
     ctx.info(format!(
-        "mapped {:.1}% of {} entities and {} of {} types; wrote {} and {}",
-        cov.entity_share * 100.0,
-        cov.entities,
+        "{mapped} and {} of {} types; wrote {} and {}",
         cov.types_mapped,
         cov.types,
         args.output.display(),

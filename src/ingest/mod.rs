@@ -130,10 +130,10 @@ pub fn ingest(
     progress: &dyn Progress,
 ) -> Result<IngestOutcome, ReadError> {
     let mut reader = readers::for_format(params)?;
-    let files = reader.files(inputs)?;
+    let mut sink = TableSink::create(output)?;
+    let files = reader.files(inputs, &mut sink.counts)?;
     let total: u64 = files.iter().filter_map(|f| std::fs::metadata(f).ok()).map(|m| m.len()).sum();
     progress.start(Some(total), ProgressUnit::Bytes);
-    let mut sink = TableSink::create(output)?;
     let reader = reader.as_ref();
     // The inputs are digested on a thread of their own while they are parsed.
     let (digests, driven) = std::thread::scope(|scope| {
@@ -163,6 +163,9 @@ pub fn drive(
     progress: &dyn Progress,
 ) -> Result<(), ReadError> {
     for path in files {
+        if reader.format() != crate::model::SourceFormat::Xmi {
+            readers::check_text_encoding(path)?;
+        }
         drive_units(reader, reader.units(path)?, shard, sink, progress)?;
     }
     Ok(())

@@ -173,8 +173,7 @@ impl Reader for B2nerdReader {
             match next {
                 Ok(raw) => self.record(&unit.file, raw, &mut part),
                 Err(e) => {
-                    let q = unit.file.ctx.quarantine(Some(e.line), Some(e.index), e.reason, e.message.clone(), &String::from_utf8_lossy(&e.bytes));
-                    part.quarantine(q)?;
+                    part.quarantine(e.quarantine(&unit.file.ctx))?;
                 }
             }
         }

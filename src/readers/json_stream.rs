@@ -4,15 +4,36 @@
 //! Two layouts are recognised from the first significant byte: a top-level JSON array
 //! (`[ {...}, {...} ]`, B2NERD and UniversalNER files) yields its elements; anything else is
 //! read as a sequence of whitespace-separated values (JSON Lines, or pretty-printed objects
-//! one after another, as IEPile examples are). Each record carries its 1-based start line, so
-//! errors can name `file:line`. Broken input never aborts the stream: a string that runs
-//! into a raw newline, or a file that ends mid-record, is yielded as a [`SplitError`] and the
-//! splitter resynchronises at the next line.
+//! one after another, as IEPile examples are). Each record carries its 1-based start line and
+//! byte range, so errors can name `file:line`.
+//!
+//! Broken input never swallows what follows it. The splitter tracks strings and the kind of
+//! every open bracket, so a record breaks where a closing bracket does not match, where a
+//! string runs into a raw newline, or where a new record visibly begins before the current
+//! one closed; it then *resynchronises* and every byte in between is yielded as one
+//! [`SplitError`] with its byte range:
+//! - in a sequence, at the next line that starts (column 0) with `{` or `[`: every line of
+//!   JSON Lines does, and pretty-printers indent everything but a top-level value;
+//! - in an array, at the next element that starts like the first one did: a `,` then an
+//!   object whose first key is the first record's first key (the array's *signature*, e.g.
+//!   `"sentence"` in B2NERD, `"id"` in UniversalNER). Elements are written alike by the tools
+//!   that make these files, and nested objects start with other keys.
+//!
+//! A record longer than [`MAX_RECORD_BYTES`] or nested deeper than [`MAX_DEPTH`] is broken
+//! too, so memory stays bounded whatever the input; of a broken stretch at most
+//! [`KEEP_ERROR_BYTES`] are kept for quarantine.
 
 use super::{FileState, ReadError, Unit, UnitBody};
 use crate::io::IoError;
 use std::io::{self, BufRead};
 use std::sync::Arc;
+
+/// Longest record accepted (bytes); a longer one is quarantined as `json_record_too_large`.
+pub const MAX_RECORD_BYTES: usize = 256 << 20;
+/// Deepest bracket nesting accepted; deeper is quarantined as `json_too_deep`.
+pub const MAX_DEPTH: usize = 4096;
+/// Bytes of a broken stretch kept for its quarantine record (the byte range names all of it).
+pub const KEEP_ERROR_BYTES: usize = 1 << 20;
 
 /// One top-level JSON value, as bytes, with where it started.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,12 +60,25 @@ pub struct SplitError {
     pub index: u64,
     /// 1-based line where the broken record starts.
     pub line: u64,
-    /// Reason code for quarantine (`json_truncated`, `json_unterminated_string`, `json_syntax`).
+    /// Reason code for quarantine (`json_truncated`, `json_unterminated_string`,
+    /// `json_syntax`, `json_record_too_large`, `json_too_deep`).
     pub reason: &'static str,
     /// What was expected.
     pub message: String,
-    /// The bytes that were skipped.
+    /// Byte offset of the stretch in the file (a UTF-8 byte-order mark included).
+    pub start: u64,
+    /// Byte offset just past the stretch.
+    pub end: u64,
+    /// The bytes that were skipped (the first [`KEEP_ERROR_BYTES`] of them).
     pub bytes: Vec<u8>,
+}
+
+impl SplitError {
+    /// The quarantine record of this stretch in the file `ctx` names.
+    pub fn quarantine(&self, ctx: &super::FileContext) -> crate::model::QuarantineRecord {
+        let message = format!("{} (bytes {}..{})", self.message, self.start, self.end);
+        ctx.quarantine(Some(self.line), Some(self.index), self.reason, message, &String::from_utf8_lossy(&self.bytes))
+    }
 }
 
 /// The two layouts the splitter understands.
@@ -61,21 +95,57 @@ enum State {
     Start,
     /// Between records (inside the array when `Layout::Array`).
     Between,
-    /// Inside a record; `depth` counts open brackets, `in_string`/`escaped` track strings.
-    InRecord { depth: u32, in_string: bool, escaped: bool },
+    /// Inside a record; its open brackets are on `JsonRecords::stack`.
+    InRecord { in_string: bool, escaped: bool },
+    /// Inside a bare scalar record (number, literal), which ends at a separator.
+    Scalar,
+    /// After a break: collecting the broken stretch up to the next record boundary.
+    Skip { in_string: bool, escaped: bool },
     /// After the closing `]` of an array: only whitespace may follow.
     Done,
 }
+
+/// Watches an array for the start of an element: `,` then `{` then the first key. The
+/// byte counts are where the element before the comma ends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Probe {
+    Idle,
+    /// After a `,`: `cut` is the length of the record buffer before it, `pos` its offset.
+    Comma { cut: usize, pos: u64 },
+    /// After `{` (and whitespace); `text` holds the bytes from the `{`.
+    Brace { cut: usize, pos: u64, line: u64, start: u64, text: Vec<u8> },
+    /// Inside the object's first key.
+    Key { cut: usize, pos: u64, line: u64, start: u64, text: Vec<u8> },
+}
+
+/// `cut` value of the probe that learns the signature from the first record.
+const LEARN: usize = usize::MAX;
 
 /// Iterator over the records of a JSON input. See the module docs.
 pub struct JsonRecords<R: BufRead> {
     input: R,
     state: State,
     layout: Option<Layout>,
+    /// 1-based line of the current byte, and its byte offset.
     line: u64,
+    pos: u64,
+    /// Whether the current byte is the first of its line.
+    line_start: bool,
     record_line: u64,
+    record_start: u64,
+    /// Whether the current record began at column 0 (a sequence's top-level values do).
+    record_at_line_start: bool,
     index: u64,
     current: Vec<u8>,
+    /// Whether the current record outgrew [`MAX_RECORD_BYTES`].
+    oversized: bool,
+    /// The open brackets of the current record.
+    stack: Vec<u8>,
+    /// Why the stretch being skipped is broken (set in `State::Skip`).
+    broken: Option<(&'static str, String)>,
+    /// The first key of the array's first record (see the module docs).
+    signature: Option<Vec<u8>>,
+    probe: Probe,
     pending: std::collections::VecDeque<Result<RawRecord, SplitError>>,
     io_error: Option<io::Error>,
     finished: bool,
@@ -85,6 +155,8 @@ pub struct JsonRecords<R: BufRead> {
     spare: Vec<Vec<u8>>,
     /// Bytes skipped at the start (UTF-8 BOM), reported once.
     pub bom: bool,
+    /// The input ended inside an array whose records were all complete (no closing `]`).
+    pub unclosed_array: bool,
 }
 
 impl<R: BufRead> JsonRecords<R> {
@@ -95,15 +167,25 @@ impl<R: BufRead> JsonRecords<R> {
             state: State::Start,
             layout: None,
             line: 1,
+            pos: 0,
+            line_start: true,
             record_line: 1,
+            record_start: 0,
+            record_at_line_start: true,
             index: 0,
             current: Vec::new(),
+            oversized: false,
+            stack: Vec::new(),
+            broken: None,
+            signature: None,
+            probe: Probe::Idle,
             pending: Default::default(),
             io_error: None,
             finished: false,
             chunk: Vec::new(),
             spare: Vec::new(),
             bom: false,
+            unclosed_array: false,
         }
     }
 
@@ -124,7 +206,22 @@ impl<R: BufRead> JsonRecords<R> {
         self.io_error.take()
     }
 
+    /// Appends bytes to the record (or broken stretch), within the caps.
+    fn keep(&mut self, bytes: &[u8]) {
+        let cap = if matches!(self.state, State::Skip { .. }) { KEEP_ERROR_BYTES } else { MAX_RECORD_BYTES };
+        let room = cap.saturating_sub(self.current.len());
+        if bytes.len() > room {
+            self.oversized = true;
+        }
+        self.current.extend_from_slice(&bytes[..bytes.len().min(room)]);
+    }
+
     fn emit_record(&mut self) {
+        if self.oversized {
+            let message = format!("the record is longer than {MAX_RECORD_BYTES} bytes");
+            self.emit_error("json_record_too_large", message, self.pos + 1);
+            return;
+        }
         // Records of one file have similar sizes: start the next one with this one's room.
         let room = self.current.len();
         let next = self.spare.pop().unwrap_or_else(|| Vec::with_capacity(room));
@@ -133,20 +230,110 @@ impl<R: BufRead> JsonRecords<R> {
         self.index += 1;
     }
 
-    fn emit_error(&mut self, reason: &'static str, message: String) {
-        let bytes = std::mem::take(&mut self.current);
-        self.pending.push_back(Err(SplitError { index: self.index, line: self.record_line, reason, message, bytes }));
+    /// Yields the stretch from the record's start to byte offset `end` as broken.
+    fn emit_error(&mut self, reason: &'static str, message: String, end: u64) {
+        let mut bytes = std::mem::take(&mut self.current);
+        bytes.truncate(KEEP_ERROR_BYTES);
+        let (index, line, start) = (self.index, self.record_line, self.record_start);
+        self.pending.push_back(Err(SplitError { index, line, reason, message, start, end, bytes }));
         self.index += 1;
+        self.oversized = false;
+        self.stack.clear();
+    }
+
+    /// The record being read is broken at the current byte: skip to the next boundary.
+    fn break_record(&mut self, reason: &'static str, message: String) -> State {
+        self.broken = Some((reason, message));
+        self.stack.clear();
+        self.current.truncate(KEEP_ERROR_BYTES);
+        State::Skip { in_string: false, escaped: false }
+    }
+
+    /// Ends the broken stretch before the current byte (or before `end` when given).
+    fn end_skip(&mut self, end: u64) {
+        let (reason, message) = self.broken.take().unwrap_or(("json_syntax", "broken record".into()));
+        self.emit_error(reason, message, end);
     }
 
     fn start_record(&mut self, b: u8) -> State {
         self.record_line = self.line;
+        self.record_start = self.pos;
+        self.record_at_line_start = self.line_start;
         self.current.push(b);
         match b {
-            b'{' | b'[' => State::InRecord { depth: 1, in_string: false, escaped: false },
-            b'"' => State::InRecord { depth: 0, in_string: true, escaped: false },
-            _ => State::InRecord { depth: 0, in_string: false, escaped: false },
+            b'{' | b'[' => {
+                self.stack.push(b);
+                if b == b'{' && self.layout == Some(Layout::Array) && self.signature.is_none() {
+                    self.probe = Probe::Brace { cut: LEARN, pos: 0, line: self.line, start: self.pos, text: Vec::new() };
+                }
+                State::InRecord { in_string: false, escaped: false }
+            }
+            b'"' => State::InRecord { in_string: true, escaped: false },
+            b'-' | b'0'..=b'9' | b't' | b'f' | b'n' => State::Scalar,
+            _ => self.break_record("json_syntax", format!("`{}` where a record should start", b.escape_ascii())),
         }
+    }
+
+    /// Starts a record at an element the probe found: `{`, its first key, and on.
+    fn start_probed(&mut self, line: u64, start: u64, text: Vec<u8>) -> State {
+        self.record_line = line;
+        self.record_start = start;
+        self.record_at_line_start = false;
+        self.current.extend_from_slice(&text);
+        self.stack.push(b'{');
+        State::InRecord { in_string: false, escaped: false }
+    }
+
+    /// Follows the element probe over one byte outside strings (arrays only).
+    fn probe_outside_string(&mut self, b: u8) {
+        let probe = std::mem::replace(&mut self.probe, Probe::Idle);
+        self.probe = match (probe, b) {
+            (_, b',') => Probe::Comma { cut: self.current.len(), pos: self.pos },
+            (Probe::Comma { cut, pos }, b'{') if self.signature.is_some() => {
+                Probe::Brace { cut, pos, line: self.line, start: self.pos, text: vec![b'{'] }
+            }
+            (p @ Probe::Comma { .. }, b) if b.is_ascii_whitespace() => p,
+            (Probe::Brace { cut, pos, line, start, mut text }, b) if b.is_ascii_whitespace() || b == b'"' => {
+                text.push(b);
+                if b == b'"' { Probe::Key { cut, pos, line, start, text } } else { Probe::Brace { cut, pos, line, start, text } }
+            }
+            _ => Probe::Idle,
+        };
+    }
+
+    /// Follows the element probe over string bytes; at the closing quote of a first key,
+    /// learns the signature or, when the key is the signature, starts the element.
+    fn probe_string(&mut self, bytes: &[u8], closes: bool) -> Option<State> {
+        let Probe::Key { text, .. } = &mut self.probe else { return None };
+        let limit = self.signature.as_ref().map_or(256, |s| s.len()) + 64;
+        text.extend_from_slice(bytes);
+        if text.len() > limit {
+            self.probe = Probe::Idle;
+            return None;
+        }
+        if !closes {
+            return None;
+        }
+        let Probe::Key { cut, pos, line, start, text } = std::mem::replace(&mut self.probe, Probe::Idle) else { return None };
+        let open = text.iter().position(|&c| c == b'"').map_or(0, |i| i + 1);
+        let key = &text[open..text.len().saturating_sub(1)];
+        if cut == LEARN {
+            self.signature = Some(key.to_vec());
+            return None;
+        }
+        if self.signature.as_deref() != Some(key) {
+            return None;
+        }
+        // A new element starts inside the current record or skipped stretch.
+        self.current.truncate(cut.min(self.current.len()));
+        match self.state {
+            State::Skip { .. } => self.end_skip(pos),
+            _ => {
+                let message = format!("the record does not close before the next one starts on line {line}");
+                self.emit_error("json_syntax", message, pos);
+            }
+        }
+        Some(self.start_probed(line, start, text))
     }
 
     /// Feeds one byte through the state machine.
@@ -169,75 +356,152 @@ impl<R: BufRead> JsonRecords<R> {
                 (b']', Some(Layout::Array)) => State::Done,
                 _ => self.start_record(b),
             },
-            State::InRecord { depth, in_string: true, escaped } => {
-                if b == b'\n' {
-                    // JSON strings cannot hold a raw newline: the record is broken here.
-                    self.emit_error("json_unterminated_string", "a string runs past the end of its line".into());
-                    State::Between
-                } else {
-                    self.current.push(b);
-                    match (escaped, b) {
-                        (true, _) => State::InRecord { depth, in_string: true, escaped: false },
-                        (false, b'\\') => State::InRecord { depth, in_string: true, escaped: true },
-                        (false, b'"') if depth == 0 => {
-                            self.emit_record();
-                            State::Between
-                        }
-                        (false, b'"') => State::InRecord { depth, in_string: false, escaped: false },
-                        _ => State::InRecord { depth, in_string: true, escaped: false },
-                    }
-                }
-            }
-            State::InRecord { depth: 0, in_string: false, .. } => {
+            State::InRecord { in_string: true, escaped } => self.string_byte(b, escaped),
+            State::Scalar => {
                 // A bare scalar (number, literal): it ends at a separator.
                 let ends = b.is_ascii_whitespace() || b == b',' || (b == b']' && self.layout == Some(Layout::Array));
-                if ends {
+                if ends && serde_json::from_slice::<serde_json::Value>(&self.current).is_err() {
+                    // Not a literal or number after all: broken up to the next boundary.
+                    let message = format!("`{}` is not a JSON value", String::from_utf8_lossy(&self.current));
+                    self.keep(&[b]);
+                    self.break_record("json_syntax", message)
+                } else if ends {
                     self.emit_record();
                     if b == b']' { State::Done } else { State::Between }
                 } else {
-                    self.current.push(b);
-                    self.state
+                    self.keep(&[b]);
+                    State::Scalar
                 }
             }
-            State::InRecord { depth, in_string: false, .. } => {
-                self.current.push(b);
-                match b {
-                    b'"' => State::InRecord { depth, in_string: true, escaped: false },
-                    b'{' | b'[' => State::InRecord { depth: depth + 1, in_string: false, escaped: false },
-                    b'}' | b']' if depth == 1 => {
-                        self.emit_record();
-                        State::Between
-                    }
-                    b'}' | b']' => State::InRecord { depth: depth - 1, in_string: false, escaped: false },
-                    _ => self.state,
-                }
-            }
+            State::InRecord { in_string: false, .. } => self.structure_byte(b),
+            State::Skip { in_string, escaped } => self.skip_byte(b, in_string, escaped),
             State::Done => {
                 if !b.is_ascii_whitespace() {
                     self.record_line = self.line;
+                    self.record_start = self.pos;
                     self.current.push(b);
-                    self.emit_error("json_syntax", "content after the closing `]` of the array".into());
                     // Everything after the array is reported once, as one record.
-                    self.finished = true;
+                    self.broken = Some(("json_syntax", "content after the closing `]` of the array".into()));
+                    State::Skip { in_string: false, escaped: false }
+                } else {
+                    State::Done
                 }
-                State::Done
             }
         };
+        self.pos += 1;
+        self.line_start = b == b'\n';
         if b == b'\n' {
             self.line += 1;
         }
     }
 
+    /// A byte inside a string of a record.
+    fn string_byte(&mut self, b: u8, escaped: bool) -> State {
+        if b == b'\n' {
+            // JSON strings cannot hold a raw newline: the record is broken here.
+            self.probe = Probe::Idle;
+            let state = self.break_record("json_unterminated_string", "a string runs past the end of its line".into());
+            self.keep(b"\n");
+            return state;
+        }
+        self.keep(&[b]);
+        let closes = !escaped && b == b'"';
+        if let Some(state) = self.probe_string(&[b], closes) {
+            return state;
+        }
+        match (escaped, b) {
+            (true, _) => State::InRecord { in_string: true, escaped: false },
+            (false, b'\\') => State::InRecord { in_string: true, escaped: true },
+            (false, b'"') if self.stack.is_empty() => {
+                self.emit_record();
+                State::Between
+            }
+            (false, b'"') => State::InRecord { in_string: false, escaped: false },
+            _ => State::InRecord { in_string: true, escaped: false },
+        }
+    }
+
+    /// A byte of a record outside strings: brackets, and the signs of a broken record.
+    fn structure_byte(&mut self, b: u8) -> State {
+        if self.layout == Some(Layout::Sequence) && self.line_start && self.record_at_line_start && (b == b'{' || b == b'[') {
+            // A top-level value starts while the record is open: it never closed.
+            let message = format!("the record does not close before the next one starts on line {}", self.line);
+            self.emit_error("json_syntax", message, self.pos);
+            return self.start_record(b);
+        }
+        if self.layout == Some(Layout::Array) {
+            self.probe_outside_string(b);
+        }
+        self.keep(&[b]);
+        match b {
+            b'"' => State::InRecord { in_string: true, escaped: false },
+            b'{' | b'[' if self.stack.len() >= MAX_DEPTH => {
+                self.break_record("json_too_deep", format!("the record nests deeper than {MAX_DEPTH} brackets"))
+            }
+            b'{' | b'[' => {
+                self.stack.push(b);
+                State::InRecord { in_string: false, escaped: false }
+            }
+            b'}' | b']' => {
+                let expected = if b == b'}' { b'{' } else { b'[' };
+                match self.stack.pop() {
+                    Some(open) if open == expected => {
+                        if self.stack.is_empty() {
+                            self.emit_record();
+                            State::Between
+                        } else {
+                            State::InRecord { in_string: false, escaped: false }
+                        }
+                    }
+                    Some(open) => {
+                        let want = if open == b'{' { '}' } else { ']' };
+                        self.break_record("json_syntax", format!("`{}` where `{want}` was expected", b as char))
+                    }
+                    None => self.break_record("json_syntax", format!("unexpected `{}`", b as char)),
+                }
+            }
+            _ => State::InRecord { in_string: false, escaped: false },
+        }
+    }
+
+    /// A byte of a broken stretch: kept until the next record boundary (module docs).
+    fn skip_byte(&mut self, b: u8, in_string: bool, escaped: bool) -> State {
+        if self.layout == Some(Layout::Sequence) && self.line_start && (b == b'{' || b == b'[') {
+            self.end_skip(self.pos);
+            return self.start_record(b);
+        }
+        if b == b'\n' {
+            // Strings cannot span lines: a new line starts outside any string.
+            self.keep(b"\n");
+            self.probe = Probe::Idle;
+            return State::Skip { in_string: false, escaped: false };
+        }
+        if in_string {
+            self.keep(&[b]);
+            let closes = !escaped && b == b'"';
+            if let Some(state) = self.probe_string(&[b], closes) {
+                return state;
+            }
+            return match (escaped, b) {
+                (false, b'\\') => State::Skip { in_string: true, escaped: true },
+                (false, b'"') => State::Skip { in_string: false, escaped: false },
+                _ => State::Skip { in_string: true, escaped: false },
+            };
+        }
+        if self.layout == Some(Layout::Array) {
+            self.probe_outside_string(b);
+        }
+        self.keep(&[b]);
+        State::Skip { in_string: b == b'"', escaped: false }
+    }
+
     fn finish(&mut self) {
+        let end = self.pos;
         match self.state {
-            State::InRecord { depth: 0, in_string: false, .. } if !self.current.is_empty() => self.emit_record(),
-            State::InRecord { .. } => {
-                self.emit_error("json_truncated", "the input ends inside this record".into())
-            }
-            State::Between if self.layout == Some(Layout::Array) => {
-                self.record_line = self.line;
-                self.emit_error("json_truncated", "the input ends before the closing `]` of the array".into())
-            }
+            State::Scalar => self.emit_record(),
+            State::InRecord { .. } => self.emit_error("json_truncated", "the input ends inside this record".into(), end),
+            State::Skip { .. } => self.end_skip(end),
+            State::Between if self.layout == Some(Layout::Array) => self.unclosed_array = true,
             _ => {}
         }
         self.finished = true;
@@ -263,20 +527,26 @@ impl<R: BufRead> JsonRecords<R> {
             chunk.extend_from_slice(buf);
             let n = chunk.len();
             self.input.consume(n);
-            if self.state == State::Start && self.line == 1 && !self.bom && chunk.starts_with(b"\xEF\xBB\xBF") {
-                self.bom = true;
-                chunk.drain(..3);
-            }
             let mut i = 0;
-            while i < chunk.len() && !self.finished {
-                if let State::InRecord { in_string: true, escaped: false, .. } = self.state {
+            if self.state == State::Start && self.pos == 0 && !self.bom && chunk.starts_with(b"\xEF\xBB\xBF") {
+                self.bom = true;
+                self.pos = 3;
+                i = 3;
+            }
+            while i < chunk.len() {
+                if let State::InRecord { in_string: true, escaped: false } = self.state {
                     // Plain string bytes cannot change the state: copy them in one go, up to
                     // the next quote, backslash or newline (which `step` handles).
                     let run = memchr::memchr3(b'"', b'\\', b'\n', &chunk[i..]).unwrap_or(chunk.len() - i);
-                    self.current.extend_from_slice(&chunk[i..i + run]);
-                    i += run;
-                    if i == chunk.len() {
-                        break;
+                    if run > 0 {
+                        self.keep(&chunk[i..i + run]);
+                        let _ = self.probe_string(&chunk[i..i + run], false);
+                        self.pos += run as u64;
+                        self.line_start = false;
+                        i += run;
+                        if i == chunk.len() {
+                            break;
+                        }
                     }
                 }
                 self.step(chunk[i]);
@@ -349,13 +619,16 @@ impl<R: BufRead> Iterator for JsonUnits<R> {
             if let Some(e) = self.records.take_io_error() {
                 return Some(Err(IoError::new(&self.file.ctx.path, e).into()));
             }
-            if self.index > 0 {
+            if self.index > 0 && !self.records.unclosed_array {
                 return None;
             }
         }
         let mut notes = std::mem::take(&mut self.notes);
         if self.index == 0 && self.records.bom {
             notes.push("bom");
+        }
+        if std::mem::take(&mut self.records.unclosed_array) {
+            notes.push("json_array_unclosed");
         }
         let unit = Unit { file: self.file.clone(), index: self.index, size: bytes as u64, notes, body: UnitBody::Records(batch) };
         self.index += 1;
@@ -397,14 +670,89 @@ mod tests {
     fn truncated_array_keeps_complete_records() {
         let got = split("[{\"a\": 1}, {\"b\": ");
         assert_eq!(got, vec![Ok((1, "{\"a\": 1}".into())), Err((1, "json_truncated"))]);
-        let got = split("[{\"a\": 1}\n");
-        assert_eq!(got, vec![Ok((1, "{\"a\": 1}".into())), Err((2, "json_truncated"))]);
+        let mut it = JsonRecords::new("[{\"a\": 1}\n".as_bytes());
+        assert_eq!(it.next().unwrap().unwrap().bytes, b"{\"a\": 1}");
+        assert!(it.next().is_none(), "a missing `]` loses no record and invents none");
+        assert!(it.unclosed_array);
     }
 
     #[test]
     fn unterminated_string_resyncs_at_next_line() {
         let got = split("{\"a\": \"oops}\n{\"b\": 2}\n");
         assert_eq!(got, vec![Err((1, "json_unterminated_string")), Ok((2, "{\"b\": 2}".into()))]);
+        // The broken line's continuation belongs to the broken record, not to new ones.
+        let got = split("{\"a\": \"oo\nps\"}\n{\"b\": 2}\n");
+        assert_eq!(got, vec![Err((1, "json_unterminated_string")), Ok((3, "{\"b\": 2}".into()))]);
+    }
+
+    /// Issue 18, defect 1: one line with a mismatched bracket among good JSON Lines.
+    #[test]
+    fn a_mismatched_bracket_in_json_lines_breaks_only_its_line() {
+        let good = "{\"task\": \"NER\", \"output\": [{\"a\": 1}]}\n";
+        let input = format!("{}{{\"task\": \"NER\", \"output\": [}}\n{}", good.repeat(10), good.repeat(1000));
+        let got = split(&input);
+        assert_eq!(got.len(), 1011, "every line is a record");
+        assert_eq!(got[10], Err((11, "json_syntax")));
+        assert!(got.iter().enumerate().all(|(i, r)| (i == 10) != r.is_ok()));
+    }
+
+    #[test]
+    fn a_record_that_never_closes_ends_where_the_next_line_starts_one() {
+        let got = split("{\"a\": [1, 2}\n{\"b\": {\"c\": 1}\n{\"d\": 3}\n");
+        assert_eq!(got, vec![Err((1, "json_syntax")), Err((2, "json_syntax")), Ok((3, "{\"d\": 3}".into()))]);
+        // Pretty-printed objects: indented lines stay inside their record.
+        let got = split("{\n  \"a\": [1,\n}\n{\n  \"b\": {\"c\": 1}\n}\n");
+        assert_eq!(got, vec![Err((1, "json_syntax")), Ok((4, "{\n  \"b\": {\"c\": 1}\n}".into()))]);
+    }
+
+    #[test]
+    fn a_broken_array_element_resyncs_at_the_next_element_like_the_first() {
+        let rec = |s: &str| format!("{{\"sentence\": \"{s}\", \"entities\": [{{\"name\": \"x\", \"pos\": [0, 1]}}]}}");
+        // A wrong closing bracket, then a missing one, then an unterminated string.
+        let input = format!(
+            "[{}, {{\"sentence\": \"b\", \"entities\": [}}, {}, {{\"sentence\": \"d\", \"entities\": [{{\"name\": \"x\"}}, {}, {{\"sentence\": \"f\n, {}]",
+            rec("a"), rec("c"), rec("e"), rec("g")
+        );
+        let got = split(&input);
+        let kinds: Vec<_> = got.iter().map(|r| r.as_ref().map(|(_, t)| t[14..15].to_string()).map_err(|e| e.1)).collect();
+        assert_eq!(
+            kinds,
+            vec![Ok("a".into()), Err("json_syntax"), Ok("c".into()), Err("json_syntax"), Ok("e".into()), Err("json_unterminated_string"), Ok("g".into())]
+        );
+    }
+
+    #[test]
+    fn a_broken_stretch_names_its_byte_range() {
+        let input = "[{\"id\": 1}, {\"id\": [}, {\"id\": 3}]";
+        let errors: Vec<SplitError> = JsonRecords::new(input.as_bytes()).filter_map(Result::err).collect();
+        assert_eq!(errors.len(), 1);
+        let (start, end) = (errors[0].start as usize, errors[0].end as usize);
+        assert_eq!(&input[start..end], "{\"id\": [}");
+        assert_eq!(errors[0].bytes, input[start..end].as_bytes());
+    }
+
+    /// Issue 18, defect 11: a broken last record was counted twice when a newline followed.
+    #[test]
+    fn a_broken_last_record_is_counted_once() {
+        for input in ["[{\"a\": 1}, {\"b\": \"x\n", "[{\"a\": 1}, {\"b\": \"x\n\n", "{\"a\": 1}\n{\"b\": \"x\n"] {
+            let got = split(input);
+            assert_eq!(got.iter().filter(|r| r.is_err()).count(), 1, "{input:?}: {got:?}");
+            assert_eq!(got.len(), 2, "{input:?}");
+        }
+    }
+
+    #[test]
+    fn stray_text_and_closers_break_one_record_each() {
+        let got = split("{\"a\": 1}\ngarbage, not json\n}\n{\"b\": 2}\nthis is not json\n{\"c\": 3}\n");
+        let want = [Ok((1, "{\"a\": 1}".into())), Err((2, "json_syntax")), Ok((4, "{\"b\": 2}".into())), Err((5, "json_syntax")), Ok((6, "{\"c\": 3}".into()))];
+        assert_eq!(got, want, "`this` looks like `true` at first: still one broken line");
+    }
+
+    #[test]
+    fn nesting_is_bounded() {
+        let deep = format!("{{\"a\": {}\n{{\"b\": 2}}\n", "[".repeat(MAX_DEPTH + 10));
+        let got = split(&deep);
+        assert_eq!(got, vec![Err((1, "json_too_deep")), Ok((2, "{\"b\": 2}".into()))]);
     }
 
     #[test]

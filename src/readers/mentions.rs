@@ -379,7 +379,7 @@ where
     for r in records {
         let parsed = match r {
             Ok(raw) => parse(raw),
-            Err(e) => Parsed::Quarantined(Box::new(split_error(ctx, e))),
+            Err(e) => Parsed::Quarantined(Box::new(e.quarantine(ctx))),
         };
         match parsed {
             Parsed::Passage(p) => passages.push(p),
@@ -531,10 +531,6 @@ impl Stitcher {
         out.extend(self.global.finish());
         out
     }
-}
-
-fn split_error(ctx: &FileContext, e: &SplitError) -> QuarantineRecord {
-    ctx.quarantine(Some(e.line), Some(e.index), e.reason, e.message.clone(), &String::from_utf8_lossy(&e.bytes))
 }
 
 /// Which syntax a mention list was written in.

@@ -379,8 +379,9 @@ pub trait Reader: Sync {
     /// The files of `inputs` to read, in output order: files as given, directories searched
     /// for the files this format [`wants`](Reader::wants), sorted by path. A reader may
     /// prepare what its units need here (XMI loads its type systems).
-    fn files(&mut self, inputs: &[PathBuf]) -> Result<Vec<PathBuf>, ReadError> {
-        expand_inputs(&|p| self.wants(p), inputs)
+    /// What the search passed over is counted in `counts` ([`expand_inputs`]).
+    fn files(&mut self, inputs: &[PathBuf], counts: &mut Counts) -> Result<Vec<PathBuf>, ReadError> {
+        expand_inputs(&|p| self.wants(p), inputs, counts)
     }
 
     /// The units of `path` (one of [`files`](Reader::files)), in file order, cut lazily.
@@ -427,15 +428,16 @@ pub fn for_format(params: &crate::ingest::ValidIngestParams) -> Result<Box<dyn R
 }
 
 /// Expands directories into the files `wants` accepts, sorted; files are kept as given.
-pub fn expand_inputs(wants: &dyn Fn(&Path) -> bool, inputs: &[PathBuf]) -> Result<Vec<PathBuf>, ReadError> {
+/// What the walk passed over is counted in `counts` as notes (see [`collect_files`]), and
+/// so is every file of a directory that `wants` refuses (`unwanted_file`).
+pub fn expand_inputs(wants: &dyn Fn(&Path) -> bool, inputs: &[PathBuf], counts: &mut Counts) -> Result<Vec<PathBuf>, ReadError> {
     let mut out = Vec::new();
     for input in inputs {
         if input.is_dir() {
-            let mut found = Vec::new();
-            collect_files(input, &mut found)?;
-            found.retain(|p| wants(p));
-            found.sort();
-            out.extend(found);
+            let found = collect_files(input, counts)?;
+            let before = found.len();
+            out.extend(found.into_iter().filter(|p| wants(p)));
+            counts.note(NOTE_UNWANTED_FILE, (before - out.len()) as u64);
         } else if input.exists() {
             out.push(input.clone());
         } else {
@@ -445,15 +447,59 @@ pub fn expand_inputs(wants: &dyn Fn(&Path) -> bool, inputs: &[PathBuf]) -> Resul
     Ok(out)
 }
 
-/// Every file under `dir`, recursively, in no particular order.
-pub fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), ReadError> {
-    for entry in std::fs::read_dir(dir).map_err(|e| IoError::new(dir, e))? {
-        let path = entry.map_err(|e| IoError::new(dir, e))?.path();
-        if path.is_dir() {
-            collect_files(&path, out)?;
-        } else {
-            out.push(path);
+/// Note: a file found in an input directory that the format does not read.
+pub const NOTE_UNWANTED_FILE: &str = "unwanted_file";
+/// Note: a link to a directory that contains it, not followed again.
+pub const NOTE_SYMLINK_LOOP: &str = "symlink_loop";
+/// Note: a file reached a second time through a link, read once.
+pub const NOTE_DUPLICATE_FILE: &str = "duplicate_file";
+
+/// Every file under `dir`, recursively and sorted by path. Links are followed, but a link
+/// back to a directory above it is not (counted as `symlink_loop`) and a file reached twice
+/// (two links to one file) is listed once, at its first path (counted as `duplicate_file`),
+/// so no input is ever read twice.
+pub fn collect_files(dir: &Path, counts: &mut Counts) -> Result<Vec<PathBuf>, ReadError> {
+    let mut seen = std::collections::HashSet::new();
+    let mut out = Vec::new();
+    let walk = walkdir::WalkDir::new(dir).follow_links(true).sort_by_file_name();
+    for entry in walk {
+        let entry = match entry {
+            Ok(entry) => entry,
+            Err(e) if e.loop_ancestor().is_some() => {
+                counts.note(NOTE_SYMLINK_LOOP, 1);
+                continue;
+            }
+            Err(e) => {
+                let path = e.path().unwrap_or(dir).to_path_buf();
+                let io = e.into_io_error().unwrap_or_else(|| std::io::Error::other("cannot walk the directory"));
+                return Err(IoError::new(&path, io).into());
+            }
+        };
+        if entry.file_type().is_dir() {
+            continue;
         }
+        if !seen.insert(crate::io::file_identity(entry.path()).map_err(|e| IoError::new(entry.path(), e))?) {
+            counts.note(NOTE_DUPLICATE_FILE, 1);
+            continue;
+        }
+        out.push(entry.into_path());
+    }
+    Ok(out)
+}
+
+/// Refuses a text input that would be misread rather than read: one in UTF-16 or UTF-32
+/// (a byte-order mark says so) or with classic Mac OS line endings (CRs but no LF in the
+/// first block), whose lines would all run together. Only the first 64 KiB are looked at.
+pub fn check_text_encoding(path: &Path) -> Result<(), ReadError> {
+    let mut head = Vec::with_capacity(1 << 16);
+    use std::io::Read;
+    open_file(path)?.take(1 << 16).read_to_end(&mut head).map_err(|e| IoError::new(path, e))?;
+    let refuse = |message: &str| Err(ReadError::Input { path: path.to_path_buf(), line: Some(1), message: message.to_string() });
+    if head.starts_with(b"\xFF\xFE") || head.starts_with(b"\xFE\xFF") || head.starts_with(b"\x00\x00\xFE\xFF") {
+        return refuse("UTF-16/UTF-32 is not supported (the file starts with its byte-order mark); convert it to UTF-8, e.g. `iconv -f UTF-16 -t UTF-8`");
+    }
+    if memchr::memchr_iter(b'\r', &head).nth(1).is_some() && memchr::memchr(b'\n', &head).is_none() {
+        return refuse("the lines end in CR only (classic Mac OS line endings), which is not supported; convert them to LF, e.g. `tr '\\r' '\\n'`");
     }
     Ok(())
 }

@@ -294,15 +294,14 @@ impl XmiReader {
     /// recursively for `.xmi` files and `.zip` archives (sorted by path), archives read for
     /// `.xmi` members (sorted by name). Each document gets its dataset, split, id stem and
     /// type system; a document without a type system is an error naming what is missing.
-    pub fn discover(&mut self, inputs: &[PathBuf]) -> Result<Vec<XmiDocument>, ReadError> {
+    /// What the directory walk passed over is counted in `counts` ([`collect_files`]).
+    pub fn discover(&mut self, inputs: &[PathBuf], counts: &mut Counts) -> Result<Vec<XmiDocument>, ReadError> {
         let options = &self.naming.clone();
         let mut docs = Vec::new();
         for input in inputs {
             let meta = std::fs::metadata(input).map_err(|e| IoError::new(input, e))?;
             if meta.is_dir() {
-                let mut files = Vec::new();
-                collect_files(input, &mut files)?;
-                files.sort();
+                let files = collect_files(input, counts)?;
                 let root = Root { dir: input.clone(), name: root_name(input) };
                 for f in files {
                     let rel = f.strip_prefix(input).unwrap_or(&f).to_path_buf();
@@ -310,6 +309,8 @@ impl XmiReader {
                         self.discover_zip(&f, &root, &rel, options, &mut docs)?;
                     } else if has_extension(&f, "xmi") {
                         self.discover_file(&f, &root, &rel, options, &mut docs)?;
+                    } else if !TYPESYSTEM_NAMES.contains(&file_name(&f.to_string_lossy()).to_lowercase().as_str()) {
+                        counts.note(super::NOTE_UNWANTED_FILE, 1);
                     }
                 }
             } else {
@@ -1067,8 +1068,8 @@ impl Reader for XmiReader {
 
     /// Discovers the documents (loading their type systems); the files are the XMI files
     /// and zip archives holding them.
-    fn files(&mut self, inputs: &[PathBuf]) -> Result<Vec<PathBuf>, ReadError> {
-        let docs = self.discover(inputs)?;
+    fn files(&mut self, inputs: &[PathBuf], counts: &mut Counts) -> Result<Vec<PathBuf>, ReadError> {
+        let docs = self.discover(inputs, counts)?;
         self.found.clear();
         for doc in docs {
             let path = holder(&doc).to_path_buf();
@@ -1105,7 +1106,7 @@ mod tests {
     fn read(options: XmiOptions, ts: &str, doc: &str) -> VecSink {
         let options = XmiOptions { typesystems: vec![fixture(ts)], ..options };
         let mut reader = XmiReader::new(options, Naming::default()).unwrap();
-        let files = reader.files(&[PathBuf::from(doc)]).unwrap_or_else(|e| panic!("{e}"));
+        let files = reader.files(&[PathBuf::from(doc)], &mut Counts::default()).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(files.len(), 1);
         let sink = crate::ingest::read_units(&reader, reader.units(&files[0]).unwrap()).unwrap();
         sink.counts.check().unwrap();

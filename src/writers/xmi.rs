@@ -285,7 +285,7 @@ mod tests {
         let original = sample();
         std::fs::write(&doc, sample_to_xmi(&original).unwrap()).unwrap();
         let mut reader = XmiReader::new(XmiOptions::default(), Default::default()).unwrap();
-        let files = reader.files(std::slice::from_ref(&doc)).unwrap();
+        let files = reader.files(std::slice::from_ref(&doc), &mut crate::report::Counts::default()).unwrap();
         let sink = crate::ingest::read_units(&reader, reader.units(&files[0]).unwrap()).unwrap();
         let back = &sink.samples[0];
         assert_eq!((&back.text, &back.entities, &back.relations, &back.lang), (&original.text, &original.entities, &original.relations, &original.lang));

@@ -9,6 +9,7 @@ mod b2nerd;
 mod build;
 mod cluster;
 mod bad_input;
+mod bad_input_suite;
 mod consensus;
 mod crossner;
 mod embed;
