@@ -70,3 +70,47 @@ fn regression_one_invalid_utf8_line_does_not_abort_eval_or_consensus() {
     assert!(stderr.contains(":2: invalid_utf8"), "{stderr}");
     assert_eq!(std::fs::read_to_string(&out).unwrap().lines().count(), 2, "both good records are written");
 }
+
+/// A size-limited file system, mounted for one test (tmpfs; needs the privilege to mount).
+struct TinyFs(std::path::PathBuf);
+
+impl TinyFs {
+    /// Mounts a tmpfs of `kib` KiB, or `None` where this machine does not allow it.
+    fn mount(name: &str, kib: u32) -> Option<TinyFs> {
+        let dir = scratch(name);
+        let ok = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={kib}k"), "tmpfs", s(&dir)])
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|st| st.success());
+        ok.then_some(TinyFs(dir))
+    }
+}
+
+impl Drop for TinyFs {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg(&self.0).status();
+    }
+}
+
+#[test]
+fn regression_a_full_disk_leaves_no_partial_output() {
+    let dir = scratch("reg-full-disk");
+    let (table, _) = ingest(&dir, "all", "crossner", &[fixture("crossner")], 0);
+    let Some(tiny) = TinyFs::mount("reg-full-disk-fs", 64) else {
+        eprintln!("skipped: this machine does not let the test mount a size-limited tmpfs");
+        return;
+    };
+    let out = |name: &str| tiny.0.join(name);
+    for args in [
+        vec!["ingest".to_string(), "--format".into(), "crossner".into(), s(&fixture("crossner")).into(), "-o".into(), s(&out("t.parquet")).into()],
+        vec!["emit".into(), s(&table).into(), "--template".into(), "b2ner".into(), "-o".into(), s(&out("t.jsonl")).into()],
+        vec!["export".into(), "--format".into(), "conll".into(), s(&table).into(), "-o".into(), s(&out("t.txt")).into()],
+    ] {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let stderr = nerprep_ok(&args, 1);
+        assert!(stderr.contains("No space left on device"), "{args:?}: {stderr}");
+        let left: Vec<_> = std::fs::read_dir(&tiny.0).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert!(left.is_empty(), "{args:?} left {left:?} on the full file system");
+    }
+}
