@@ -14,7 +14,7 @@ use super::bootstrap::{CountTable, SampleCounts};
 use super::metrics::TypeTallies;
 #[cfg(test)]
 use super::metrics::Tally;
-use super::{Placed, Predicted};
+use super::Predicted;
 use crate::model::{Entity, Span};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -58,16 +58,7 @@ impl ArchetypeScoring {
                 self.names.insert(a.clone());
             }
         }
-        let predicted = predicted
-            .iter()
-            .map(|p| {
-                let span = match p.placed {
-                    Placed::At(s) => Some(s),
-                    Placed::NotFound => None,
-                };
-                (span, p.label.clone(), p.text.clone())
-            })
-            .collect();
+        let predicted = predicted.iter().map(|p| (p.placed.span(), p.label.clone(), p.text.clone())).collect();
         self.kept.push(KeptSample {
             sample: sample.to_string(),
             dataset: dataset.to_string(),

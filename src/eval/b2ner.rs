@@ -15,6 +15,7 @@
 //! brackets and book-title marks are stripped only around the part after the **last** `:`.
 
 use super::metrics::Tally;
+use super::uniner::is_py_space;
 use std::collections::BTreeSet;
 
 /// The answer B2NER's loader writes when an instance has no entity.
@@ -25,11 +26,6 @@ const TIGHT: [char; 9] = [',', ':', '(', ')', '.', '_', ';', '\'', '-'];
 
 /// Brackets stripped around a mention (`^[《》<>（）()]+(.+?)[《》<>（）()]+$`).
 const BRACKETS: [char; 8] = ['《', '》', '<', '>', '（', '）', '(', ')'];
-
-/// Whitespace as Python's `str.split()` sees it.
-fn is_py_space(c: char) -> bool {
-    c.is_whitespace() || ('\u{1c}'..='\u{1f}').contains(&c)
-}
 
 /// `_remove_redundant_space`: runs of whitespace become one space, and a space next to one of
 /// [`TIGHT`] is removed.

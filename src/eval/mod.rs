@@ -59,6 +59,16 @@ pub enum Placed {
     NotFound,
 }
 
+impl Placed {
+    /// The span, when placed.
+    pub fn span(self) -> Option<Span> {
+        match self {
+            Placed::At(s) => Some(s),
+            Placed::NotFound => None,
+        }
+    }
+}
+
 /// One predicted entity, ready to be scored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Predicted {
@@ -311,13 +321,7 @@ impl Evaluation {
             examples.push(ErrorExample {
                 sample: sample.id.clone(),
                 text: cut(&sample.text),
-                predicted: case.predicted.as_ref().map(|p| {
-                    let span = match p.placed {
-                        Placed::At(s) => Some(s),
-                        Placed::NotFound => None,
-                    };
-                    example_entity(&p.text, &p.label, span)
-                }),
+                predicted: case.predicted.as_ref().map(|p| example_entity(&p.text, &p.label, p.placed.span())),
                 gold: case.gold.as_ref().map(|g| example_entity(&g.text, &g.label, Some(g.span))),
             });
         }

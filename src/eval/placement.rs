@@ -263,16 +263,7 @@ mod tests {
     fn placed(s: &Sample, items: &[(&str, &str)], format: AnswerFormat) -> (Vec<(Option<Span>, String)>, RuleCounts) {
         let mut rules = RuleCounts::default();
         let got = place_listings(s, listings(items), format, &AlignOptions::default(), &mut Counts::new("eval"), &mut rules);
-        let got = got
-            .into_iter()
-            .map(|p| {
-                let span = match p.placed {
-                    Placed::At(s) => Some(s),
-                    Placed::NotFound => None,
-                };
-                (span, p.label)
-            })
-            .collect();
+        let got = got.into_iter().map(|p| (p.placed.span(), p.label)).collect();
         (got, rules)
     }
 

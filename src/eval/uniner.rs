@@ -26,7 +26,7 @@ use serde_json::Value;
 
 /// Whitespace as Python's `str.split()` and `str.strip()` see it: Unicode white space plus
 /// the four information separators U+001C..U+001F.
-fn is_py_space(c: char) -> bool {
+pub(super) fn is_py_space(c: char) -> bool {
     c.is_whitespace() || ('\u{1c}'..='\u{1f}').contains(&c)
 }
 
