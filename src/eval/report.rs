@@ -188,7 +188,7 @@ pub fn to_markdown(r: &EvalReport) -> String {
     let listings: u64 = r.placement.values().sum();
     if listings > 0 {
         let _ = writeln!(md, "\n## Placement of listings\n");
-        let _ = writeln!(md, "{listings} mention-only listings, one prediction each, placed by the first rule that applies:\n");
+        let _ = writeln!(md, "{listings} mention-only listings, each one prediction, by the first rule that applies (`repeated`: none, it repeats a listing already placed):\n");
         let _ = writeln!(md, "| rule | listings |\n|---|---:|");
         for (rule, n) in &r.placement {
             let _ = writeln!(md, "| `{rule}` | {n} |");

@@ -1,6 +1,6 @@
 //! `nerprep eval` end to end: read the predictions file, parse every answer through the
-//! repair layer, place mention-only predictions with the readers' aligner, score them
-//! against the gold table and write the report.
+//! repair layer, place mention-only listings in the text, score them against the gold table
+//! (strict, and the published scorers asked for) and write the report.
 //!
 //! Predictions are read into memory grouped by sample (they are answers for a test set);
 //! the gold table is streamed batch by batch and each sample with predictions is scored as
@@ -313,6 +313,12 @@ fn score_file(gold: &Path, pred: &Path, options: &EvalOptions) -> Result<ScoredF
     let mut finished = eval.finish_with(counts, options.bootstrap);
     finished.report.unparseable = unparseable;
     finished.report.placement = rules.table();
+    let tables = finish_published(published, options, &mut finished.report);
+    Ok(ScoredFile { finished, confusion, published: tables, bad_lines })
+}
+
+/// Adds the published scorers' scores (with intervals) to `report`; their per-sample counts.
+fn finish_published(published: Vec<PublishedScoring>, options: &EvalOptions, report: &mut super::EvalReport) -> Vec<(Published, CountTable)> {
     let mut tables = Vec::new();
     for scorer in published {
         let (mut scores, samples) = scorer.finish();
@@ -324,9 +330,9 @@ fn score_file(gold: &Path, pred: &Path, options: &EvalOptions) -> Result<ScoredF
             }
         }
         tables.push((scores.scorer, table));
-        finished.report.published.push(scores);
+        report.published.push(scores);
     }
-    Ok(ScoredFile { finished, confusion, published: tables, bad_lines })
+    tables
 }
 
 /// The provenance of a report on `inputs` (the gold table first).
