@@ -409,7 +409,7 @@ mod tests {
         round_trips(crate::consensus::ConsensusParams::default());
         round_trips(crate::embed::EmbedParams::default());
         round_trips(crate::emit::EmitParams::new(crate::emit::Template::Iepile));
-        round_trips(crate::eval::EvalParams { answer_format: Some(crate::answer::AnswerFormat::JsonOffset) });
+        round_trips(crate::eval::EvalParams::for_format(crate::answer::AnswerFormat::JsonOffset));
         round_trips(crate::writers::ExportParams { format: Some(crate::writers::ExportFormat::Conll) });
         round_trips(crate::taxonomy::MapParams { mapping: vec!["m.yaml".into()], ..Default::default() });
         round_trips(crate::stats::StatsParams::default());

@@ -5,6 +5,7 @@
 //! those of a gold entity. Entities are compared as sets of `(span, label)`, so a duplicate
 //! prediction neither earns nor costs anything twice.
 
+use super::bootstrap::Interval;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -32,7 +33,7 @@ impl Tally {
     pub fn scores(self) -> Prf {
         let precision = ratio(self.tp, self.tp + self.fp);
         let recall = ratio(self.tp, self.tp + self.fn_);
-        Prf { tally: self, precision, recall, f1: f1(precision, recall) }
+        Prf { tally: self, precision, recall, f1: f1(precision, recall), f1_interval: None }
     }
 }
 
@@ -58,6 +59,9 @@ pub struct Prf {
     pub recall: f64,
     /// Harmonic mean of precision and recall.
     pub f1: f64,
+    /// 95% bootstrap interval of `f1`, when one was asked for (`--bootstrap`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub f1_interval: Option<Interval>,
 }
 
 /// Unweighted means over types.
@@ -71,6 +75,9 @@ pub struct MacroPrf {
     pub f1: f64,
     /// How many types were averaged: those with a gold or a predicted entity.
     pub types: usize,
+    /// 95% bootstrap interval of `f1`, when one was asked for (`--bootstrap`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub f1_interval: Option<Interval>,
 }
 
 /// Micro, macro and per-type scores of one scope (everything, or one dataset).
@@ -98,6 +105,11 @@ impl TypeTallies {
         self.0.get_mut(label).expect("just inserted")
     }
 
+    /// Every type with its tally, sorted by type.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &Tally)> {
+        self.0.iter().map(|(l, t)| (l.as_str(), t))
+    }
+
     /// Adds another set of tallies into this one.
     pub fn absorb(&mut self, other: &TypeTallies) {
         for (label, t) in &other.0 {
@@ -119,7 +131,7 @@ impl TypeTallies {
         let per_type: BTreeMap<String, Prf> = self.0.iter().map(|(l, t)| (l.clone(), t.scores())).collect();
         let n = per_type.len();
         let mean = |f: fn(&Prf) -> f64| if n == 0 { 0.0 } else { per_type.values().map(f).sum::<f64>() / n as f64 };
-        let macro_ = MacroPrf { precision: mean(|p| p.precision), recall: mean(|p| p.recall), f1: mean(|p| p.f1), types: n };
+        let macro_ = MacroPrf { precision: mean(|p| p.precision), recall: mean(|p| p.recall), f1: mean(|p| p.f1), types: n, f1_interval: None };
         Scores { micro: self.pooled().scores(), macro_, per_type }
     }
 }

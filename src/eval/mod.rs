@@ -2,30 +2,47 @@
 //!
 //! Data enters as gold [`Sample`]s (read from the canonical table) paired with the
 //! [`Predicted`] entities of a model, already parsed from its answers and placed in the text
-//! (see `nerprep eval`, which does that with the answer parsers and the aligner). An
-//! [`Evaluation`] takes them one sample at a time, keeping only counts, so memory grows with
-//! the number of labels and datasets, not of samples. [`Evaluation::finish`] gives an
-//! [`EvalReport`]: strict span+type scores ([`metrics`]), the eight error types of the
+//! (see `nerprep eval`, which does that with the answer parsers and [`placement`]). An
+//! [`Evaluation`] takes them one sample at a time, keeping counts: totals per label and
+//! dataset, and each sample's own few counts for the bootstrap. [`Evaluation::finish`] gives
+//! an [`EvalReport`]: strict span+type scores ([`metrics`]), the eight error types of the
 //! generative-NER assessment ([`errors`]) with examples, and a gold × predicted confusion
 //! matrix ([`confusion`]); [`report`] writes it as Markdown, JSON, CSV and PNG. [`run`]
 //! does the whole `nerprep eval`: predictions file ([`predictions`]) in, report out.
+//!
+//! Issue 19 added what a comparison with published numbers needs: the papers' own scorers
+//! ([`uniner`], [`b2ner`], run side by side by [`published`]), 95% bootstrap intervals and
+//! the paired test of two prediction files ([`bootstrap`], [`compare`]), and scores per
+//! taxonomy archetype ([`archetype`]).
 
+pub mod archetype;
+pub mod b2ner;
+pub mod bootstrap;
+pub mod compare;
 pub mod confusion;
 pub mod errors;
 pub mod metrics;
+pub mod params;
+pub mod placement;
 pub mod predictions;
+pub mod published;
 pub mod report;
 pub mod run;
+pub mod uniner;
 
 use crate::model::{Entity, Sample, Span};
 use crate::report::Counts;
+use archetype::ArchetypeScoring;
+use bootstrap::{Bootstrap, CountTable, SampleCounts};
 use confusion::{ConfusionMatrix, ConfusionTable};
+use published::PublishedScores;
 use errors::{classify, ErrorCase, ErrorType};
 use metrics::{Scores, TypeTallies};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 
-pub use run::{evaluate, EvalError, EvalOptions, EvalOutcome, EvalParams};
+pub use params::{EvalOptions, EvalParams};
+pub use run::{compare_predictions, evaluate, CompareOutcome, EvalError, EvalOutcome};
 
 /// How many examples are kept per error type.
 pub const EXAMPLES_PER_TYPE: usize = 5;
@@ -40,6 +57,16 @@ pub enum Placed {
     At(Span),
     /// Nowhere: the mention does not occur in the text (a hallucinated mention).
     NotFound,
+}
+
+impl Placed {
+    /// The span, when placed.
+    pub fn span(self) -> Option<Span> {
+        match self {
+            Placed::At(s) => Some(s),
+            Placed::NotFound => None,
+        }
+    }
 }
 
 /// One predicted entity, ready to be scored.
@@ -129,6 +156,26 @@ pub struct EvalReport {
     pub unparseable: Vec<run::UnparseableAnswer>,
     /// Where the prediction records went, with repairs and other notes.
     pub counts: Counts,
+    /// The published scorers run beside the strict one (`--scorer`).
+    pub published: Vec<PublishedScores>,
+    /// Strict scores with labels replaced by their archetype, when the gold table is mapped.
+    pub per_archetype: Option<Scores>,
+    /// How many mention-only listings each placement rule placed ([`placement`]).
+    pub placement: BTreeMap<String, u64>,
+    /// The bootstrap behind the `f1_interval`s, when one ran.
+    pub bootstrap: Option<Bootstrap>,
+}
+
+/// A finished evaluation: the report and the per-sample counts behind it (for a paired
+/// comparison with another prediction file).
+#[derive(Debug, Clone)]
+pub struct Finished {
+    /// The report.
+    pub report: EvalReport,
+    /// Strict per-sample counts, by type index.
+    pub strict: CountTable,
+    /// Per-sample counts by archetype, when the gold table is mapped.
+    pub archetypes: Option<CountTable>,
 }
 
 /// Accumulates scores, errors and confusion over samples; see the module docs.
@@ -158,6 +205,17 @@ pub struct Evaluation {
     examples: BTreeMap<ErrorType, Vec<ErrorExample>>,
     confusion: ConfusionMatrix,
     notes: BTreeMap<String, u64>,
+    type_index: BTreeMap<String, usize>,
+    per_sample: Vec<SampleCounts>,
+    archetypes: ArchetypeScoring,
+}
+
+/// Sets the micro and macro F1 intervals of `scores` from the samples of `dataset` (or all).
+fn add_intervals(scores: &mut Scores, table: &CountTable, dataset: Option<&str>, boot: Bootstrap) {
+    if let Some((micro, macro_)) = table.intervals(dataset, boot) {
+        scores.micro.f1_interval = Some(micro);
+        scores.macro_.f1_interval = Some(macro_);
+    }
 }
 
 fn example_entity(text: &str, label: &str, span: Option<Span>) -> ExampleEntity {
@@ -233,6 +291,8 @@ impl Evaluation {
             pred_set.iter().filter(|p| p.placed == Placed::NotFound).map(|p| p.label.as_str()).collect();
         self.confusion.add_sample(&gold_pairs, &pred_pairs, &unplaced);
 
+        self.keep_sample_counts(gold, &tallies);
+        self.archetypes.add(&gold.id, &gold.dataset, &gold_set, &pred_set);
         self.samples += 1;
         self.gold_entities += gold_set.len() as u64;
         self.predicted_entities += pred_set.len() as u64;
@@ -242,6 +302,18 @@ impl Evaluation {
         ds.1.absorb(&tallies);
     }
 
+    /// Keeps one sample's strict counts by type index, for the bootstrap.
+    fn keep_sample_counts(&mut self, sample: &Sample, tallies: &TypeTallies) {
+        let by_index = tallies
+            .iter()
+            .map(|(label, t)| {
+                let next = self.type_index.len();
+                (*self.type_index.entry(label.to_string()).or_insert(next), *t)
+            })
+            .collect();
+        self.per_sample.push(SampleCounts { sample: sample.id.clone(), dataset: sample.dataset.clone(), tallies: by_index });
+    }
+
     fn record_error(&mut self, sample: &Sample, case: ErrorCase) {
         *self.error_counts.entry(case.kind).or_default() += 1;
         let examples = self.examples.entry(case.kind).or_default();
@@ -249,21 +321,39 @@ impl Evaluation {
             examples.push(ErrorExample {
                 sample: sample.id.clone(),
                 text: cut(&sample.text),
-                predicted: case.predicted.as_ref().map(|p| {
-                    let span = match p.placed {
-                        Placed::At(s) => Some(s),
-                        Placed::NotFound => None,
-                    };
-                    example_entity(&p.text, &p.label, span)
-                }),
+                predicted: case.predicted.as_ref().map(|p| example_entity(&p.text, &p.label, p.placed.span())),
                 gold: case.gold.as_ref().map(|g| example_entity(&g.text, &g.label, Some(g.span))),
             });
         }
     }
 
-    /// The report; `counts` (the prediction records' accounting) gets this evaluation's
-    /// notes added.
-    pub fn finish(self, mut counts: Counts) -> EvalReport {
+    /// The report without intervals; `counts` (the prediction records' accounting) gets this
+    /// evaluation's notes added.
+    pub fn finish(self, counts: Counts) -> EvalReport {
+        self.finish_with(counts, None).report
+    }
+
+    /// The report, with 95% intervals on every micro and macro F1 when `boot` is given, and
+    /// the per-sample counts.
+    pub fn finish_with(mut self, counts: Counts, boot: Option<Bootstrap>) -> Finished {
+        let strict = CountTable { types: self.type_index.len(), samples: std::mem::take(&mut self.per_sample) };
+        let archetypes = std::mem::take(&mut self.archetypes).finish();
+        let mut report = self.into_report(counts);
+        report.per_archetype = archetypes.as_ref().map(|a| a.tallies.scores());
+        if let Some(boot) = boot {
+            add_intervals(&mut report.overall, &strict, None, boot);
+            for (dataset, scores) in &mut report.per_dataset {
+                add_intervals(&mut scores.scores, &strict, Some(dataset), boot);
+            }
+            if let (Some(scores), Some(a)) = (&mut report.per_archetype, &archetypes) {
+                add_intervals(scores, &a.table, None, boot);
+            }
+            report.bootstrap = Some(boot);
+        }
+        Finished { report, strict, archetypes: archetypes.map(|a| a.table) }
+    }
+
+    fn into_report(self, mut counts: Counts) -> EvalReport {
         for (what, n) in &self.notes {
             counts.note(what, *n);
         }
@@ -295,6 +385,10 @@ impl Evaluation {
             confusion: self.confusion.table(),
             unparseable: Vec::new(),
             counts,
+            published: Vec::new(),
+            per_archetype: None,
+            placement: BTreeMap::new(),
+            bootstrap: None,
         }
     }
 

@@ -1,6 +1,6 @@
 //! `nerprep eval` end to end: read the predictions file, parse every answer through the
-//! repair layer, place mention-only predictions with the readers' aligner, score them
-//! against the gold table and write the report.
+//! repair layer, place mention-only listings in the text, score them against the gold table
+//! (strict, and the published scorers asked for) and write the report.
 //!
 //! Predictions are read into memory grouped by sample (they are answers for a test set);
 //! the gold table is streamed batch by batch and each sample with predictions is scored as
@@ -11,27 +11,34 @@
 //! `unparseable_answer`, with examples in the report. Gold samples without any prediction
 //! are not scored (`gold_sample_without_prediction`).
 //!
-//! Mention-only answers are placed on the gold occurrence they name when there is one (a
-//! listing cannot say which occurrence it means), else with the readers' aligner; see
-//! [`place_mentions`].
+//! Mention-only answers are placed one prediction per listing, on a gold occurrence of the
+//! mention when there is one, else with the readers' aligner; see [`super::placement`].
+//! The published scorers ([`super::published`]) read the raw answers of the same records.
+//! Two prediction files are compared with [`compare_predictions`]: each is scored as above,
+//! then the paired bootstrap tests their difference ([`super::compare`]).
 //!
 //! Which gold entities count: when the records say which labels they asked (`labels`),
 //! only gold entities of those labels are expected (a label the instruction dropped cannot
 //! be missed); the others are counted as `gold_entity_label_not_asked`.
 
+use super::bootstrap::CountTable;
+use super::compare::{compare, write_comparison, Comparison, Scored as ComparedScores};
+use super::confusion::ConfusionMatrix;
+use super::params::EvalOptions;
+use super::placement::{place_listings, RuleCounts};
 use super::predictions::{read_record, PredictionRecord};
+use super::published::{Published, PublishedScoring};
 use super::report::{write_report, ReportError};
-use crate::provenance::Provenance;
-use super::{Evaluation, Placed, Predicted};
-use crate::align::{align, reason, AlignOptions};
+use super::{Evaluation, Finished, Placed, Predicted};
 use crate::answer::repair::parse_llm;
 use crate::answer::{AnswerContext, AnswerFormat, Fidelity, Prediction};
 use crate::io::{for_each_json_line, IoError};
-use crate::model::{CharIndex, Entity, Sample};
+use crate::model::{CharIndex, Sample};
+use crate::provenance::Provenance;
 use crate::report::Counts;
 use crate::table::{TableError, TableReader};
 use serde::Serialize;
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 /// How many unparseable answers are shown in the report.
@@ -86,45 +93,6 @@ pub struct EvalOutcome {
     pub bad_lines: Vec<BadLine>,
 }
 
-/// Parameters of `eval` (flags and the recipe's `eval` section).
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema, clap::Args)]
-#[serde(default, deny_unknown_fields)]
-pub struct EvalParams {
-    /// The answers' format: b2ner, iepile, pile-ner, inline-bracket, inline-xml,
-    /// json-grouped, json-occurrence, json-offset (required).
-    #[arg(long, required = true)]
-    pub answer_format: Option<AnswerFormat>,
-}
-
-impl crate::params::StageParams for EvalParams {
-    const STAGE: &'static str = "eval";
-    type Valid = EvalOptions;
-
-    fn check(&self) -> Result<EvalOptions, crate::params::ParamsError> {
-        let c = crate::params::Checker::new(Self::STAGE);
-        let Some(format) = self.answer_format else {
-            return Err(c.fail("answer_format", "is required (the format the predictions answer in)"));
-        };
-        Ok(EvalOptions::new(format))
-    }
-}
-
-/// Options of [`evaluate`].
-#[derive(Debug, Clone)]
-pub struct EvalOptions {
-    /// The answer format of the predictions.
-    pub format: AnswerFormat,
-    /// How mention-only predictions are placed (the readers' defaults).
-    pub align: AlignOptions,
-}
-
-impl EvalOptions {
-    /// Options for `format` with the readers' alignment rules.
-    pub fn new(format: AnswerFormat) -> EvalOptions {
-        EvalOptions { format, align: AlignOptions::default() }
-    }
-}
-
 fn read_predictions(
     path: &Path,
     format: AnswerFormat,
@@ -167,73 +135,16 @@ fn asked_labels(records: &[PredictionRecord]) -> Option<Vec<String>> {
     any.then_some(out)
 }
 
-/// Places mention-only listings (`(label, mention)` in answer order). A mention-only answer
-/// cannot say which occurrence it means, so a listing whose label and mention equal a gold
-/// entity's is placed on that entity's span: one listing per gold occurrence for formats
-/// that repeat a mention per occurrence, one listing for all of them for `iepile` (which
-/// lists each mention once). The other listings are placed with the readers' aligner (a
-/// mention listed once means all its occurrences); one not found in the text is an OOD
-/// mention.
-fn place_mentions(
-    gold: &Sample,
-    listings: Vec<(String, String)>,
-    format: AnswerFormat,
-    options: &AlignOptions,
-    counts: &mut Counts,
-) -> Vec<Predicted> {
-    let once_for_all = format.fidelity() == Fidelity::Distinct;
-    let mut slots: BTreeMap<(String, String), VecDeque<&Entity>> = BTreeMap::new();
-    let mut by_position: Vec<&Entity> = gold.entities.iter().collect();
-    by_position.sort_by_key(|e| e.span);
-    for e in by_position {
-        slots.entry((e.label.clone(), e.text.trim().to_string())).or_default().push_back(e);
-    }
-    let mut out = Vec::new();
-    let mut anchored: BTreeSet<(String, String)> = BTreeSet::new();
-    let mut leftovers: Vec<(String, String)> = Vec::new();
-    for (label, mention) in listings {
-        let key = (label.clone(), mention.trim().to_string());
-        match slots.get_mut(&key) {
-            Some(q) if !q.is_empty() => {
-                let take = if once_for_all { q.len() } else { 1 };
-                for e in q.drain(..take) {
-                    out.push(Predicted::at(e.span, label.clone(), mention.clone()));
-                }
-                anchored.insert(key);
-            }
-            _ if once_for_all && anchored.contains(&key) => counts.note("pred_repeated_listing", 1),
-            _ => leftovers.push((label, mention)),
-        }
-    }
-    if leftovers.is_empty() {
-        return out;
-    }
-    let a = align(&gold.text, &leftovers, options);
-    for (k, v) in &a.notes {
-        counts.note(&format!("pred_{k}"), *v);
-    }
-    for e in a.entities {
-        out.push(Predicted::at(e.span, e.label, e.text));
-    }
-    for u in a.unaligned {
-        // A mention that is not in the text is a hallucination (OOD mention); the other
-        // reasons are listings that add no span (repeats, duplicates), noted only.
-        if u.reason == reason::NOT_FOUND || u.reason == reason::NOT_ON_TOKEN_BOUNDARY {
-            out.push(Predicted { label: u.label, text: u.text, placed: Placed::NotFound });
-        }
-    }
-    out
-}
-
 /// Turns parsed predictions into scored ones: spans checked against the text, labels that
 /// differ from an asked label only by case repaired, mention-only ones placed
-/// ([`place_mentions`]).
+/// ([`place_listings`]).
 fn place(
     gold: &Sample,
     predictions: Vec<Prediction>,
     asked: Option<&[String]>,
     options: &EvalOptions,
     counts: &mut Counts,
+    rules: &mut RuleCounts,
 ) -> Vec<Predicted> {
     let index = CharIndex::new(&gold.text);
     let mut out = Vec::with_capacity(predictions.len());
@@ -269,7 +180,7 @@ fn place(
         }
     }
     if !listings.is_empty() {
-        out.extend(place_mentions(gold, listings, options.format, &options.align, counts));
+        out.extend(place_listings(gold, listings, options.format, &options.align, counts, rules));
     }
     out
 }
@@ -327,28 +238,48 @@ fn parse_records(
     predictions
 }
 
-/// Scores `pred` (JSON Lines, see [`super::predictions`]) against the gold samples table
-/// `gold`, reading answers as `options.format`, and writes the report files into `out_dir`.
-pub fn evaluate(gold: &Path, pred: &Path, options: &EvalOptions, out_dir: &Path) -> Result<EvalOutcome, EvalError> {
+/// One predictions file scored against the gold table, nothing written yet.
+struct ScoredFile {
+    finished: Finished,
+    confusion: ConfusionMatrix,
+    published: Vec<(Published, CountTable)>,
+    bad_lines: Vec<BadLine>,
+}
+
+/// Reports the gold rows that are not valid samples (they cannot be scored; their
+/// predictions show up as `unknown_sample`).
+fn note_invalid_gold(rejected: &[crate::model::QuarantineRecord], counts: &mut Counts, bad_lines: &mut Vec<BadLine>) {
+    for q in rejected {
+        counts.note(&format!("gold_invalid_row:{}", q.reason), 1);
+        bad_lines.push(BadLine {
+            line: 0,
+            reason: format!("gold_invalid_row:{}", q.reason),
+            message: format!("{}: row {}: {}", q.file, q.record.unwrap_or(0), q.message),
+        });
+    }
+}
+
+/// Scores `pred` against the streamed gold table `gold` with every scorer of `options`.
+fn score_file(gold: &Path, pred: &Path, options: &EvalOptions) -> Result<ScoredFile, EvalError> {
     let mut counts = Counts::new("eval");
     let mut bad_lines = Vec::new();
     let mut pending = read_predictions(pred, options.format, &mut counts, &mut bad_lines)?;
     let mut eval = Evaluation::default();
+    let mut published: Vec<PublishedScoring> = options.published.iter().map(|p| PublishedScoring::new(*p)).collect();
+    let mut rules = RuleCounts::default();
     let mut unparseable = Vec::new();
     let mut reader = TableReader::<Sample>::open(gold)?;
     while let Some(batch) = reader.next_checked() {
         let batch = batch?;
-        for q in &batch.rejected {
-            // A gold row that is not a valid sample cannot be scored; its predictions then
-            // show up as `unknown_sample`.
-            counts.note(&format!("gold_invalid_row:{}", q.reason), 1);
-            bad_lines.push(BadLine { line: 0, reason: format!("gold_invalid_row:{}", q.reason), message: format!("{}: row {}: {}", q.file, q.record.unwrap_or(0), q.message) });
-        }
+        note_invalid_gold(&batch.rejected, &mut counts, &mut bad_lines);
         for mut sample in batch.rows {
             let Some(records) = pending.remove(&sample.id) else {
                 counts.note("gold_sample_without_prediction", 1);
                 continue;
             };
+            for scorer in &mut published {
+                scorer.add(&sample, &records);
+            }
             let asked = asked_labels(&records);
             let fallback = default_labels(&sample);
             counts.written += records.len() as u64;
@@ -363,7 +294,7 @@ pub fn evaluate(gold: &Path, pred: &Path, options: &EvalOptions, out_dir: &Path)
             }
             let label_set = asked.unwrap_or(fallback);
             let label_set = (!label_set.is_empty()).then_some(label_set.as_slice());
-            let placed = place(&sample, predictions, label_set, options, &mut counts);
+            let placed = place(&sample, predictions, label_set, options, &mut counts, &mut rules);
             eval.add(&sample, &placed, label_set);
         }
     }
@@ -379,11 +310,98 @@ pub fn evaluate(gold: &Path, pred: &Path, options: &EvalOptions, out_dir: &Path)
     }
     bad_lines.sort_by_key(|b| b.line);
     let confusion = eval.confusion().clone();
-    let mut report = eval.finish(counts);
-    report.unparseable = unparseable;
-    let mut provenance = Provenance::new("eval", crate::params::canonical_json(&EvalParams { answer_format: Some(options.format) }));
-    provenance.inputs([gold, pred])?;
-    provenance.counts = Some(report.counts.clone());
-    let files = write_report(out_dir, &report, &confusion, provenance)?;
-    Ok(EvalOutcome { report, files, bad_lines })
+    let mut finished = eval.finish_with(counts, options.bootstrap);
+    finished.report.unparseable = unparseable;
+    finished.report.placement = rules.table();
+    let tables = finish_published(published, options, &mut finished.report);
+    Ok(ScoredFile { finished, confusion, published: tables, bad_lines })
+}
+
+/// Adds the published scorers' scores (with intervals) to `report`; their per-sample counts.
+fn finish_published(published: Vec<PublishedScoring>, options: &EvalOptions, report: &mut super::EvalReport) -> Vec<(Published, CountTable)> {
+    let mut tables = Vec::new();
+    for scorer in published {
+        let (mut scores, samples) = scorer.finish();
+        let table = CountTable { types: 1, samples };
+        if let Some(boot) = options.bootstrap {
+            scores.micro.f1_interval = table.intervals(None, boot).map(|i| i.0);
+            for (dataset, prf) in &mut scores.per_dataset {
+                prf.f1_interval = table.intervals(Some(dataset), boot).map(|i| i.0);
+            }
+        }
+        tables.push((scores.scorer, table));
+        report.published.push(scores);
+    }
+    tables
+}
+
+/// The provenance of a report on `inputs` (the gold table first).
+fn provenance(options: &EvalOptions, inputs: &[&Path], counts: &Counts) -> Result<Provenance, EvalError> {
+    let mut provenance = Provenance::new("eval", crate::params::canonical_json(&options.params));
+    provenance.inputs(inputs.iter().copied())?;
+    provenance.counts = Some(counts.clone());
+    Ok(provenance)
+}
+
+/// Writes one scored file's report into `out_dir`.
+fn write_scored(scored: ScoredFile, gold: &Path, pred: &Path, options: &EvalOptions, out_dir: &Path) -> Result<(EvalOutcome, ScoredTables), EvalError> {
+    let report = scored.finished.report;
+    let files = write_report(out_dir, &report, &scored.confusion, provenance(options, &[gold, pred], &report.counts)?)?;
+    let tables = ScoredTables { strict: scored.finished.strict, archetypes: scored.finished.archetypes, published: scored.published };
+    Ok((EvalOutcome { report, files, bad_lines: scored.bad_lines }, tables))
+}
+
+/// The per-sample counts of one scored file, by scorer.
+struct ScoredTables {
+    strict: CountTable,
+    archetypes: Option<CountTable>,
+    published: Vec<(Published, CountTable)>,
+}
+
+impl ScoredTables {
+    /// Every scorer's counts, named, with whether its macro F1 means anything.
+    fn named(&self) -> Vec<ComparedScores<'_>> {
+        let mut out = vec![ComparedScores { scorer: "strict", table: &self.strict, macro_too: true }];
+        if let Some(a) = &self.archetypes {
+            out.push(ComparedScores { scorer: "strict per archetype", table: a, macro_too: true });
+        }
+        for (p, table) in &self.published {
+            out.push(ComparedScores { scorer: p.as_str(), table, macro_too: false });
+        }
+        out
+    }
+}
+
+/// Scores `pred` (JSON Lines, see [`super::predictions`]) against the gold samples table
+/// `gold`, reading answers as `options.format`, and writes the report files into `out_dir`.
+pub fn evaluate(gold: &Path, pred: &Path, options: &EvalOptions, out_dir: &Path) -> Result<EvalOutcome, EvalError> {
+    let scored = score_file(gold, pred, options)?;
+    Ok(write_scored(scored, gold, pred, options, out_dir)?.0)
+}
+
+/// What comparing two prediction files did.
+#[derive(Debug, Clone)]
+pub struct CompareOutcome {
+    /// The first file's evaluation (report in `OUT/a/`).
+    pub a: EvalOutcome,
+    /// The second file's evaluation (report in `OUT/b/`).
+    pub b: EvalOutcome,
+    /// The paired tests (`OUT/comparison.md`, `OUT/comparison.json`).
+    pub comparison: Comparison,
+    /// The comparison files written.
+    pub files: Vec<PathBuf>,
+}
+
+/// Scores prediction files `a` and `b` against `gold` (reports in `out_dir/a/` and
+/// `out_dir/b/`) and tests the difference of every scorer's F1 with the paired bootstrap
+/// (`out_dir/comparison.md` and `.json`). Without a bootstrap (`--bootstrap 0`) the
+/// comparison lists the two scores and their difference only.
+pub fn compare_predictions(gold: &Path, a: &Path, b: &Path, options: &EvalOptions, out_dir: &Path) -> Result<CompareOutcome, EvalError> {
+    let (outcome_a, tables_a) = write_scored(score_file(gold, a, options)?, gold, a, options, &out_dir.join("a"))?;
+    let (outcome_b, tables_b) = write_scored(score_file(gold, b, options)?, gold, b, options, &out_dir.join("b"))?;
+    let comparison = compare(&a.display().to_string(), &tables_a.named(), &b.display().to_string(), &tables_b.named(), options.bootstrap);
+    let mut counts = outcome_a.report.counts.clone();
+    counts.absorb(&outcome_b.report.counts);
+    let files = write_comparison(out_dir, &comparison, provenance(options, &[gold, a, b], &counts)?)?;
+    Ok(CompareOutcome { a: outcome_a, b: outcome_b, comparison, files })
 }
