@@ -5,7 +5,7 @@
 use super::confusion::ConfusionMatrix;
 use super::metrics::Prf;
 use super::{EvalReport, ExampleEntity};
-use crate::io::{FileSet, IoError};
+use crate::io::IoError;
 use crate::plot::PlotError;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 /// The files [`write_report`] writes, by name inside the output directory.
 pub const FILES: [&str; 4] = ["report.md", "report.json", "confusion.csv", "confusion.png"];
 
-/// Writing the report failed.
+/// Writing a report (this one, or `nerprep agreement`'s) failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
     /// A file could not be written.
@@ -24,11 +24,11 @@ pub enum ReportError {
     Plot(#[from] PlotError),
 }
 
-fn pct(x: f64) -> String {
+pub(crate) fn pct(x: f64) -> String {
     format!("{:.2}", x * 100.0)
 }
 
-fn prf_cells(p: &Prf) -> String {
+pub(crate) fn prf_cells(p: &Prf) -> String {
     format!(
         "{} | {} | {} | {} | {} | {}",
         pct(p.precision),
@@ -41,7 +41,7 @@ fn prf_cells(p: &Prf) -> String {
 }
 
 /// Escapes `|` and line breaks so a value stays in its Markdown table cell.
-fn cell(s: &str) -> String {
+pub(crate) fn cell(s: &str) -> String {
     s.replace('|', "\\|").replace(['\n', '\r'], " ")
 }
 
@@ -126,34 +126,12 @@ pub fn write_report(
     dir: &Path,
     report: &EvalReport,
     confusion: &ConfusionMatrix,
-    mut provenance: crate::provenance::Provenance,
+    provenance: crate::provenance::Provenance,
 ) -> Result<Vec<PathBuf>, ReportError> {
-    let paths: Vec<PathBuf> = FILES.iter().map(|f| dir.join(f)).collect();
-    let json = serde_json::to_string_pretty(report).map_err(|e| ReportError::Io(IoError::new(&paths[1], e.into())))? + "\n";
-    let contents = [
-        to_markdown(report).into_bytes(),
-        json.into_bytes(),
-        confusion.to_csv().into_bytes(),
-        confusion.heatmap("Gold x predicted type").png_bytes(&paths[3])?,
-    ];
-    let mut set = FileSet::new();
-    let mut digests = serde_json::Map::new();
-    for (path, bytes) in paths.iter().zip(&contents) {
-        set.add(path, bytes)?;
-        digests.insert(path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(), sha256_bytes(bytes).into());
-    }
-    provenance.output = Some(sha256_bytes(serde_json::Value::Object(digests.clone()).to_string().as_bytes()));
-    let mut record = serde_json::to_value(&provenance).map_err(|e| ReportError::Io(IoError::new(dir, e.into())))?;
-    record["files"] = serde_json::Value::Object(digests);
-    let text = serde_json::to_string_pretty(&record).map_err(|e| ReportError::Io(IoError::new(dir, e.into())))? + "\n";
-    set.add(dir.join("provenance.json"), text.as_bytes())?;
-    set.commit()?;
-    Ok(paths)
+    let json_path = dir.join(FILES[1]);
+    let json = serde_json::to_string_pretty(report).map_err(|e| ReportError::Io(IoError::new(&json_path, e.into())))? + "\n";
+    let png = confusion.heatmap("Gold x predicted type").png_bytes(&dir.join(FILES[3]))?;
+    let contents = [to_markdown(report).into_bytes(), json.into_bytes(), confusion.to_csv().into_bytes(), png];
+    let files: Vec<(&str, Vec<u8>)> = FILES.iter().copied().zip(contents).collect();
+    Ok(provenance.write_report_dir(dir, &files)?)
 }
-
-/// The hex SHA-256 of `bytes`.
-fn sha256_bytes(bytes: &[u8]) -> String {
-    use sha2::Digest;
-    crate::provenance::hex(&sha2::Sha256::digest(bytes))
-}
-
