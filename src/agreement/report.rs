@@ -85,7 +85,7 @@ pub fn write_report(
     heatmap.row_axis = "first annotator".into();
     heatmap.col_axis = "second annotator (colour: share of the row)".into();
     let png = heatmap.png_bytes(&dir.join(FILES[3]))?;
-    let contents = [to_markdown(report, max_listed).into_bytes(), json.into_bytes(), confusion.to_csv().into_bytes(), png];
+    let contents = [to_markdown(report, max_listed).into_bytes(), json.into_bytes(), confusion.to_csv().replacen("gold\\predicted", "first\\second", 1).into_bytes(), png];
     let files: Vec<(&str, Vec<u8>)> = FILES.iter().copied().zip(contents).collect();
     Ok(provenance.write_report_dir(dir, &files)?)
 }

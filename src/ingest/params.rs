@@ -329,6 +329,24 @@ mod tests {
     }
 
     #[test]
+    fn entity_types_and_annotators_take_one_value_or_a_list() {
+        let (p, valid) = from_yaml::<IngestParams>("format: xmi\nentity_type: a.B\nannotators: all\n", Path::new("r.yaml")).unwrap();
+        assert_eq!((p.entity_type, valid.xmi.unwrap().annotators), (vec!["a.B".to_string()], Annotators::All));
+        let text = "format: xmi\nentity_type: [a.B, a.C]\nannotators: [alice, curation]\n";
+        let (p, valid) = from_yaml::<IngestParams>(text, Path::new("r.yaml")).unwrap();
+        let xmi = valid.xmi.unwrap();
+        assert_eq!(xmi.entity_types, vec!["a.B", "a.C"]);
+        assert_eq!(xmi.annotators, Annotators::Users(vec!["alice".into(), "curation".into()]));
+        let (back, _) = from_yaml::<IngestParams>(&serde_norway::to_string(&p).unwrap(), Path::new("r.yaml")).unwrap();
+        assert_eq!(back, p);
+        let cli = Cli::try_parse_from(["ingest", "-f", "xmi", "--entity-type", "a.B", "--entity-type", "a.C", "--annotators", "alice,bob"]).unwrap();
+        assert_eq!((cli.params.entity_type.len(), cli.params.annotators.len()), (2, 2));
+        let bad = IngestParams { format: Some(SourceFormat::Xmi), entity_type: vec!["a.B".into(), "a.B".into()], annotators: vec!["all".into(), "bob".into()], ..IngestParams::default() };
+        let keys: Vec<String> = bad.check().unwrap_err().problems.iter().map(|p| p.key()).collect();
+        assert_eq!(keys, vec!["ingest.annotators", "ingest.entity_type"]);
+    }
+
+    #[test]
     fn view_and_all_views_conflict() {
         let p = IngestParams { format: Some(SourceFormat::Xmi), view: Some("v".into()), all_views: true, ..IngestParams::default() };
         assert_eq!(p.check().unwrap_err().problems[0].key(), "ingest.view");

@@ -1,5 +1,7 @@
 //! UIMA CAS XMI reader (INCEpTION, WebAnno, DKPro Core, cTAKES exports; datasets such as
-//! FRAME): XMI files, directories of them, or zip archives of them, plus a TypeSystem XML.
+//! FRAME): XMI files, directories of them, zip archives of them, or INCEpTION project exports
+//! (see [`crate::uima::inception`]: one document per annotator's file, `--annotators` picks
+//! whose, `meta.annotator` and `meta.document` say which), plus a TypeSystem XML.
 //!
 //! Data enters as documents: each `.xmi` file or zip member is one CAS. A document is parsed
 //! with a pull parser ([`crate::uima::xmi`]) into the feature structures the type system
@@ -13,12 +15,16 @@
 //! UIMA offsets are UTF-16 units and are converted to code points
 //! ([`crate::uima::offsets`]); an offset past the text, inside a surrogate pair, unparsable,
 //! or a begin after its end sends that annotation to `unaligned` with the reason, and the
-//! rest of the document is kept. The label is the `--label-feature` (default `value`), or the
+//! rest of the document is kept. Entities are the annotations of every `--entity-type` (a
+//! layer each, kept in `Entity::layer`; `meta.layer_types` maps layers to type names). The
+//! label is the `--label-feature` (default `value`), or the
 //! short type name when that is absent or empty (noted `label_from_type_name`); an
 //! `identifier` feature (Wikidata/KB link) is kept per entity. Relations come from types with
 //! `Governor`/`Dependent` features pointing at entities (INCEpTION/WebAnno relation layers;
 //! label = the first non-empty string feature, else the short type name) and from link
 //! features (an `FSArray` of links with `role` and `target`, FRAME-/INCEpTION-style slots).
+//! Coreference chains (`first` → link → `next` …) give `coref` relations between consecutive
+//! mentions; a link with no entity under it becomes an entity of the chain's layer (counted).
 //! Tokens are used to count entities that do not start and end on token boundaries.
 //!
 //! A document that cannot be used goes to quarantine whole, with its line and reason:

@@ -34,6 +34,8 @@ use std::path::Path;
 pub const ENTITY_RELATION: &str = "webanno.custom.EntityRelation";
 /// Name of the type system file in the output.
 pub const TYPESYSTEM_FILE: &str = "TypeSystem.xml";
+/// Name of the provenance record in the output.
+pub const PROVENANCE_FILE: &str = "provenance.json";
 /// The package of span layers the table does not name a type for.
 const CUSTOM_PACKAGE: &str = "webanno.custom";
 
@@ -61,6 +63,8 @@ enum LayerKind {
 pub struct ExportTypes {
     kinds: std::collections::BTreeSet<LayerKind>,
     coref_without_layer: bool,
+    /// The namespace prefixes, worked out on first use after the last [`ExportTypes::add`].
+    prefixes: std::sync::OnceLock<Vec<(String, String)>>,
 }
 
 /// How the layer `layer` of `sample` is written.
@@ -84,6 +88,7 @@ fn layer_kind(sample: &Sample, layer: Option<&str>) -> LayerKind {
 impl ExportTypes {
     /// Adds the layers of one sample.
     pub fn add(&mut self, sample: &Sample) {
+        self.prefixes = std::sync::OnceLock::new();
         for e in &sample.entities {
             self.kinds.insert(layer_kind(sample, e.layer.as_deref()));
         }
@@ -150,10 +155,12 @@ impl ExportTypes {
     }
 
     /// Every namespace the types use, with the prefix documents declare it under.
-    fn prefixes(&self) -> Vec<(String, String)> {
-        let ts = self.typesystem();
-        let spaces: std::collections::BTreeSet<String> = ts.types().filter(|t| !t.builtin).map(|t| namespace_of(&t.name)).collect();
-        spaces.into_iter().enumerate().map(|(i, ns)| (format!("ns{i}"), ns)).collect()
+    fn prefixes(&self) -> &[(String, String)] {
+        self.prefixes.get_or_init(|| {
+            let ts = self.typesystem();
+            let spaces: std::collections::BTreeSet<String> = ts.types().filter(|t| !t.builtin).map(|t| namespace_of(&t.name)).collect();
+            spaces.into_iter().enumerate().map(|(i, ns)| (format!("ns{i}"), ns)).collect()
+        })
     }
 }
 
@@ -261,7 +268,7 @@ pub fn sample_to_xmi(sample: &Sample, types: &ExportTypes) -> Result<String, &'s
     out.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<xmi:XMI");
     push_attr(&mut out, "xmlns:xmi", crate::uima::XMI_NS);
     push_attr(&mut out, "xmlns:cas", crate::uima::CAS_NS);
-    for (prefix, ns) in &prefixes {
+    for (prefix, ns) in prefixes {
         push_attr(&mut out, &format!("xmlns:{prefix}"), ns);
     }
     out.push_str(" xmi:version=\"2.0\">\n  <cas:NULL xmi:id=\"0\"/>\n");
@@ -398,12 +405,14 @@ impl Target {
 }
 
 /// Writes the samples of `input` as XMI documents plus `TypeSystem.xml` into `output` (a
-/// directory, or a zip archive when it ends in `.zip`); returns the counts (records are
-/// samples, written are documents).
+/// directory, or a zip archive when it ends in `.zip`), and last `provenance.json`: the
+/// record `provenance` given, with the counts, a `files` map of each file's SHA-256 and, as
+/// `output`, the digest of that map. Returns the counts (records are samples, written are
+/// documents).
 ///
 /// An existing directory that is not empty is refused unless `force`; with it, only the
 /// files export writes are replaced.
-pub fn export_xmi(input: &Path, output: &Path, force: bool) -> Result<Counts, ExportError> {
+pub fn export_xmi(input: &Path, output: &Path, force: bool, mut provenance: crate::provenance::Provenance) -> Result<Counts, ExportError> {
     let mut counts = Counts::new("export");
     let mut types = ExportTypes::default();
     for batch in TableReader::<Sample>::open(input)? {
@@ -412,7 +421,12 @@ pub fn export_xmi(input: &Path, output: &Path, force: bool) -> Result<Counts, Ex
         }
     }
     let mut target = Target::create(output, force)?;
-    target.put(TYPESYSTEM_FILE, types.typesystem().to_xml().as_bytes(), output)?;
+    let mut digests = serde_json::Map::new();
+    let mut put = |target: &mut Target, name: &str, bytes: &[u8]| {
+        digests.insert(name.to_string(), crate::provenance::sha256_hex(bytes).into());
+        target.put(name, bytes, output)
+    };
+    put(&mut target, TYPESYSTEM_FILE, types.typesystem().to_xml().as_bytes())?;
     for batch in TableReader::<Sample>::open(input)? {
         for sample in batch? {
             counts.read += 1;
@@ -425,10 +439,16 @@ pub fn export_xmi(input: &Path, output: &Path, force: bool) -> Result<Counts, Ex
             };
             counts.note("unaligned_not_exported", sample.unaligned.len() as u64);
             counts.note("archetype_not_exported", sample.entities.iter().filter(|e| e.archetype.is_some()).count() as u64);
-            target.put(&file_name(counts.read - 1, &sample.id), xmi.as_bytes(), output)?;
+            put(&mut target, &file_name(counts.read - 1, &sample.id), xmi.as_bytes())?;
             counts.written += 1;
         }
     }
+    provenance.output = Some(crate::provenance::sha256_hex(serde_json::Value::Object(digests.clone()).to_string().as_bytes()));
+    provenance.counts = Some(counts.clone());
+    let mut record = serde_json::to_value(&provenance).map_err(|e| IoError::new(output, e.into()))?;
+    record["files"] = serde_json::Value::Object(digests);
+    let text = serde_json::to_string_pretty(&record).map_err(|e| IoError::new(output, e.into()))? + "\n";
+    target.put(PROVENANCE_FILE, text.as_bytes(), output)?;
     target.commit(output)?;
     Ok(counts)
 }

@@ -205,6 +205,9 @@ fn the_export_of_a_project_round_trips_through_cassis_layers_chains_and_all() {
     let export = dir.path().join("export");
     let stderr = nerprep_ok(&["export", "--format", "xmi", &s(&table), "-o", &s(&export)], 0);
     assert!(stderr.contains("read 2 = written 2"), "{stderr}");
+    let provenance: Value = serde_json::from_str(&std::fs::read_to_string(export.join("provenance.json")).unwrap()).unwrap();
+    assert_eq!((provenance["stage"].as_str(), provenance["counts"]["written"].as_u64()), (Some("export"), Some(2)));
+    assert_eq!(provenance["files"].as_object().unwrap().len(), 3, "TypeSystem.xml and the two documents");
     let seen = cassis_layers(&export);
     assert_eq!(seen.len(), samples.len());
     for (sample, v) in samples.iter().zip(&seen) {
