@@ -1322,6 +1322,10 @@ impl Reader for XmiReader {
     /// and zip archives holding them.
     fn files(&mut self, inputs: &[PathBuf]) -> Result<Vec<PathBuf>, ReadError> {
         let docs = self.discover(inputs)?;
+        if self.options.annotators != Annotators::Default && !docs.is_empty() && docs.iter().all(|d| d.project.is_none()) {
+            let first = inputs.first().cloned().unwrap_or_default();
+            return Err(config_error(&first, "--annotators applies to INCEpTION project exports (a zip with exportedproject.json), and no input is one".into()));
+        }
         self.found.clear();
         for doc in docs {
             let path = holder(&doc).to_path_buf();

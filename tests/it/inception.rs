@@ -149,6 +149,9 @@ fn an_inception_project_reads_the_curation_by_default_and_annotators_on_request(
 
     let (out, _) = ingest_layers(dir.path(), "some", &["--annotators", "bob,curation", &project], 0);
     assert_eq!(read_checked(&out).len(), 4);
+    let plain = s(&fixture("xmi/project/plain"));
+    let (_, stderr) = ingest_layers(dir.path(), "plain", &["--annotators", "all", &plain], 1);
+    assert!(stderr.contains("--annotators applies to INCEpTION project exports"), "{stderr}");
     let run = nerprep(&["ingest", "--format", "xmi", "--annotators", "alice,carol", &project, "-o", &s(&dir.path().join("x.parquet"))]);
     let stderr = String::from_utf8_lossy(&run.stderr);
     assert_eq!(run.status.code(), Some(1));
