@@ -427,6 +427,7 @@ mod tests {
 
     #[test]
     fn every_stage_params_round_trip_through_yaml() {
+        round_trips(crate::agreement::AgreementParams::default());
         round_trips(crate::consensus::ConsensusParams::default());
         round_trips(crate::embed::EmbedParams::default());
         round_trips(crate::emit::EmitParams::new(crate::emit::Template::Iepile));
