@@ -11,7 +11,7 @@
 //! the second annotator's entities the first has, recall the converse, F1 is symmetric.
 //! Scores are given overall, per label and per layer; every disagreement is listed with both
 //! versions; label confusions on the same span go into a matrix ([`ConfusionMatrix`]) pooled
-//! over the pairs. [`report`] writes Markdown, JSON, CSV and a heatmap.
+//! over the pairs. [`report`] writes Markdown, JSON, CSV (`first\\second` header) and a heatmap.
 //!
 //! Accounting: `read` = samples, `written` = samples compared with at least one other
 //! annotator's version, skipped: `no_annotator` (no `meta.annotator`/`meta.document`),
@@ -181,7 +181,7 @@ fn keys<'a>(entities: &'a [(Span, String, String, String)], layer: Option<&str>)
     entities.iter().filter(|e| layer.is_none_or(|l| e.2 == l)).map(|e| (e.0, e.1.as_str())).collect()
 }
 
-/// Adds the comparison of `b` against `a` to `tallies`, keyed by `key_of` the pair.
+/// Adds the comparison of `b` against `a` to `tallies`, each pair counted under `key(label)`.
 fn tally_into(tallies: &mut TypeTallies, a: &BTreeSet<(Span, &str)>, b: &BTreeSet<(Span, &str)>, key: impl Fn(&str) -> String) {
     for k in a.union(b) {
         let t = tallies.entry(&key(k.1));
