@@ -11,7 +11,7 @@
 //! the second annotator's entities the first has, recall the converse, F1 is symmetric.
 //! Scores are given overall, per label and per layer; every disagreement is listed with both
 //! versions; label confusions on the same span go into a matrix ([`ConfusionMatrix`]) pooled
-//! over the pairs. [`report`] writes Markdown, JSON, CSV (`first\\second` header) and a heatmap.
+//! over the pairs. [`report`] writes Markdown, JSON, CSV (`first\second` header) and a heatmap.
 //!
 //! Accounting: `read` = samples, `written` = samples compared with at least one other
 //! annotator's version, skipped: `no_annotator` (no `meta.annotator`/`meta.document`),
