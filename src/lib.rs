@@ -11,6 +11,7 @@
 //! clustering, screening, pruning, emit, eval) are sibling modules that read and extend the
 //! same table.
 
+pub mod agreement;
 pub mod align;
 pub mod answer;
 pub mod build;

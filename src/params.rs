@@ -167,6 +167,26 @@ pub trait StageParams: Serialize + DeserializeOwned + schemars::JsonSchema + Def
     }
 }
 
+/// A list of strings that a recipe may also give as a single string (`entity_type: X` or
+/// `entity_type: [X, Y]`); the schema of such a field.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize, schemars::JsonSchema)]
+#[serde(untagged)]
+pub enum OneOrMany {
+    /// One value.
+    One(String),
+    /// Several values.
+    Many(Vec<String>),
+}
+
+/// Deserialises a [`OneOrMany`] field into a list (use with `#[serde(deserialize_with)]`).
+pub fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    use serde::Deserialize;
+    Ok(match OneOrMany::deserialize(d)? {
+        OneOrMany::One(s) => vec![s],
+        OneOrMany::Many(v) => v,
+    })
+}
+
 /// `value` serialised to JSON with the keys of every object sorted.
 pub fn canonical_json<T: Serialize + ?Sized>(value: &T) -> serde_json::Value {
     sort_keys(serde_json::to_value(value).unwrap_or(serde_json::Value::Null))
@@ -199,6 +219,7 @@ pub fn stage_schemas() -> Vec<(&'static str, serde_json::Value)> {
         (P::STAGE, schema_of::<P>())
     }
     vec![
+        entry::<crate::agreement::AgreementParams>(),
         entry::<crate::cluster::ClusterParams>(),
         entry::<crate::consensus::ConsensusParams>(),
         entry::<crate::embed::EmbedParams>(),
@@ -406,6 +427,7 @@ mod tests {
 
     #[test]
     fn every_stage_params_round_trip_through_yaml() {
+        round_trips(crate::agreement::AgreementParams::default());
         round_trips(crate::consensus::ConsensusParams::default());
         round_trips(crate::embed::EmbedParams::default());
         round_trips(crate::emit::EmitParams::new(crate::emit::Template::Iepile));

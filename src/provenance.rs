@@ -92,6 +92,29 @@ impl Provenance {
         s
     }
 
+    /// Writes a report directory: every `(file name, bytes)` into `dir`, and
+    /// `dir/provenance.json` with this record (its `output` the digest of the files' digests)
+    /// and a `files` map of each file's digest. Everything is written in full before any file
+    /// replaces an older report's. Returns the paths of the files.
+    pub fn write_report_dir(mut self, dir: &Path, files: &[(&str, Vec<u8>)]) -> Result<Vec<PathBuf>, IoError> {
+        let mut set = crate::io::FileSet::new();
+        let mut digests = serde_json::Map::new();
+        let mut paths = Vec::with_capacity(files.len());
+        for (name, bytes) in files {
+            let path = dir.join(name);
+            set.add(&path, bytes)?;
+            digests.insert(name.to_string(), sha256_hex(bytes).into());
+            paths.push(path);
+        }
+        self.output = Some(sha256_hex(serde_json::Value::Object(digests.clone()).to_string().as_bytes()));
+        let mut record = serde_json::to_value(&self).map_err(|e| IoError::new(dir, e.into()))?;
+        record["files"] = serde_json::Value::Object(digests);
+        let text = serde_json::to_string_pretty(&record).map_err(|e| IoError::new(dir, e.into()))? + "\n";
+        set.add(dir.join("provenance.json"), text.as_bytes())?;
+        set.commit()?;
+        Ok(paths)
+    }
+
     /// Records the output's digest and writes this record beside the non-Parquet output
     /// `path` (which must exist), as `NAME.provenance.json`.
     pub fn write_sidecar(mut self, path: &Path) -> Result<Provenance, IoError> {
@@ -213,6 +236,11 @@ pub fn sha256_prefix(path: &Path, len: u64) -> Result<String, IoError> {
         hasher.update(&buf[..n]);
     }
     Ok(hex(&hasher.finalize()))
+}
+
+/// The hex SHA-256 of `bytes`.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex(&Sha256::digest(bytes))
 }
 
 /// Lower-case hex of a digest.

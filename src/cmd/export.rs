@@ -11,9 +11,11 @@ use std::path::PathBuf;
 /// BIO cannot express (overlapping, or cutting a token) are counted and left untagged.
 ///
 /// xmi: one UIMA CAS XMI document per sample plus TypeSystem.xml, in a directory or a zip
-/// (OUTPUT ending in .zip), for dkpro-cassis, UIMA and INCEpTION: DKPro NamedEntity
-/// (value = label, identifier), webanno.custom.EntityRelation (Governor, Dependent, label),
-/// UTF-16 offsets. Unaligned mentions and archetypes are not exported (counted).
+/// (OUTPUT ending in .zip), for dkpro-cassis, UIMA and INCEpTION: entities as annotations of
+/// their layer's type (the one they were read from; DKPro NamedEntity without a layer;
+/// value = label, identifier), `coref` relations as coreference chains, other relations as
+/// webanno.custom.EntityRelation (Governor, Dependent, label), UTF-16 offsets. Unaligned
+/// mentions and archetypes are not exported (counted).
 ///
 /// Example:
 ///   nerprep export --format conll data/politics.parquet -o politics.conll
@@ -36,14 +38,14 @@ pub struct Args {
 pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Status> {
     let format = super::checked("export", &args.params);
     super::refuse_overwriting("export", &[&args.input], &args.output);
+    let mut provenance = nerprep::provenance::Provenance::of(&args.params);
+    provenance.input(&args.input)?;
     let counts = match format {
-        ExportFormat::Xmi => export_xmi(&args.input, &args.output, args.force),
+        ExportFormat::Xmi => export_xmi(&args.input, &args.output, args.force, provenance.clone()),
         ExportFormat::Conll => export_conll(&args.input, &args.output),
     }
     .with_context(|| format!("exporting {} to {}", args.input.display(), args.output.display()))?;
     if format == ExportFormat::Conll {
-        let mut provenance = nerprep::provenance::Provenance::of(&args.params);
-        provenance.input(&args.input)?;
         provenance.counts = Some(counts.clone());
         provenance.write_sidecar(&args.output)?;
     }

@@ -18,9 +18,15 @@ use std::path::PathBuf;
 ///   nerprep ingest --format xmi --split-sentences fixtures/xmi/edge -o data/edge-sent.parquet
 ///   nerprep ingest --format iepile --shard 0/4 big/ -o data/part0.parquet   (and 1/4, 2/4, 3/4)
 ///
-/// xmi: UIMA CAS XMI files, directories of them, or zips of them (INCEpTION export), with a
-/// TypeSystem XML (--typesystem, or TypeSystem.xml inside the zip or beside the files).
-/// One sample per document (view); entities are --entity-type and its subtypes.
+///   nerprep ingest --format xmi --entity-type webanno.custom.Metadata --entity-type webanno.custom.Content \
+///       --annotators all fixtures/xmi/project/frame_project.zip -o data/frame.parquet
+///
+/// xmi: UIMA CAS XMI files, directories of them, zips of them, or INCEpTION project exports
+/// (a zip with exportedproject.json: annotation/<doc>/<user>.zip, curation/<doc>/CURATION_USER.zip;
+/// --annotators picks whose), with a TypeSystem XML (--typesystem, or TypeSystem.xml inside
+/// the zip or beside the files). One sample per document (view); entities are every
+/// --entity-type (a layer each) and their subtypes; DKPro coreference chains become `coref`
+/// relations between consecutive mentions.
 #[derive(Debug, clap::Args)]
 #[command(verbatim_doc_comment)]
 pub struct Args {

@@ -1,6 +1,7 @@
 //! Subcommands. Each file parses its arguments, builds the library's config, calls one
 //! library function and reports; no pipeline logic lives here.
 
+mod agreement;
 mod build;
 mod cluster;
 mod consensus;
@@ -44,6 +45,7 @@ pub enum Command {
     Map(map::Args),
     Emit(emit::Args),
     Eval(eval::Args),
+    Agreement(agreement::Args),
     Embed(embed::Args),
     Info(info::Args),
     Build(build::Args),
@@ -172,6 +174,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Status> {
         Command::Map(a) => map::run(a, &ctx),
         Command::Emit(a) => emit::run(a, &ctx),
         Command::Eval(a) => eval::run(a, &ctx),
+        Command::Agreement(a) => agreement::run(a, &ctx),
         Command::Embed(a) => embed::run(a, &ctx),
         Command::Info(a) => info::run(a, &ctx),
         Command::Build(a) => build::run(a, &ctx),

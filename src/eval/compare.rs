@@ -7,7 +7,7 @@
 //! [`Comparison`], written as `comparison.md` and `comparison.json` ([`write_comparison`]).
 
 use super::bootstrap::{paired_tests, point_f1, Average, Bootstrap, CountTable, Interval, SampleCounts};
-use super::report::{commit_with_provenance, ReportError};
+use super::report::ReportError;
 use crate::provenance::Provenance;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -163,7 +163,7 @@ pub fn to_markdown(c: &Comparison) -> String {
 /// Writes `comparison.md`, `comparison.json` and `provenance.json` into `dir`.
 pub fn write_comparison(dir: &Path, c: &Comparison, provenance: Provenance) -> Result<Vec<PathBuf>, ReportError> {
     let json = serde_json::to_string_pretty(c).map_err(|e| ReportError::Io(crate::io::IoError::new(dir.join(FILES[1]), e.into())))? + "\n";
-    commit_with_provenance(dir, vec![(FILES[0], to_markdown(c).into_bytes()), (FILES[1], json.into_bytes())], provenance)
+    Ok(provenance.write_report_dir(dir, &[(FILES[0], to_markdown(c).into_bytes()), (FILES[1], json.into_bytes())])?)
 }
 
 #[cfg(test)]

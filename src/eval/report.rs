@@ -7,7 +7,7 @@ use super::confusion::ConfusionMatrix;
 use super::metrics::{Prf, Scores};
 use super::published::PublishedScores;
 use super::{EvalReport, ExampleEntity};
-use crate::io::{FileSet, IoError};
+use crate::io::IoError;
 use crate::plot::PlotError;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 /// The files [`write_report`] writes, by name inside the output directory.
 pub const FILES: [&str; 4] = ["report.md", "report.json", "confusion.csv", "confusion.png"];
 
-/// Writing the report failed.
+/// Writing a report (this one, or `nerprep agreement`'s) failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
     /// A file could not be written.
@@ -26,11 +26,11 @@ pub enum ReportError {
     Plot(#[from] PlotError),
 }
 
-fn pct(x: f64) -> String {
+pub(crate) fn pct(x: f64) -> String {
     format!("{:.2}", x * 100.0)
 }
 
-fn prf_cells(p: &Prf) -> String {
+pub(crate) fn prf_cells(p: &Prf) -> String {
     format!(
         "{} | {} | {} | {} | {} | {}",
         pct(p.precision),
@@ -106,7 +106,7 @@ fn published_section(md: &mut String, published: &[PublishedScores]) {
 }
 
 /// Escapes `|` and line breaks so a value stays in its Markdown table cell.
-fn cell(s: &str) -> String {
+pub(crate) fn cell(s: &str) -> String {
     s.replace('|', "\\|").replace(['\n', '\r'], " ")
 }
 
@@ -213,44 +213,8 @@ pub fn write_report(
 ) -> Result<Vec<PathBuf>, ReportError> {
     let json_path = dir.join(FILES[1]);
     let json = serde_json::to_string_pretty(report).map_err(|e| ReportError::Io(IoError::new(&json_path, e.into())))? + "\n";
-    let contents = vec![
-        (FILES[0], to_markdown(report).into_bytes()),
-        (FILES[1], json.into_bytes()),
-        (FILES[2], confusion.to_csv().into_bytes()),
-        (FILES[3], confusion.heatmap("Gold x predicted type").png_bytes(&dir.join(FILES[3]))?),
-    ];
-    commit_with_provenance(dir, contents, provenance)
+    let png = confusion.heatmap("Gold x predicted type").png_bytes(&dir.join(FILES[3]))?;
+    let contents = [to_markdown(report).into_bytes(), json.into_bytes(), confusion.to_csv().into_bytes(), png];
+    let files: Vec<(&str, Vec<u8>)> = FILES.iter().copied().zip(contents).collect();
+    Ok(provenance.write_report_dir(dir, &files)?)
 }
-
-/// Writes the named files into `dir` with `provenance.json` describing them (each file's
-/// digest in `files`, their digest as `output`), all in full before any replaces an older
-/// one; returns the files' paths.
-pub fn commit_with_provenance(
-    dir: &Path,
-    files: Vec<(&str, Vec<u8>)>,
-    mut provenance: crate::provenance::Provenance,
-) -> Result<Vec<PathBuf>, ReportError> {
-    let mut set = FileSet::new();
-    let mut digests = serde_json::Map::new();
-    let mut paths = Vec::with_capacity(files.len());
-    for (name, bytes) in &files {
-        let path = dir.join(name);
-        set.add(&path, bytes)?;
-        digests.insert(name.to_string(), sha256_bytes(bytes).into());
-        paths.push(path);
-    }
-    provenance.output = Some(sha256_bytes(serde_json::Value::Object(digests.clone()).to_string().as_bytes()));
-    let mut record = serde_json::to_value(&provenance).map_err(|e| ReportError::Io(IoError::new(dir, e.into())))?;
-    record["files"] = serde_json::Value::Object(digests);
-    let text = serde_json::to_string_pretty(&record).map_err(|e| ReportError::Io(IoError::new(dir, e.into())))? + "\n";
-    set.add(dir.join("provenance.json"), text.as_bytes())?;
-    set.commit()?;
-    Ok(paths)
-}
-
-/// The hex SHA-256 of `bytes`.
-fn sha256_bytes(bytes: &[u8]) -> String {
-    use sha2::Digest;
-    crate::provenance::hex(&sha2::Sha256::digest(bytes))
-}
-

@@ -4,6 +4,7 @@ use crate::model::SourceFormat;
 use crate::params::{Checker, ParamsError, StageParams};
 use crate::readers::mentions::MergeMode;
 use crate::readers::xmi::{ViewSelection, XmiOptions};
+use crate::uima::inception::Annotators;
 use crate::readers::{LangPolicy, Naming};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
@@ -40,10 +41,22 @@ pub struct IngestParams {
     /// or beside the XMI files (or in a parent directory of the input).
     #[arg(long, value_name = "FILE")]
     pub typesystem: Vec<PathBuf>,
-    /// XMI: the entity annotation type; its subtypes count too [default:
+    /// XMI: an entity annotation type (a span layer); its subtypes count too. Repeat it to read
+    /// several layers into one sample: each entity keeps its layer (the short type name),
+    /// relations between layers are kept. A recipe may give one type or a list [default:
     /// de.tudarmstadt.ukp.dkpro.core.api.ner.type.NamedEntity].
     #[arg(long, value_name = "TYPE")]
-    pub entity_type: Option<String>,
+    #[serde(deserialize_with = "crate::params::one_or_many")]
+    #[schemars(with = "crate::params::OneOrMany")]
+    pub entity_type: Vec<String>,
+    /// XMI, INCEpTION project exports: whose annotations to read: `curation` (the curated
+    /// documents; the default when the project has any), `all` (every annotator, not the
+    /// curation; the default otherwise), or user names, comma-separated or repeated
+    /// (`curation` may be one of them). Every sample records its `annotator` and `document`.
+    #[arg(long, value_name = "WHO", value_delimiter = ',')]
+    #[serde(deserialize_with = "crate::params::one_or_many")]
+    #[schemars(with = "crate::params::OneOrMany")]
+    pub annotators: Vec<String>,
     /// XMI: the feature holding the label; when absent or empty the short type name is used
     /// (and counted) [default: value].
     #[arg(long, value_name = "FEATURE")]
@@ -81,7 +94,8 @@ impl Default for IngestParams {
             labels: None,
             merge: MergeMode::default(),
             typesystem: Vec::new(),
-            entity_type: None,
+            entity_type: Vec::new(),
+            annotators: Vec::new(),
             label_feature: None,
             view: None,
             all_views: false,
@@ -159,7 +173,8 @@ impl IngestParams {
     fn xmi_fields_given(&self) -> Vec<&'static str> {
         let given = [
             ("typesystem", !self.typesystem.is_empty()),
-            ("entity_type", self.entity_type.is_some()),
+            ("entity_type", !self.entity_type.is_empty()),
+            ("annotators", !self.annotators.is_empty()),
             ("label_feature", self.label_feature.is_some()),
             ("view", self.view.is_some()),
             ("all_views", self.all_views),
@@ -175,7 +190,8 @@ impl IngestParams {
         let defaults = XmiOptions::default();
         XmiOptions {
             typesystems: self.typesystem.clone(),
-            entity_type: self.entity_type.clone().unwrap_or(defaults.entity_type),
+            entity_types: if self.entity_type.is_empty() { defaults.entity_types } else { self.entity_type.clone() },
+            annotators: Annotators::parse(&self.annotators).unwrap_or_default(),
             label_feature: self.label_feature.clone().unwrap_or(defaults.label_feature),
             views: match (&self.view, self.all_views) {
                 (_, true) => ViewSelection::All,
@@ -211,6 +227,14 @@ impl StageParams for IngestParams {
             c.problem("labels", format!("only applies to format b2nerd, not {format}"));
         }
         c.require(!(self.view.is_some() && self.all_views), "view", "cannot be combined with all_views");
+        if let Err(message) = Annotators::parse(&self.annotators) {
+            c.problem("annotators", message);
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        for t in &self.entity_type {
+            c.require(!t.trim().is_empty(), "entity_type", "must name a type, got an empty string");
+            c.require(t.trim().is_empty() || seen.insert(t.as_str()), "entity_type", format!("names `{t}` twice"));
+        }
         let shard = match self.shard.as_deref().map(Shard::parse) {
             Some(Ok(s)) => Some(s),
             Some(Err(message)) => {
@@ -302,6 +326,24 @@ mod tests {
         let keys: Vec<String> = err.problems.iter().map(|p| p.key()).collect();
         assert_eq!(keys, vec!["ingest.typesystem", "ingest.split_sentences", "ingest.labels"]);
         assert_eq!(err.problems[0].as_flag(), "--typesystem only applies to format xmi, not crossner");
+    }
+
+    #[test]
+    fn entity_types_and_annotators_take_one_value_or_a_list() {
+        let (p, valid) = from_yaml::<IngestParams>("format: xmi\nentity_type: a.B\nannotators: all\n", Path::new("r.yaml")).unwrap();
+        assert_eq!((p.entity_type, valid.xmi.unwrap().annotators), (vec!["a.B".to_string()], Annotators::All));
+        let text = "format: xmi\nentity_type: [a.B, a.C]\nannotators: [alice, curation]\n";
+        let (p, valid) = from_yaml::<IngestParams>(text, Path::new("r.yaml")).unwrap();
+        let xmi = valid.xmi.unwrap();
+        assert_eq!(xmi.entity_types, vec!["a.B", "a.C"]);
+        assert_eq!(xmi.annotators, Annotators::Users(vec!["alice".into(), "curation".into()]));
+        let (back, _) = from_yaml::<IngestParams>(&serde_norway::to_string(&p).unwrap(), Path::new("r.yaml")).unwrap();
+        assert_eq!(back, p);
+        let cli = Cli::try_parse_from(["ingest", "-f", "xmi", "--entity-type", "a.B", "--entity-type", "a.C", "--annotators", "alice,bob"]).unwrap();
+        assert_eq!((cli.params.entity_type.len(), cli.params.annotators.len()), (2, 2));
+        let bad = IngestParams { format: Some(SourceFormat::Xmi), entity_type: vec!["a.B".into(), "a.B".into()], annotators: vec!["all".into(), "bob".into()], ..IngestParams::default() };
+        let keys: Vec<String> = bad.check().unwrap_err().problems.iter().map(|p| p.key()).collect();
+        assert_eq!(keys, vec!["ingest.annotators", "ingest.entity_type"]);
     }
 
     #[test]

@@ -85,12 +85,18 @@ pub struct Entity {
     pub archetype: Option<String>,
     /// A knowledge-base identifier (e.g. a Wikidata IRI) when the source links one.
     pub identifier: Option<String>,
+    /// The annotation layer the mention comes from, when the source has layers: for XMI the
+    /// short name of the entity type it was read as (`NamedEntity`, `Content`), or of the
+    /// coreference chain type for a chain link with no entity under it (`Coreference`).
+    /// `None` for formats without layers and in tables from before issue 20.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub layer: Option<String>,
 }
 
 impl Entity {
-    /// An entity with no archetype and no identifier.
+    /// An entity with no archetype, identifier or layer.
     pub fn new(span: Span, label: impl Into<String>, text: impl Into<String>) -> Self {
-        Entity { span, label: label.into(), text: text.into(), archetype: None, identifier: None }
+        Entity { span, label: label.into(), text: text.into(), archetype: None, identifier: None, layer: None }
     }
 }
 

@@ -34,6 +34,7 @@ pub fn entity_fields() -> Fields {
         utf8("text", false),
         utf8("archetype", true),
         utf8("identifier", true),
+        utf8("layer", true),
     ])
 }
 
@@ -140,6 +141,7 @@ pub fn samples_to_batch(samples: &[Sample]) -> Result<RecordBatch, ArrowError> {
             field_str(eb, 3).append_value(&e.text);
             field_str(eb, 4).append_option(e.archetype.as_deref());
             field_str(eb, 5).append_option(e.identifier.as_deref());
+            field_str(eb, 6).append_option(e.layer.as_deref());
             eb.append(true);
         }
         entities.append(true);
@@ -285,7 +287,7 @@ impl From<super::SampleError> for RowError {
 /// Converts a record batch of the samples table into one result per row: a column of the
 /// wrong shape fails the batch, a row that breaks the invariants ([`Sample::check`], a null
 /// key, a span with start after end, a `meta` that is not a JSON object) fails only itself.
-/// Columns added after version 1 (`relations`, `archetype`, `identifier`) may be absent and
+/// Columns added after version 1 (`relations`, `archetype`, `identifier`, `layer`) may be absent and
 /// default to empty; columns nerprep does not know are ignored here (`map` passes them on).
 pub fn batch_to_sample_rows(batch: &RecordBatch) -> Result<Vec<Result<Sample, RowError>>, ArrowError> {
     let id = string_column(batch, "id")?;
@@ -306,6 +308,7 @@ pub fn batch_to_sample_rows(batch: &RecordBatch) -> Result<Vec<Result<Sample, Ro
     let e_text = required(struct_str(ent, "text")?, "text")?;
     let e_arch = struct_str(ent, "archetype")?;
     let e_ident = struct_str(ent, "identifier")?;
+    let e_layer = struct_str(ent, "layer")?;
     let labels = label_set.values().as_string_opt::<i32>().ok_or_else(|| invalid("label_set items are not utf8"))?;
     let unaligned = match unaligned {
         Some(un) => {
@@ -349,6 +352,7 @@ pub fn batch_to_sample_rows(batch: &RecordBatch) -> Result<Vec<Result<Sample, Ro
                 let mut e = Entity::new(span, e_label.value(i), e_text.value(i));
                 e.archetype = opt_value(e_arch, i);
                 e.identifier = opt_value(e_ident, i);
+                e.layer = opt_value(e_layer, i);
                 s.entities.push(e);
             }
             s.label_set = list_range(label_set, row).map(|i| labels.value(i).to_string()).collect();
@@ -691,6 +695,7 @@ mod tests {
         s.entities.push(e);
         let mut e2 = Entity::new(Span::new(13, 18).unwrap(), "location", "Spain");
         e2.identifier = Some("http://www.wikidata.org/entity/Q29".into());
+        e2.layer = Some("Content".into());
         s.entities.push(e2);
         s.label_set = vec!["组织机构".into(), "location".into(), "person".into()];
         s.unaligned.push(Unaligned { label: "person".into(), text: "Bob".into(), reason: "not_found".into() });

@@ -1,5 +1,7 @@
 //! UIMA CAS XMI reader (INCEpTION, WebAnno, DKPro Core, cTAKES exports; datasets such as
-//! FRAME): XMI files, directories of them, or zip archives of them, plus a TypeSystem XML.
+//! FRAME): XMI files, directories of them, zip archives of them, or INCEpTION project exports
+//! (see [`crate::uima::inception`]: one document per annotator's file, `--annotators` picks
+//! whose, `meta.annotator` and `meta.document` say which), plus a TypeSystem XML.
 //!
 //! Data enters as documents: each `.xmi` file or zip member is one CAS. A document is parsed
 //! with a pull parser ([`crate::uima::xmi`]) into the feature structures the type system
@@ -13,12 +15,16 @@
 //! UIMA offsets are UTF-16 units and are converted to code points
 //! ([`crate::uima::offsets`]); an offset past the text, inside a surrogate pair, unparsable,
 //! or a begin after its end sends that annotation to `unaligned` with the reason, and the
-//! rest of the document is kept. The label is the `--label-feature` (default `value`), or the
+//! rest of the document is kept. Entities are the annotations of every `--entity-type` (a
+//! layer each, kept in `Entity::layer`; `meta.layer_types` maps layers to type names). The
+//! label is the `--label-feature` (default `value`), or the
 //! short type name when that is absent or empty (noted `label_from_type_name`); an
 //! `identifier` feature (Wikidata/KB link) is kept per entity. Relations come from types with
 //! `Governor`/`Dependent` features pointing at entities (INCEpTION/WebAnno relation layers;
 //! label = the first non-empty string feature, else the short type name) and from link
 //! features (an `FSArray` of links with `role` and `target`, FRAME-/INCEpTION-style slots).
+//! Coreference chains (`first` → link → `next` …) give `coref` relations between consecutive
+//! mentions; a link with no entity under it becomes an entity of the chain's layer (counted).
 //! Tokens are used to count entities that do not start and end on token boundaries.
 //!
 //! A document that cannot be used goes to quarantine whole, with its line and reason:
@@ -33,7 +39,8 @@ use crate::report::Counts;
 use crate::uima::offsets::Utf16Index;
 use crate::uima::typesystem::{TypeSystem, TypeSystemError};
 use crate::uima::xmi::{self, Cas, Fs, XmiError};
-use crate::uima::{line_at, short_name, DOCUMENT_ANNOTATION, FS_ARRAY, INITIAL_VIEW, NAMED_ENTITY, SENTENCE, TOKEN};
+use crate::uima::inception::{is_project_json, Annotators, Layout};
+use crate::uima::{line_at, short_name, COREF, DOCUMENT_ANNOTATION, FS_ARRAY, INITIAL_VIEW, NAMED_ENTITY, SENTENCE, TOKEN};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fs::File;
 use std::io::Read;
@@ -62,8 +69,10 @@ pub struct XmiOptions {
     /// TypeSystem XML files, merged; empty: look for `TypeSystem.xml` in the zip or beside
     /// the XMI files.
     pub typesystems: Vec<PathBuf>,
-    /// The entity annotation type; its subtypes count too.
-    pub entity_type: String,
+    /// The entity annotation types (span layers); their subtypes count too.
+    pub entity_types: Vec<String>,
+    /// INCEpTION project exports: whose annotations to read.
+    pub annotators: Annotators,
     /// The feature holding the label.
     pub label_feature: String,
     /// Which views to read.
@@ -80,7 +89,8 @@ impl Default for XmiOptions {
     fn default() -> Self {
         XmiOptions {
             typesystems: Vec::new(),
-            entity_type: NAMED_ENTITY.into(),
+            entity_types: vec![NAMED_ENTITY.into()],
+            annotators: Annotators::Default,
             label_feature: "value".into(),
             views: ViewSelection::Initial,
             split_sentences: false,
@@ -98,6 +108,11 @@ pub struct TypePlan {
     relation_labels: BTreeMap<String, Vec<String>>,
     /// Entity type → its link features (FSArrays of elements with a `target`).
     link_features: BTreeMap<String, Vec<String>>,
+    /// Entity or chain type → its layer: the short name of the `--entity-type` it belongs to
+    /// (the most specific one), or of a coreference chain type without its `Chain` suffix.
+    layer_of: BTreeMap<String, String>,
+    /// Layer → the full name of its type (kept in each sample's `meta.layer_types`).
+    layer_types: BTreeMap<String, String>,
     label_feature: String,
     origin: String,
 }
@@ -112,6 +127,10 @@ struct Roles {
     relation: bool,
     link: bool,
     array: bool,
+    /// A coreference chain (`first` → a chain link).
+    chain: bool,
+    /// A link of a coreference chain (`next` → the next link).
+    chain_link: bool,
 }
 
 impl Roles {
@@ -119,7 +138,7 @@ impl Roles {
         self != Roles::default()
     }
     fn annotation(self) -> bool {
-        self.entity || self.token || self.sentence || self.document || self.relation
+        self.entity || self.token || self.sentence || self.document || self.relation || self.chain || self.chain_link
     }
 }
 
@@ -142,7 +161,21 @@ impl TypePlan {
             None if ts.get(default).is_some() => annotation_type(default, what),
             None => Ok(BTreeSet::new()),
         };
-        let entities = annotation_type(&options.entity_type, "--entity-type")?;
+        let mut entities = BTreeSet::new();
+        let mut layer_of: BTreeMap<String, String> = BTreeMap::new();
+        let mut layer_types = BTreeMap::new();
+        for listed in &options.entity_types {
+            let subtypes = annotation_type(listed, "--entity-type")?;
+            for t in &subtypes {
+                // The most specific listed type wins: a subtype listed too is its own layer.
+                let more_specific = layer_of.get(t).is_some_and(|l| ts.is_subtype(l, listed));
+                if !more_specific {
+                    layer_of.insert(t.clone(), listed.clone());
+                }
+            }
+            layer_types.insert(short_name(listed).to_string(), listed.clone());
+            entities.extend(subtypes);
+        }
         let tokens = optional(&options.token_type, TOKEN, "--token-type")?;
         let sentences = optional(&options.sentence_type, SENTENCE, "--sentence-type")?;
         if options.split_sentences && sentences.is_empty() {
@@ -161,7 +194,8 @@ impl TypePlan {
         set(&sentences, |r| r.sentence = true);
         set(&ts.subtypes(DOCUMENT_ANNOTATION), |r| r.document = true);
         set(&ts.subtypes(FS_ARRAY), |r| r.array = true);
-        let points_at_entities = |range: &str| ts.is_subtype(&options.entity_type, range) || ts.is_subtype(range, &options.entity_type);
+        let points_at_entities =
+            |range: &str| options.entity_types.iter().any(|e| ts.is_subtype(e, range) || ts.is_subtype(range, e));
         let is_string = |range: &str| ts.is_subtype(range, "uima.cas.String");
         let mut relation_labels = BTreeMap::new();
         for t in ts.types().filter(|t| ts.is_annotation(&t.name)) {
@@ -184,7 +218,26 @@ impl TypePlan {
                 }
             }
         }
-        Ok(TypePlan { roles, relation_labels, link_features, label_feature: options.label_feature.clone(), origin })
+        // Coreference chains: a type whose `first` points at an annotation type with `next`
+        // (DKPro's CoreferenceChain/CoreferenceLink, INCEpTION's chain layers `XChain`/`XLink`).
+        for t in ts.types() {
+            let Some(first) = ts.feature(&t.name, "first") else { continue };
+            if !ts.is_annotation(&first.range) || ts.feature(&first.range, "next").is_none() {
+                continue;
+            }
+            let short = short_name(&t.name);
+            let layer = short.strip_suffix("Chain").filter(|l| !l.is_empty()).unwrap_or(short).to_string();
+            for c in ts.subtypes(&t.name) {
+                roles.entry(c.clone()).or_default().chain = true;
+                layer_of.entry(c).or_insert_with(|| layer.clone());
+            }
+            for l in ts.subtypes(&first.range) {
+                roles.entry(l).or_default().chain_link = true;
+            }
+            layer_types.entry(layer).or_insert_with(|| t.name.clone());
+        }
+        let layer_of = layer_of.into_iter().map(|(t, l)| (t, short_name(&l).to_string())).collect();
+        Ok(TypePlan { roles, relation_labels, link_features, layer_of, layer_types, label_feature: options.label_feature.clone(), origin })
     }
 
     fn roles(&self, type_name: &str) -> Roles {
@@ -208,6 +261,9 @@ pub struct XmiDocument {
     pub plan: usize,
     /// Size in bytes, for progress.
     pub size: u64,
+    /// INCEpTION project exports: the source document's name and the annotator, recorded in
+    /// every sample's `meta` as `document` and `annotator`.
+    pub project: Option<(String, String)>,
 }
 
 /// Where a document's bytes are.
@@ -221,6 +277,24 @@ pub enum DocSource {
         archive: PathBuf,
         /// The member name.
         member: String,
+    },
+    /// An XMI document inside a zip that is itself a member of a zip (an annotator's file of
+    /// an INCEpTION project export).
+    Nested {
+        /// The outer archive.
+        archive: PathBuf,
+        /// The member of the outer archive (the inner zip).
+        member: String,
+        /// The XMI member of the inner zip.
+        inner: String,
+    },
+    /// Nothing to read: a document of a project export that the annotator selection has no
+    /// file for (counted as read and skipped with the reason).
+    Missing {
+        /// The project archive.
+        archive: PathBuf,
+        /// The skip reason.
+        reason: &'static str,
     },
 }
 
@@ -338,7 +412,7 @@ impl XmiReader {
         };
         let size = std::fs::metadata(path).map_err(|e| IoError::new(path, e))?.len();
         let ctx = context(path.display().to_string(), root, &strip_ext(rel), options);
-        docs.push(XmiDocument { ctx, source: DocSource::File(path.to_path_buf()), plan, size });
+        docs.push(XmiDocument { ctx, source: DocSource::File(path.to_path_buf()), plan, size, project: None });
         Ok(())
     }
 
@@ -349,6 +423,15 @@ impl XmiReader {
             names.push(name.map_err(|e| config_error(path, format!("unreadable zip member name: {e}")))?.into_owned());
         }
         names.sort();
+        if names.iter().any(|n| is_project_json(n)) {
+            return self.discover_project(path, root, &names, &mut archive, options, docs);
+        }
+        if !names.iter().any(|n| has_extension(Path::new(n), "xmi")) {
+            return Err(config_error(
+                path,
+                "is neither a zip of XMI documents (it holds no .xmi member) nor an INCEpTION project export (no exportedproject.json at its top); expected UIMA CAS XMI files with a TypeSystem.xml, or a project exported from INCEpTION in the UIMA CAS XMI format".into(),
+            ));
+        }
         let typesystems: Vec<&String> = names.iter().filter(|n| TYPESYSTEM_NAMES.contains(&file_name(n).to_lowercase().as_str())).collect();
         let prefix = strip_ext(rel);
         for name in names.iter().filter(|n| has_extension(Path::new(n), "xmi")) {
@@ -358,7 +441,77 @@ impl XmiReader {
             let stem = if prefix.is_empty() { member_stem } else { format!("{prefix}/{member_stem}") };
             let ctx = context(format!("{}!{name}", path.display()), root, &stem, options);
             let source = DocSource::Zip { archive: path.to_path_buf(), member: name.clone() };
-            docs.push(XmiDocument { ctx, source, plan, size });
+            docs.push(XmiDocument { ctx, source, plan, size, project: None });
+        }
+        Ok(())
+    }
+
+    /// The documents of an INCEpTION project export (see [`crate::uima::inception`]): one per
+    /// selected annotator's file, each an inner zip of one XMI document and its type system.
+    /// Documents the selection has no file for are counted as skipped (`not_annotated`).
+    fn discover_project(
+        &mut self,
+        path: &Path,
+        root: &Root,
+        names: &[String],
+        archive: &mut zip::ZipArchive<File>,
+        options: &Naming,
+        docs: &mut Vec<XmiDocument>,
+    ) -> Result<(), ReadError> {
+        let layout = Layout::of(names.iter().map(String::as_str));
+        if layout.documents.is_empty() {
+            let found = if layout.other_formats.is_empty() {
+                "no annotation/<document>/<user>.zip or curation/<document>/CURATION_USER.zip".to_string()
+            } else {
+                format!("annotation files in another format ({})", layout.other_formats.iter().cloned().collect::<Vec<_>>().join(", "))
+            };
+            return Err(config_error(
+                path,
+                format!("is an INCEpTION project export with {found}; export the project again with the format `UIMA CAS XMI` (XML 1.0)"),
+            ));
+        }
+        let (files, without) = layout.select(&self.options.annotators).map_err(|m| config_error(path, format!("--annotators {m}")))?;
+        for document in without {
+            let ctx = context(format!("{}!{document}", path.display()), root, &document, options);
+            docs.push(XmiDocument { ctx, source: DocSource::Missing { archive: path.to_path_buf(), reason: "not_annotated" }, plan: 0, size: 0, project: None });
+        }
+        for file in files {
+            let inner_zip = read_member(archive, &file.member).map_err(|m| config_error(path, m))?;
+            let located = format!("{}!{}", path.display(), file.member);
+            let mut inner = zip::ZipArchive::new(std::io::Cursor::new(inner_zip))
+                .map_err(|e| config_error(Path::new(&located), format!("expected a zip of one XMI document and its TypeSystem.xml: {e}")))?;
+            let mut members: Vec<String> = Vec::new();
+            for name in inner.file_names() {
+                members.push(name.map_err(|e| config_error(Path::new(&located), format!("unreadable zip member name: {e}")))?.into_owned());
+            }
+            members.sort();
+            let Some(xmi) = members.iter().find(|n| has_extension(Path::new(n), "xmi")).cloned() else {
+                return Err(config_error(Path::new(&located), "holds no .xmi document; export the project in the `UIMA CAS XMI` format".into()));
+            };
+            let plan = match self.plan_index.get(GIVEN_TYPESYSTEM) {
+                Some(&i) => i,
+                None => match members.iter().find(|n| TYPESYSTEM_NAMES.contains(&file_name(n).to_lowercase().as_str())) {
+                    Some(ts_name) => {
+                        let bytes = read_member(&mut inner, ts_name).map_err(|m| config_error(Path::new(&located), m))?;
+                        // Annotators' files carry the same type system: one plan per content.
+                        let key = format!("sha256:{}", crate::provenance::sha256_hex(&bytes));
+                        match self.plan_index.get(&key) {
+                            Some(&i) => i,
+                            None => {
+                                let origin = format!("{located}!{ts_name}");
+                                let ts = TypeSystem::from_bytes(&bytes, &origin).map_err(ts_error)?;
+                                self.add_plan(key, &ts, Path::new(&origin))?
+                            }
+                        }
+                    }
+                    None => return Err(no_typesystem(Path::new(&format!("{located}!{xmi}")), "inside the annotator's zip")),
+                },
+            };
+            let size = inner.by_name(&xmi).map(|f| f.size()).unwrap_or(0);
+            let stem = format!("{}/{}", file.document, file.annotator);
+            let ctx = context(format!("{located}!{xmi}"), root, &stem, options);
+            let source = DocSource::Nested { archive: path.to_path_buf(), member: file.member.clone(), inner: xmi };
+            docs.push(XmiDocument { ctx, source, plan, size, project: Some((file.document, file.annotator)) });
         }
         Ok(())
     }
@@ -397,7 +550,11 @@ impl XmiReader {
         let plan = &self.plans[doc.plan];
         match self.samples(&doc.ctx, plan, bytes, sink.counts()) {
             Ok(samples) => {
-                for s in samples {
+                for mut s in samples {
+                    if let Some((document, annotator)) = &doc.project {
+                        s.meta.insert("document".into(), document.clone().into());
+                        s.meta.insert("annotator".into(), annotator.clone().into());
+                    }
                     sink.sample(s)?;
                 }
                 Ok(())
@@ -585,11 +742,17 @@ fn open_zip(path: &Path) -> Result<zip::ZipArchive<File>, ReadError> {
     zip::ZipArchive::new(file).map_err(|e| config_error(path, format!("expected a zip archive of XMI files: {e}")))
 }
 
-fn read_member(archive: &mut zip::ZipArchive<File>, name: &str) -> Result<Vec<u8>, String> {
+fn read_member<R: Read + std::io::Seek>(archive: &mut zip::ZipArchive<R>, name: &str) -> Result<Vec<u8>, String> {
     let mut member = archive.by_name(name).map_err(|e| format!("cannot open zip member {name}: {e}"))?;
     let mut bytes = Vec::with_capacity(member.size() as usize);
     member.read_to_end(&mut bytes).map_err(|e| format!("cannot read zip member {name}: {e}"))?;
     Ok(bytes)
+}
+
+/// Member `inner` of the zip `bytes` (itself member `member` of another zip).
+fn read_inner(bytes: Vec<u8>, member: &str, inner: &str) -> Result<Vec<u8>, String> {
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(|e| format!("zip member {member} is not a zip: {e}"))?;
+    read_member(&mut archive, inner)
 }
 
 /// Byte offset of the start of 1-based `line`.
@@ -647,6 +810,12 @@ fn check_references(cas: &Cas, roles: &[Roles], plan: &TypePlan) -> Result<(), X
         }
         if r.link {
             features.push("target");
+        }
+        if r.chain {
+            features.push("first");
+        }
+        if r.chain_link {
+            features.push("next");
         }
         for f in features {
             for id in fs.refs(f) {
@@ -782,6 +951,9 @@ fn view_content(cas: &Cas<'_>, roles: &[Roles], plan: &TypePlan, sofa: &xmi::Sof
         language: None,
         meta: serde_json::Map::new(),
     };
+    let layer_types: serde_json::Map<String, serde_json::Value> =
+        plan.layer_types.iter().map(|(l, t)| (l.clone(), serde_json::Value::String(t.clone()))).collect();
+    content.meta.insert("layer_types".into(), layer_types.into());
     let mut tokens = TokenBounds::default();
     let mut placed = Placed::default();
     let chars = CharIndex::new(text);
@@ -820,9 +992,73 @@ fn view_content(cas: &Cas<'_>, roles: &[Roles], plan: &TypePlan, sofa: &xmi::Sof
         }
     }
     content.relations.extend(link_relations(cas, roles, plan, &placed, counts));
+    coreference(cas, roles, plan, &members, (&utf16, &chars), &mut content, counts);
     content.sentences.sort_unstable();
     content.sentences.dedup();
     content
+}
+
+/// Follows every coreference chain of the view (`first`, then `next` from link to link) and
+/// links consecutive mentions with a `coref` relation, head = the earlier link. A link is
+/// the entity with the same span (the first one, when layers overlap); a link with no entity
+/// under it becomes an entity of the chain's layer, labelled with its `referenceType` (else
+/// the layer name), counted as `coref_link_as_entity`. A link whose offsets do not fit the
+/// text goes to `unaligned` and breaks the chain there; a cycle ends it.
+fn coreference(
+    cas: &Cas<'_>,
+    roles: &[Roles],
+    plan: &TypePlan,
+    members: &Members,
+    (utf16, chars): (&Utf16Index, &CharIndex),
+    content: &mut ViewContent,
+    counts: &mut Counts,
+) {
+    let mut at: HashMap<Span, u32> = HashMap::new();
+    for (i, e) in content.entities.iter().enumerate() {
+        at.entry(e.span).or_insert(i as u32);
+    }
+    for chain in cas.fss.iter().filter(|fs| roles[fs.type_id as usize].chain && members.contains(fs)) {
+        let layer = plan.layer_of.get(cas.type_name(chain)).cloned().unwrap_or_else(|| short_name(cas.type_name(chain)).to_string());
+        let mut next = chain.refs("first").next().and_then(Result::ok);
+        // `None` before the first link, `Some(None)` after a link that could not be placed.
+        let mut previous: Option<Option<u32>> = None;
+        let mut visited = HashSet::new();
+        while let Some(id) = next {
+            if !visited.insert(id) {
+                counts.note("coref_chain_cycle", 1);
+                break;
+            }
+            let Some(link) = cas.fs(id).filter(|l| roles[l.type_id as usize].chain_link) else {
+                counts.note("coref_link_not_a_link", 1);
+                break;
+            };
+            let label = link.get("referenceType").filter(|v| !v.is_empty()).unwrap_or(&layer).to_string();
+            let entity = match span_of(link, utf16).and_then(|span| chars.slice(&content.text, span).map(|t| (span, t)).ok_or("offset_past_end")) {
+                Ok((span, _)) if at.contains_key(&span) => at.get(&span).copied(),
+                Ok((span, mention)) => {
+                    let mut entity = Entity::new(span, label, mention);
+                    entity.layer = Some(layer.clone());
+                    let index = content.entities.len() as u32;
+                    content.entities.push(entity);
+                    at.insert(span, index);
+                    counts.note("coref_link_as_entity", 1);
+                    Some(index)
+                }
+                Err(reason) => {
+                    counts.note(&format!("unaligned:{reason}"), 1);
+                    content.unaligned.push(Unaligned { label, text: String::new(), reason: reason.into() });
+                    None
+                }
+            };
+            match (previous, entity) {
+                (Some(Some(head)), Some(tail)) => content.relations.push(Relation { head, tail, label: COREF.to_string() }),
+                (Some(_), _) => counts.note("relation_endpoint_unaligned", 1),
+                (None, _) => {}
+            }
+            previous = Some(entity);
+            next = link.refs("next").next().and_then(Result::ok);
+        }
+    }
 }
 
 /// Adds one entity annotation to `content`: placed (code-point span, label, identifier) or,
@@ -848,6 +1084,7 @@ fn place_entity<'c, 'a>(
         Ok((span, mention)) => {
             let mut entity = Entity::new(span, label, mention);
             entity.identifier = fs.get("identifier").filter(|v| !v.is_empty()).map(str::to_string);
+            entity.layer = plan.layer_of.get(type_name).cloned();
             placed.index.insert(fs.xmi_id, content.entities.len() as u32);
             placed.fss.push(fs);
             content.entities.push(entity);
@@ -1014,7 +1251,14 @@ fn read_one(reader: &XmiReader, doc: &XmiDocument, pre: Option<&Result<Vec<u8>, 
             read = std::fs::read(path).map_err(|e| IoError::new(path, e))?;
             &read
         }
-        (None, DocSource::Zip { archive, .. }) => return Err(config_error(archive, "zip member was not read".into())),
+        (None, DocSource::Missing { reason, .. }) => {
+            part.counts.read += 1;
+            part.counts.skip(reason, 1);
+            return Ok(part);
+        }
+        (None, DocSource::Zip { archive, .. } | DocSource::Nested { archive, .. }) => {
+            return Err(config_error(archive, "zip member was not read".into()));
+        }
     };
     reader.read_document(doc, bytes, &mut part)?;
     Ok(part)
@@ -1024,7 +1268,7 @@ fn read_one(reader: &XmiReader, doc: &XmiDocument, pre: Option<&Result<Vec<u8>, 
 fn holder(doc: &XmiDocument) -> &Path {
     match &doc.source {
         DocSource::File(p) => p,
-        DocSource::Zip { archive, .. } => archive,
+        DocSource::Zip { archive, .. } | DocSource::Nested { archive, .. } | DocSource::Missing { archive, .. } => archive,
     }
 }
 
@@ -1040,16 +1284,25 @@ impl Iterator for DocUnits<'_> {
 
     fn next(&mut self) -> Option<Self::Item> {
         let doc = self.docs.next()?;
-        let bytes = match &doc.source {
-            DocSource::File(_) => None,
-            DocSource::Zip { archive, member } => {
+        let (archive, member, inner) = match &doc.source {
+            DocSource::File(_) | DocSource::Missing { .. } => (None, "", None),
+            DocSource::Zip { archive, member } => (Some(archive), member.as_str(), None),
+            DocSource::Nested { archive, member, inner } => (Some(archive), member.as_str(), Some(inner)),
+        };
+        let bytes = match archive {
+            None => None,
+            Some(archive) => {
                 if self.open.as_ref().is_none_or(|(p, _)| p != archive) {
                     match open_zip(archive) {
                         Ok(a) => self.open = Some((archive.clone(), a)),
                         Err(e) => return Some(Err(e)),
                     }
                 }
-                self.open.as_mut().map(|(_, a)| read_member(a, member))
+                let outer = self.open.as_mut().map(|(_, a)| read_member(a, member));
+                match inner {
+                    None => outer,
+                    Some(inner) => outer.map(|r| r.and_then(|zip| read_inner(zip, member, inner))),
+                }
             }
         };
         let file = FileState::new(doc.ctx.clone());
@@ -1070,6 +1323,10 @@ impl Reader for XmiReader {
     /// and zip archives holding them.
     fn files(&mut self, inputs: &[PathBuf], counts: &mut Counts) -> Result<Vec<PathBuf>, ReadError> {
         let docs = self.discover(inputs, counts)?;
+        if self.options.annotators != Annotators::Default && !docs.is_empty() && docs.iter().all(|d| d.project.is_none()) {
+            let first = inputs.first().cloned().unwrap_or_default();
+            return Err(config_error(&first, "--annotators applies to INCEpTION project exports (a zip with exportedproject.json), and no input is one".into()));
+        }
         self.found.clear();
         for doc in docs {
             let path = holder(&doc).to_path_buf();
@@ -1135,16 +1392,16 @@ mod tests {
     fn views_are_selected_by_name_or_all() {
         let doc = fixture("cas_with_two_sofas.xmi").display().to_string();
         let entity = "uima.tcas.DocumentAnnotation".to_string();
-        let all = XmiOptions { views: ViewSelection::All, entity_type: entity.clone(), ..XmiOptions::default() };
+        let all = XmiOptions { views: ViewSelection::All, entity_types: vec![entity.clone()], ..XmiOptions::default() };
         let s = read(all, "small_typesystem.xml", &doc);
         let ids: Vec<_> = s.samples.iter().map(|x| x.id.as_str()).collect();
         assert_eq!(ids, vec!["xmi/unknown/cas_with_two_sofas:0", "xmi/unknown/cas_with_two_sofas:1"]);
         assert_eq!(s.samples[1].meta["view"], "_SecondView");
         assert_eq!(s.samples[1].entities[0].label, "DocumentAnnotation");
         assert_eq!(s.counts.notes["label_from_type_name"], 2);
-        let named = XmiOptions { views: ViewSelection::Named("_SecondView".into()), entity_type: entity.clone(), ..XmiOptions::default() };
+        let named = XmiOptions { views: ViewSelection::Named("_SecondView".into()), entity_types: vec![entity.clone()], ..XmiOptions::default() };
         assert_eq!(read(named, "small_typesystem.xml", &doc).samples.len(), 1);
-        let missing = XmiOptions { views: ViewSelection::Named("nope".into()), entity_type: entity, ..XmiOptions::default() };
+        let missing = XmiOptions { views: ViewSelection::Named("nope".into()), entity_types: vec![entity], ..XmiOptions::default() };
         let s = read(missing, "small_typesystem.xml", &doc);
         assert_eq!(s.quarantined[0].reason, "missing_view");
         assert!(s.quarantined[0].message.contains("_InitialView, _SecondView"), "{}", s.quarantined[0].message);
@@ -1157,7 +1414,7 @@ mod tests {
         assert!(err.contains("has no type `de.tudarmstadt.ukp.dkpro.core.api.ner.type.NamedEntity`"), "{err}");
         let not_annotation = XmiOptions {
             typesystems: vec![fixture("important_dkpro_types.xml")],
-            entity_type: "uima.cas.FSArray".into(),
+            entity_types: vec!["uima.cas.FSArray".into()],
             ..XmiOptions::default()
         };
         assert!(XmiReader::new(not_annotation, Naming::default()).unwrap_err().to_string().contains("not an annotation type"));

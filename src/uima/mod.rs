@@ -5,10 +5,11 @@
 //! the text lives in a `cas:Sofa`, annotations are feature structures pointing into it with
 //! UTF-16 `begin`/`end` offsets, and a TypeSystem XML says which types exist, what they
 //! inherit from and which features they carry. [`typesystem`] reads and writes those
-//! descriptions, [`xmi`] pull-parses one XMI document into a light [`xmi::Cas`] (never a DOM),
+//! descriptions, [`inception`] knows the layout of INCEpTION project exports, [`xmi`] pull-parses one XMI document into a light [`xmi::Cas`] (never a DOM),
 //! and [`offsets`] converts UTF-16 offsets to code points and back in one pass over the text.
 //! `crate::readers::xmi` turns a `Cas` into samples; `crate::writers::xmi` writes samples back.
 
+pub mod inception;
 pub mod offsets;
 pub mod typesystem;
 pub mod xmi;
@@ -25,6 +26,12 @@ pub const TOKEN: &str = "de.tudarmstadt.ukp.dkpro.core.api.segmentation.type.Tok
 pub const SENTENCE: &str = "de.tudarmstadt.ukp.dkpro.core.api.segmentation.type.Sentence";
 /// The DKPro Core document metadata type (document id, title, URI).
 pub const DOCUMENT_METADATA: &str = "de.tudarmstadt.ukp.dkpro.core.api.metadata.type.DocumentMetaData";
+/// The DKPro Core coreference chain type (`first` → the first link).
+pub const COREFERENCE_CHAIN: &str = "de.tudarmstadt.ukp.dkpro.core.api.coref.type.CoreferenceChain";
+/// The DKPro Core coreference link type (`next`, `referenceType`, `referenceRelation`).
+pub const COREFERENCE_LINK: &str = "de.tudarmstadt.ukp.dkpro.core.api.coref.type.CoreferenceLink";
+/// The relation label of consecutive mentions of a coreference chain.
+pub const COREF: &str = "coref";
 /// The UIMA annotation type: everything with `begin`/`end` derives from it.
 pub const ANNOTATION: &str = "uima.tcas.Annotation";
 /// The UIMA document annotation type (carries `language`).

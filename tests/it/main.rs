@@ -15,6 +15,8 @@ mod crossner;
 mod embed;
 mod emit;
 mod eval;
+mod inception;
+mod agreement;
 mod iepile;
 mod ingest;
 mod map;

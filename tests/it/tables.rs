@@ -143,7 +143,7 @@ fn provenance_is_stable_and_changes_with_a_parameter_or_an_input_byte() {
     let out = nerprep(&["info", s(&dir.join("a.parquet"))]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success() && text.contains("stage: ingest") && text.contains("rows: "), "{text}");
-    assert!(text.contains("entities: list<struct<start,end,label,text,archetype,identifier>>"), "{text}");
+    assert!(text.contains("entities: list<struct<start,end,label,text,archetype,identifier,layer>>"), "{text}");
     let out = nerprep(&["info", s(&jsonl), "--json"]);
     let info: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(info["provenance"]["stage"], "emit");
