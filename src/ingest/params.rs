@@ -76,6 +76,11 @@ pub struct IngestParams {
     /// XMI: sentence type for --split-sentences [default: DKPro Core Sentence, if present].
     #[arg(long, value_name = "TYPE")]
     pub sentence_type: Option<String>,
+    /// XMI: the largest zip member read, in MiB; a bigger one is quarantined
+    /// (`zip_member_too_large`) and the archive's other documents are still read
+    /// [default: 256].
+    #[arg(long, value_name = "MIB")]
+    pub max_member_size: Option<u64>,
     /// Read only shard I of N (`I/N`, 0 ≤ I < N): a stable share of the input's units, so
     /// that N runs split a corpus and together write exactly the unsharded samples.
     /// IEPile/Pile-NER runs merged across units belong to the shard of the unit they start
@@ -102,6 +107,7 @@ impl Default for IngestParams {
             split_sentences: false,
             token_type: None,
             sentence_type: None,
+            max_member_size: None,
             shard: None,
         }
     }
@@ -181,6 +187,7 @@ impl IngestParams {
             ("split_sentences", self.split_sentences),
             ("token_type", self.token_type.is_some()),
             ("sentence_type", self.sentence_type.is_some()),
+            ("max_member_size", self.max_member_size.is_some()),
         ];
         given.into_iter().filter(|(_, g)| *g).map(|(f, _)| f).collect()
     }
@@ -201,6 +208,7 @@ impl IngestParams {
             split_sentences: self.split_sentences,
             token_type: self.token_type.clone(),
             sentence_type: self.sentence_type.clone(),
+            max_member_size: self.max_member_size.map_or(defaults.max_member_size, |mib| mib.saturating_mul(1 << 20)),
         }
     }
 }
@@ -212,6 +220,7 @@ impl StageParams for IngestParams {
     fn check(&self) -> Result<ValidIngestParams, ParamsError> {
         let mut c = Checker::new(Self::STAGE);
         let names: Vec<&str> = SourceFormat::ALL.iter().map(|f| f.as_str()).collect();
+        c.require(self.max_member_size != Some(0), "max_member_size", "must be at least 1 (MiB)");
         c.require(self.format.is_some(), "format", format!("must be given: one of {}", names.join(", ")));
         let format = self.format.unwrap_or(SourceFormat::Crossner);
         c.require(!self.lang.trim().is_empty(), "lang", "must be a language code or `auto`, got an empty string");

@@ -332,7 +332,7 @@ pub enum UnitBody {
         doc: xmi::XmiDocument,
         /// Its bytes when the finder read them already (a zip member, or why it could not
         /// be read); a file is read by the parse.
-        bytes: Option<Result<Vec<u8>, String>>,
+        bytes: Option<Result<Vec<u8>, xmi::MemberError>>,
     },
 }
 

@@ -83,6 +83,9 @@ pub struct XmiOptions {
     pub token_type: Option<String>,
     /// Sentence type; `None`: DKPro Core's `Sentence`, if the type system has it.
     pub sentence_type: Option<String>,
+    /// The largest zip member read, in bytes; a bigger one is quarantined
+    /// (`zip_member_too_large`), so one huge member cannot abort the archive.
+    pub max_member_size: u64,
 }
 
 impl Default for XmiOptions {
@@ -96,8 +99,31 @@ impl Default for XmiOptions {
             split_sentences: false,
             token_type: None,
             sentence_type: None,
+            max_member_size: DEFAULT_MAX_MEMBER_SIZE,
         }
     }
+}
+
+/// The default [`XmiOptions::max_member_size`]: 256 MiB.
+pub const DEFAULT_MAX_MEMBER_SIZE: u64 = 256 << 20;
+
+/// Why a zip member could not be read: its quarantine reason and what happened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberError {
+    /// `zip_member_unreadable` or `zip_member_too_large`.
+    pub reason: &'static str,
+    /// What was expected.
+    pub message: String,
+}
+
+impl std::fmt::Display for MemberError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+fn unreadable(message: String) -> MemberError {
+    MemberError { reason: "zip_member_unreadable", message }
 }
 
 /// What one type system means to the reader: the role of every type that matters.
@@ -476,7 +502,7 @@ impl XmiReader {
             docs.push(XmiDocument { ctx, source: DocSource::Missing { archive: path.to_path_buf(), reason: "not_annotated" }, plan: 0, size: 0, project: None });
         }
         for file in files {
-            let inner_zip = read_member(archive, &file.member).map_err(|m| config_error(path, m))?;
+            let inner_zip = read_member(archive, &file.member, self.options.max_member_size).map_err(|m| config_error(path, m.message))?;
             let located = format!("{}!{}", path.display(), file.member);
             let mut inner = zip::ZipArchive::new(std::io::Cursor::new(inner_zip))
                 .map_err(|e| config_error(Path::new(&located), format!("expected a zip of one XMI document and its TypeSystem.xml: {e}")))?;
@@ -492,7 +518,7 @@ impl XmiReader {
                 Some(&i) => i,
                 None => match members.iter().find(|n| TYPESYSTEM_NAMES.contains(&file_name(n).to_lowercase().as_str())) {
                     Some(ts_name) => {
-                        let bytes = read_member(&mut inner, ts_name).map_err(|m| config_error(Path::new(&located), m))?;
+                        let bytes = read_member(&mut inner, ts_name, self.options.max_member_size).map_err(|m| config_error(Path::new(&located), m.message))?;
                         // Annotators' files carry the same type system: one plan per content.
                         let key = format!("sha256:{}", crate::provenance::sha256_hex(&bytes));
                         match self.plan_index.get(&key) {
@@ -534,7 +560,7 @@ impl XmiReader {
             if let Some(&i) = self.plan_index.get(&key) {
                 return Ok(i);
             }
-            let bytes = read_member(archive, ts_name).map_err(|m| config_error(Path::new(&key), m))?;
+            let bytes = read_member(archive, ts_name, self.options.max_member_size).map_err(|m| config_error(Path::new(&key), m.message))?;
             let ts = TypeSystem::from_bytes(&bytes, &key).map_err(ts_error)?;
             return self.add_plan(key.clone(), &ts, Path::new(&key));
         }
@@ -742,17 +768,29 @@ fn open_zip(path: &Path) -> Result<zip::ZipArchive<File>, ReadError> {
     zip::ZipArchive::new(file).map_err(|e| config_error(path, format!("expected a zip archive of XMI files: {e}")))
 }
 
-fn read_member<R: Read + std::io::Seek>(archive: &mut zip::ZipArchive<R>, name: &str) -> Result<Vec<u8>, String> {
-    let mut member = archive.by_name(name).map_err(|e| format!("cannot open zip member {name}: {e}"))?;
+/// Reads member `name` whole, refusing one over `cap` bytes: the size the archive states is
+/// not trusted, reading stops just past the cap.
+fn read_member<R: Read + std::io::Seek>(archive: &mut zip::ZipArchive<R>, name: &str, cap: u64) -> Result<Vec<u8>, MemberError> {
+    let member = archive.by_name(name).map_err(|e| unreadable(format!("cannot open zip member {name}: {e}")))?;
+    let too_large = || MemberError {
+        reason: "zip_member_too_large",
+        message: format!("zip member {name} is larger than --max-member-size ({} MiB)", cap >> 20),
+    };
+    if member.size() > cap {
+        return Err(too_large());
+    }
     let mut bytes = Vec::with_capacity(member.size() as usize);
-    member.read_to_end(&mut bytes).map_err(|e| format!("cannot read zip member {name}: {e}"))?;
+    member.take(cap + 1).read_to_end(&mut bytes).map_err(|e| unreadable(format!("cannot read zip member {name}: {e}")))?;
+    if bytes.len() as u64 > cap {
+        return Err(too_large());
+    }
     Ok(bytes)
 }
 
 /// Member `inner` of the zip `bytes` (itself member `member` of another zip).
-fn read_inner(bytes: Vec<u8>, member: &str, inner: &str) -> Result<Vec<u8>, String> {
-    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(|e| format!("zip member {member} is not a zip: {e}"))?;
-    read_member(&mut archive, inner)
+fn read_inner(bytes: Vec<u8>, member: &str, inner: &str, cap: u64) -> Result<Vec<u8>, MemberError> {
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(|e| unreadable(format!("zip member {member} is not a zip: {e}")))?;
+    read_member(&mut archive, inner, cap)
 }
 
 /// Byte offset of the start of 1-based `line`.
@@ -1237,14 +1275,14 @@ fn label_set(entities: &[Entity]) -> Vec<String> {
 }
 
 /// Reads one document: its bytes are `pre` (a zip member read already) or the file.
-fn read_one(reader: &XmiReader, doc: &XmiDocument, pre: Option<&Result<Vec<u8>, String>>) -> Result<Part, ReadError> {
+fn read_one(reader: &XmiReader, doc: &XmiDocument, pre: Option<&Result<Vec<u8>, MemberError>>) -> Result<Part, ReadError> {
     let mut part = Part::default();
     let read;
     let bytes = match (pre, &doc.source) {
         (Some(Ok(bytes)), _) => bytes,
-        (Some(Err(message)), _) => {
+        (Some(Err(e)), _) => {
             part.counts.read += 1;
-            part.quarantine(doc.ctx.quarantine(None, None, "zip_member_unreadable", message.clone(), ""))?;
+            part.quarantine(doc.ctx.quarantine(None, None, e.reason, e.message.clone(), ""))?;
             return Ok(part);
         }
         (None, DocSource::File(path)) => {
@@ -1277,6 +1315,8 @@ fn holder(doc: &XmiDocument) -> &Path {
 struct DocUnits<'a> {
     docs: std::slice::Iter<'a, XmiDocument>,
     open: Option<(PathBuf, zip::ZipArchive<File>)>,
+    /// The largest member read ([`XmiOptions::max_member_size`]).
+    cap: u64,
 }
 
 impl Iterator for DocUnits<'_> {
@@ -1298,10 +1338,11 @@ impl Iterator for DocUnits<'_> {
                         Err(e) => return Some(Err(e)),
                     }
                 }
-                let outer = self.open.as_mut().map(|(_, a)| read_member(a, member));
+                let cap = self.cap;
+                let outer = self.open.as_mut().map(|(_, a)| read_member(a, member, cap));
                 match inner {
                     None => outer,
-                    Some(inner) => outer.map(|r| r.and_then(|zip| read_inner(zip, member, inner))),
+                    Some(inner) => outer.map(|r| r.and_then(|zip| read_inner(zip, member, inner, cap))),
                 }
             }
         };
@@ -1340,7 +1381,7 @@ impl Reader for XmiReader {
 
     fn units<'a>(&'a self, path: &Path) -> Result<Units<'a>, ReadError> {
         let docs = self.found.iter().find(|(p, _)| p == path).map(|(_, d)| d.as_slice()).unwrap_or_default();
-        Ok(Box::new(DocUnits { docs: docs.iter(), open: None }))
+        Ok(Box::new(DocUnits { docs: docs.iter(), open: None, cap: self.options.max_member_size }))
     }
 
     fn parse(&self, unit: &Unit) -> Result<Part, ReadError> {

@@ -114,3 +114,31 @@ fn regression_a_full_disk_leaves_no_partial_output() {
         assert!(left.is_empty(), "{args:?} left {left:?} on the full file system");
     }
 }
+
+#[test]
+fn regression_a_zip_member_over_the_cap_is_quarantined_and_the_others_read() {
+    use std::io::Write;
+    let dir = scratch("reg-zip-member");
+    let archive = dir.join("docs.zip");
+    let mut zip = zip::ZipWriter::new(std::fs::File::create(&archive).unwrap());
+    let options = zip::write::SimpleFileOptions::default();
+    zip.start_file("TypeSystem.xml", options).unwrap();
+    zip.write_all(&std::fs::read(fixture("xmi/important_dkpro_types.xml")).unwrap()).unwrap();
+    let doc = std::fs::read(fixture("xmi/cas_with_smileys.xmi")).unwrap();
+    zip.start_file("a.xmi", options).unwrap();
+    zip.write_all(&doc).unwrap();
+    // 2 MiB of trailing whitespace: still a valid document, but over a 1 MiB cap.
+    zip.start_file("b_big.xmi", options).unwrap();
+    zip.write_all(&doc).unwrap();
+    zip.write_all(&vec![b' '; 2 << 20]).unwrap();
+    zip.start_file("c.xmi", options).unwrap();
+    zip.write_all(&doc).unwrap();
+    zip.finish().unwrap();
+    let out = dir.join("out.parquet");
+    let stderr = nerprep_ok(&["ingest", "--format", "xmi", "--max-member-size", "1", s(&archive), "-o", s(&out)], 1);
+    assert!(stderr.contains("b_big.xmi") && stderr.contains("zip_member_too_large"), "{stderr}");
+    assert!(stderr.contains("read 3 = written 2 + quarantined 1"), "{stderr}");
+    // Under the default cap (256 MiB) the big member is read.
+    let stderr = nerprep_ok(&["ingest", "--format", "xmi", s(&archive), "-o", s(&out)], 0);
+    assert!(stderr.contains("read 3 = written 3"), "{stderr}");
+}
