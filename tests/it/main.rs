@@ -19,6 +19,8 @@ mod ingest;
 mod map;
 mod pile_ner;
 mod regression;
+mod screen;
+mod confusion;
 mod prune;
 mod stats;
 mod tables;
