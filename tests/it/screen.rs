@@ -57,6 +57,20 @@ fn conflicts(out: &Path) -> Vec<Conflict> {
     rows
 }
 
+/// The conflict rows of the pair of pairs.csv `row`, by kind, as (mention, start, end, kind,
+/// found label, found text).
+fn rows_of(out: &Path, row: &BTreeMap<String, String>) -> Vec<(String, u32, u32, String, Option<String>, Option<String>)> {
+    let pair = row["pair"].parse::<u32>().unwrap();
+    let mut rows: Vec<_> = conflicts(out).into_iter().filter(|r| r.0 == pair).map(|r| (r.1, r.2, r.3, r.4, r.5, r.6)).collect();
+    rows.sort_by(|x, y| x.3.cmp(&y.3));
+    rows
+}
+
+/// A row of [`rows_of`].
+fn row(mention: &str, start: u32, end: u32, kind: &str, found: Option<(&str, &str)>) -> (String, u32, u32, String, Option<String>, Option<String>) {
+    (mention.into(), start, end, kind.into(), found.map(|f| f.0.to_string()), found.map(|f| f.1.to_string()))
+}
+
 fn provenance(out: &Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(out.join("provenance.json")).unwrap()).unwrap()
 }
@@ -79,17 +93,13 @@ fn each_outcome_occurs_once_in_the_english_pair() {
     assert_eq!(counts_of(&pairs["beta/Location -> alpha/location"]), [1, 1, 0, 0, 0, 1]);
     assert_eq!(counts_of(&pairs["beta/organisation -> alpha/organization"]), [2, 1, 1, 0, 0, 0]);
 
-    let pair = loc["pair"].parse::<u32>().unwrap();
-    let mut rows: Vec<Conflict> = conflicts(&out).into_iter().filter(|r| r.0 == pair).collect();
-    rows.sort_by(|x, y| x.4.cmp(&y.4));
-    let some = |s: &str| Some(s.to_string());
     assert_eq!(
-        rows,
+        rows_of(&out, loc),
         vec![
-            (pair, "Paris".into(), 10, 15, "consistent".into(), some("Location"), some("Paris")),
-            (pair, "Rome".into(), 7, 11, "not_extracted".into(), None, None),
-            (pair, "Costa Rica".into(), 0, 10, "partially_extracted".into(), some("Location"), some("Rica")),
-            (pair, "Berlin".into(), 0, 6, "wrong_category".into(), some("organisation"), some("Berlin")),
+            row("Paris", 10, 15, "consistent", Some(("Location", "Paris"))),
+            row("Rome", 7, 11, "not_extracted", None),
+            row("Costa Rica", 0, 10, "partially_extracted", Some(("Location", "Rica"))),
+            row("Berlin", 0, 6, "wrong_category", Some(("organisation", "Berlin"))),
         ]
     );
     let counts = &provenance(&out)["counts"];
@@ -118,17 +128,13 @@ fn each_outcome_occurs_once_in_the_chinese_pair() {
     let place = &pairs["zh_a/地名 -> zh_b/地名"];
     assert_eq!(counts_of(place), [4, 1, 1, 1, 1, 1]);
     assert_eq!(counts_of(&pairs["zh_b/地名 -> zh_a/地名"]), [1, 1, 0, 0, 0, 0]);
-    let pair = place["pair"].parse::<u32>().unwrap();
-    let mut rows: Vec<Conflict> = conflicts(&out).into_iter().filter(|r| r.0 == pair).collect();
-    rows.sort_by(|x, y| x.4.cmp(&y.4));
-    let some = |s: &str| Some(s.to_string());
     assert_eq!(
-        rows,
+        rows_of(&out, place),
         vec![
-            (pair, "北京".into(), 2, 4, "consistent".into(), some("地名"), some("北京")),
-            (pair, "广州".into(), 0, 2, "not_extracted".into(), None, None),
-            (pair, "南京".into(), 2, 4, "partially_extracted".into(), some("地名"), some("京西")),
-            (pair, "上海".into(), 0, 2, "wrong_category".into(), some("组织"), some("上海")),
+            row("北京", 2, 4, "consistent", Some(("地名", "北京"))),
+            row("广州", 0, 2, "not_extracted", None),
+            row("南京", 2, 4, "partially_extracted", Some(("地名", "京西"))),
+            row("上海", 0, 2, "wrong_category", Some(("组织", "上海"))),
         ],
         "offsets are code points"
     );
