@@ -204,18 +204,23 @@ pub fn directory_digest(dir: &Path) -> Result<(String, u64), IoError> {
     Ok((hex(&hasher.finalize()), size))
 }
 
-/// Commits the report directory `dir` to `out`: a directory this stage wrote before (its
-/// `provenance.json` names `stage`) or none is replaced whole; any other directory keeps
-/// its files and only gets the report's files written into it, so a directory the user
-/// filled is never destroyed.
-pub fn commit_report_dir(dir: crate::io::AtomicDir, out: &Path, stage: &str) -> Result<(), IoError> {
-    let ours = |p: &Path| {
+/// Commits the report directory `dir` to `out`. A directory this stage wrote before (its
+/// `provenance.json` names `stage`, and `owns` every file name in it) is replaced whole, so
+/// stale files of the last run go; any other directory keeps its files and only gets the
+/// report's files written into it: a file nerprep did not write is never destroyed.
+pub fn commit_report_dir(dir: crate::io::AtomicDir, out: &Path, stage: &str, owns: impl Fn(&str) -> bool) -> Result<(), IoError> {
+    let recorded = |p: &Path| {
         std::fs::read_to_string(p.join("provenance.json"))
             .ok()
             .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
             .is_some_and(|v| v["stage"] == stage && v["tool"].as_str().is_some_and(|t| t.starts_with("nerprep ")))
     };
-    if !out.exists() || ours(out) { dir.commit() } else { dir.commit_into() }
+    let only_ours = |p: &Path| {
+        std::fs::read_dir(p).is_ok_and(|entries| {
+            entries.flatten().all(|e| e.path().is_file() && e.file_name().to_str().is_some_and(&owns))
+        })
+    };
+    if !out.exists() || (recorded(out) && only_ours(out)) { dir.commit() } else { dir.commit_into() }
 }
 
 /// The hex SHA-256 of a file's bytes, streamed.

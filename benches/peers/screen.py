@@ -3,7 +3,7 @@
 
 `screen`: B2NER's rule-based conflict screening the way its released script does it, a
 plain loop over (dataset pair, shared label, mention, sentence), on the first FRACTION of
-each dataset's samples; the bench scales its time up by 1 / FRACTION. Same rules as
+each table's samples (one dataset per table); the bench scales its time up by 1 / FRACTION. Same rules as
 nerprep: labels paired by normalised name, mentions of two or more characters, token
 boundaries, occurrences inside a longer entity skipped, each occurrence consistent, wrong
 category, not extracted or partially extracted.
@@ -45,11 +45,12 @@ def boundary(a, b):
 def load(paths, fraction):
     datasets = {}
     for p in paths:
-        t = pq.read_table(p, columns=["dataset", "text", "entities"]).to_pylist()
-        for row in t:
+        f = pq.ParquetFile(p)
+        take = max(1, math.ceil(f.metadata.num_rows * fraction))
+        # Only the subset is read, so that loading scales with the subset too.
+        batch = next(f.iter_batches(batch_size=take, columns=["dataset", "text", "entities"]))
+        for row in batch.to_pylist():
             datasets.setdefault(row["dataset"], []).append(row)
-    for name, rows in datasets.items():
-        datasets[name] = rows[: max(1, math.ceil(len(rows) * fraction))]
     return datasets
 
 

@@ -15,6 +15,9 @@ use crate::report::Counts;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
+/// The files of the directory, besides `provenance.json`.
+pub const FILES: [&str; 5] = ["matrix.csv", "matrix.json", "heatmap.png", "confusions.txt", "hard-negatives.yaml"];
+
 /// Writes the directory `out`.
 pub fn write_all(out: &Path, o: &ConfusionOutcome, params: &ValidConfusionParams, model: &EmbedderInfo, inputs: &[PathBuf]) -> Result<(), ConfusionError> {
     let m = &o.mcqm;
@@ -37,7 +40,8 @@ pub fn write_all(out: &Path, o: &ConfusionOutcome, params: &ValidConfusionParams
     provenance.output = Some(digest);
     provenance.output_size = Some(size);
     write_atomic(root.join("provenance.json"), provenance.to_pretty_json().as_bytes())?;
-    crate::provenance::commit_report_dir(dir, out, "confusion")?;
+    let owns = |name: &str| FILES.contains(&name) || name == "provenance.json";
+    crate::provenance::commit_report_dir(dir, out, "confusion", owns)?;
     Ok(())
 }
 

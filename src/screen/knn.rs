@@ -26,7 +26,7 @@ const MAX_CONNECTIONS: usize = 16;
 /// Layers of the graph (hnsw_rs saves indexes of 16 layers).
 const MAX_LAYER: usize = 16;
 /// Candidate list size while building.
-const EF_CONSTRUCTION: usize = 100;
+const EF_CONSTRUCTION: usize = 64;
 /// Candidate list size while searching (at least k).
 const EF_SEARCH: usize = 64;
 /// Lines of the agreement listed in report.md.
@@ -49,7 +49,7 @@ pub struct Agreement {
     pub cells: BTreeMap<(String, String, u32), BTreeMap<u32, u64>>,
     /// k.
     pub k: usize,
-    /// Mentions read, used (finite, non-zero, of an input dataset) and queried.
+    /// Rows of the embeddings tables read.
     pub read: u64,
     /// Rows left out: not finite or all zeros, or of a dataset not among the inputs.
     pub left_out: u64,
@@ -195,7 +195,7 @@ impl Agreement {
     }
 
     /// The report section: per query label, the reference labels it is called most.
-    pub fn to_markdown(&self, _worst: usize) -> String {
+    pub fn to_markdown(&self) -> String {
         let mut md = format!("## kNN check\n\nEach mention of the query dataset labelled by the majority of its {} nearest neighbours among the reference dataset's mentions (cosine, HNSW); all rows in `knn.csv`.\n\n", self.k);
         md.push_str("| reference | query | query label | queried | called (share) |\n|---|---|---|---:|---|\n");
         for ((a, b, lb), called) in self.cells.iter().take(REPORT_LINES) {

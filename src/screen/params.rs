@@ -48,7 +48,7 @@ pub struct ScreenParams {
     #[arg(long, value_name = "K")]
     pub knn: Option<usize>,
     /// With --knn: mentions queried per (dataset, label), a seeded pick (0 = all).
-    #[arg(long, default_value_t = 2000)]
+    #[arg(long, default_value_t = 200)]
     pub knn_sample: usize,
     /// Seed of the sampled occurrence rows, report examples and kNN queries.
     #[arg(long, default_value_t = 0)]
@@ -67,7 +67,7 @@ impl Default for ScreenParams {
             worst: 20,
             min_matched: 5,
             knn: None,
-            knn_sample: 2000,
+            knn_sample: 200,
             seed: 0,
         }
     }

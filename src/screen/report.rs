@@ -95,8 +95,14 @@ pub fn write_all(out: &Path, screen: &Screen, inputs: &[PathBuf], emb: &[PathBuf
     provenance.output = Some(digest);
     provenance.output_size = Some(size);
     write_atomic(root.join("provenance.json"), provenance.to_pretty_json().as_bytes())?;
-    crate::provenance::commit_report_dir(dir, out, "screen")?;
+    crate::provenance::commit_report_dir(dir, out, "screen", owns)?;
     Ok(counts)
+}
+
+/// Whether `name` is a file the screen writes into its directory.
+fn owns(name: &str) -> bool {
+    matches!(name, "conflicts.parquet" | "pairs.csv" | "report.md" | "knn.csv" | "provenance.json")
+        || (name.starts_with("heatmap-") && name.ends_with(".png"))
 }
 
 /// The ratio as CSV text (empty when nothing was checked).
@@ -365,7 +371,7 @@ pub fn report_md(screen: &Screen, params: &ValidScreenParams, counts: &Counts) -
     }
     merged_spellings(&mut md, c);
     if let Some(a) = &screen.knn {
-        md.push_str(&a.to_markdown(params.params.worst));
+        md.push_str(&a.to_markdown());
     }
     let _ = writeln!(md, "## Records\n\n```\n{counts}\n```");
     md

@@ -115,11 +115,6 @@ impl Reservoir {
         }
     }
 
-    /// The kept occurrences, sorted by key.
-    pub fn into_sorted(self) -> Vec<Occurrence> {
-        self.heap.into_sorted_vec()
-    }
-
     /// The kept occurrences, sorted by key, leaving the reservoir as it is.
     pub fn sorted(&self) -> Vec<Occurrence> {
         self.heap.clone().into_sorted_vec()
@@ -449,7 +444,7 @@ mod tests {
         for k in [5, 3, 7, 1, 9] {
             b.offer(o(k));
         }
-        let keys = |r: Reservoir| r.into_sorted().iter().map(|o| o.key).collect::<Vec<_>>();
+        let keys = |r: Reservoir| r.sorted().iter().map(|o| o.key).collect::<Vec<_>>();
         assert_eq!(keys(a), vec![1, 3, 5]);
         assert_eq!(keys(b), vec![1, 3, 5]);
     }

@@ -371,3 +371,24 @@ fn the_knn_check_labels_mentions_by_their_neighbours() {
     let out = nerprep(&["screen", &p.display().to_string(), &m.display().to_string(), "--knn", "5", "-o", &dir.join("x").display().to_string()]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("--knn needs the mention embeddings"));
 }
+
+#[test]
+fn a_directory_with_other_files_keeps_them_and_stale_heatmaps_of_an_own_directory_go() {
+    let dir = scratch("screen-outdir");
+    let a = ingest_b2nerd(&dir, "en/alpha", "alpha");
+    let b = ingest_b2nerd(&dir, "en/beta", "beta");
+    let (a, b) = (a.display().to_string(), b.display().to_string());
+    let out = dir.join("out");
+    std::fs::create_dir_all(&out).unwrap();
+    std::fs::write(out.join("notes.txt"), "mine").unwrap();
+    for _ in 0..2 {
+        nerprep_ok(&["screen", &a, &b, "-o", &out.display().to_string()], 0);
+        assert_eq!(std::fs::read_to_string(out.join("notes.txt")).unwrap(), "mine");
+        assert!(out.join("pairs.csv").is_file());
+    }
+    let own = dir.join("own");
+    nerprep_ok(&["screen", &a, &b, "-o", &own.display().to_string()], 0);
+    std::fs::write(own.join("heatmap-99-gone.png"), "stale").unwrap();
+    nerprep_ok(&["screen", &a, &b, "-o", &own.display().to_string()], 0);
+    assert!(!own.join("heatmap-99-gone.png").exists(), "a directory the screen wrote is replaced whole");
+}
