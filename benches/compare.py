@@ -12,7 +12,9 @@ nerprep wall time (higher is better for nerprep); `cpu ratio` compares CPU secon
 stays meaningful when other work shares the machine.
 Peers live in benches/peers/ and run in a venv made here from benches/peers/requirements.txt.
 
-PRUNE_SAMPLES / PRUNE_BIG_SAMPLES set the sizes of the prune jobs (200000 / 1400000).
+PRUNE_SAMPLES / PRUNE_BIG_SAMPLES set the sizes of the prune jobs (200000 / 1400000),
+SCREEN_SAMPLES the samples per dataset of the screen jobs (100000). A job may return a
+fourth value: its peer ran on a subset, and its times are multiplied by that factor.
 Usage: NERPREP=target/release/nerprep python3 benches/compare.py [--only JOB ...] [--repeat N]
 """
 import argparse
@@ -88,7 +90,8 @@ def run(cmd):
 
 
 # --- jobs -------------------------------------------------------------------------------
-# A job returns (input description, nerprep command, peer command). Add one per hot path.
+# A job returns (input description, nerprep command, peer command[, peer time factor]).
+# Add one per hot path.
 
 def job_crossner_ingest(nerprep, py):
     src = sorted((ROOT / "fixtures" / "crossner").glob("*.txt"))
@@ -456,6 +459,59 @@ def job_prune_big(nerprep, py):
     )
 
 
+# --- screen: rule-based conflict screening (B2NER) and the kNN check ---------------------
+
+SCREEN_DATASETS = 10
+
+
+def screen_tables(nerprep, n):
+    """SCREEN_DATASETS samples tables of `n` sentences each: the CrossNER fixtures replicated,
+    each replica's sentences made distinct by one extra token (setup, not timed)."""
+    work = WORK / "screen"
+    tables = [work / f"ds{d}-{n}.parquet" for d in range(SCREEN_DATASETS)]
+    if all(t.exists() for t in tables):
+        return tables
+    work.mkdir(parents=True, exist_ok=True)
+    sentences = []
+    for f in sorted((ROOT / "fixtures" / "crossner").glob("*.txt")):
+        sentences += [s for s in f.read_text().split("\n\n") if s.strip()]
+    for d, table in enumerate(tables):
+        txt = work / f"ds{d}-{n}_train.txt"
+        with open(txt, "w") as out:
+            for i in range(n):
+                out.write(sentences[(i + d * 7) % len(sentences)].strip("\n"))
+                out.write(f"\nr{i // len(sentences)}x{d}\tO\n\n")
+        run([nerprep, "--quiet", "ingest", "--format", "crossner", "--dataset", f"ds{d}", str(txt), "-o", str(table)])
+    return tables
+
+
+def job_screen(nerprep, py):
+    n = int(os.environ.get("SCREEN_SAMPLES", 100_000))
+    tables = screen_tables(nerprep, n)
+    out = WORK / "out"
+    fraction = 0.01
+    return (
+        f"{SCREEN_DATASETS} datasets x {n} samples (CrossNER replicated); peer on {fraction:.0%}, time x{1 / fraction:.0f}",
+        [nerprep, "--quiet", "screen", *map(str, tables), "-o", str(out / "screen")],
+        [py, str(PEERS / "screen.py"), "screen", str(out / "screen_peer.json"), *map(str, tables), "--fraction", str(fraction)],
+        1 / fraction,
+    )
+
+
+def job_screen_knn(nerprep, py):
+    n = int(os.environ.get("SCREEN_SAMPLES", 100_000))
+    tables = screen_tables(nerprep, n)
+    emb = WORK / "screen" / "mentions-200k.parquet"
+    if not emb.exists():
+        run([py, str(PEERS / "screen.py"), "gen-mentions", str(emb), "--n", "200000", "--datasets", str(SCREEN_DATASETS)])
+    out = WORK / "out"
+    return (
+        f"screen of {SCREEN_DATASETS} x {n} samples + kNN (k = 10) on 200,000 384-dim mention embeddings, nerprep alone",
+        [nerprep, "--quiet", "screen", *map(str, tables), "--knn", "10", "--emb", str(emb), "-o", str(out / "screen_knn")],
+        None,
+    )
+
+
 JOBS = {
     "crossner-ingest": job_crossner_ingest,
     "iepile-ingest": job_iepile_ingest,
@@ -472,6 +528,8 @@ JOBS = {
     "cluster-100k": job_cluster_100k,
     "prune": job_prune,
     "prune-1.4m": job_prune_big,
+    "screen": job_screen,
+    "screen-knn": job_screen_knn,
 }
 
 
@@ -487,10 +545,12 @@ def main():
     rows = []
     for name in args.only or JOBS:
         (WORK / "out").mkdir(parents=True, exist_ok=True)
-        what, ours, peer = JOBS[name](nerprep, py)
+        what, ours, peer, *scale = JOBS[name](nerprep, py)
         print(f"[{name}] {what} ...", file=sys.stderr, flush=True)
         t_ours = ours and min(run(ours) for _ in range(args.repeat))
         t_peer = peer and min(run(peer) for _ in range(args.repeat))
+        if t_peer and scale:  # a peer run on a subset: its times scaled up to the full input
+            t_peer = (t_peer[0] * scale[0], t_peer[1] * scale[0], t_peer[2])
         rows.append((name, what, t_ours, t_peer))
     print("\n| job | input | nerprep | peer | ratio | cpu ratio |")
     print("|---|---|---|---|---|---|")

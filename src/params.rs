@@ -221,6 +221,7 @@ pub fn stage_schemas() -> Vec<(&'static str, serde_json::Value)> {
     vec![
         entry::<crate::agreement::AgreementParams>(),
         entry::<crate::cluster::ClusterParams>(),
+        entry::<crate::confusion::ConfusionParams>(),
         entry::<crate::consensus::ConsensusParams>(),
         entry::<crate::embed::EmbedParams>(),
         entry::<crate::emit::EmitParams>(),
@@ -229,6 +230,7 @@ pub fn stage_schemas() -> Vec<(&'static str, serde_json::Value)> {
         entry::<crate::writers::ExportParams>(),
         entry::<crate::taxonomy::MapParams>(),
         entry::<crate::prune::PruneParams>(),
+        entry::<crate::screen::ScreenParams>(),
         entry::<crate::stats::StatsParams>(),
     ]
 }
@@ -437,6 +439,8 @@ mod tests {
         round_trips(crate::stats::StatsParams::default());
         round_trips(crate::cluster::ClusterParams::default());
         round_trips(crate::prune::PruneParams::default());
+        round_trips(crate::screen::ScreenParams::default());
+        round_trips(crate::confusion::ConfusionParams::default());
         round_trips(crate::ingest::IngestParams { format: Some(crate::model::SourceFormat::Crossner), ..Default::default() });
     }
 

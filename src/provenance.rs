@@ -207,6 +207,47 @@ pub fn describe(path: &Path) -> Result<Described, crate::table::TableError> {
     Ok(d)
 }
 
+/// SHA-256 over `name<TAB>sha256` lines of every file in `dir` (sorted by name), and their
+/// total size: the output digest of a report directory.
+pub fn directory_digest(dir: &Path) -> Result<(String, u64), IoError> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .map_err(|e| IoError::new(dir, e))?
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().is_file())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n != "provenance.json")
+        .collect();
+    names.sort();
+    let mut hasher = Sha256::new();
+    let mut size = 0;
+    for name in names {
+        let path = dir.join(&name);
+        let digest = sha256_file(&path)?;
+        size += std::fs::metadata(&path).map_err(|e| IoError::new(&path, e))?.len();
+        hasher.update(format!("{name}\t{digest}\n").as_bytes());
+    }
+    Ok((hex(&hasher.finalize()), size))
+}
+
+/// Commits the report directory `dir` to `out`. A directory this stage wrote before (its
+/// `provenance.json` names `stage`, and `owns` every file name in it) is replaced whole, so
+/// stale files of the last run go; any other directory keeps its files and only gets the
+/// report's files written into it: a file nerprep did not write is never destroyed.
+pub fn commit_report_dir(dir: crate::io::AtomicDir, out: &Path, stage: &str, owns: impl Fn(&str) -> bool) -> Result<(), IoError> {
+    let recorded = |p: &Path| {
+        std::fs::read_to_string(p.join("provenance.json"))
+            .ok()
+            .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+            .is_some_and(|v| v["stage"] == stage && v["tool"].as_str().is_some_and(|t| t.starts_with("nerprep ")))
+    };
+    let only_ours = |p: &Path| {
+        std::fs::read_dir(p).is_ok_and(|entries| {
+            entries.flatten().all(|e| e.path().is_file() && e.file_name().to_str().is_some_and(&owns))
+        })
+    };
+    if !out.exists() || (recorded(out) && only_ours(out)) { dir.commit() } else { dir.commit_into() }
+}
+
 /// The hex SHA-256 of a file's bytes, streamed.
 pub fn sha256_file(path: &Path) -> Result<String, IoError> {
     let mut file = std::fs::File::open(path).map_err(|e| IoError::new(path, e))?;

@@ -17,7 +17,7 @@
 use super::compare::Reference;
 use super::kmeans::{self, KMeansFit, Matrix};
 use super::{ClusterError, Sweep, ValidClusterParams};
-use crate::io::{write_atomic, AtomicDir, IoError};
+use crate::io::{write_atomic, AtomicDir};
 use crate::plot::PlotError;
 use crate::provenance::Provenance;
 use crate::report::Counts;
@@ -110,7 +110,7 @@ pub fn write_all(
     write_assignments(&root.join("assignments.parquet"), ids, &clusters, provenance.clone())?;
     let draft = draft_mapping(inputs, ids, &clusters, sweep, assigned_k);
     write_atomic(root.join("draft-mapping.yaml"), draft.as_bytes())?;
-    let (digest, size) = directory_digest(root)?;
+    let (digest, size) = crate::provenance::directory_digest(root)?;
     provenance.output = Some(digest);
     provenance.output_size = Some(size);
     write_atomic(root.join("provenance.json"), provenance.to_pretty_json().as_bytes())?;
@@ -243,29 +243,6 @@ fn curated_note(rows: &[usize], r: &Reference) -> String {
     parts.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
     let listed: Vec<String> = parts.iter().map(|(n, name)| format!("{name} {n}")).collect();
     format!("; curated: {}", listed.join(", "))
-}
-
-/// SHA-256 over `name<TAB>sha256` lines of every file in `dir` (sorted by name), and their
-/// total size: the output digest of a report directory.
-fn directory_digest(dir: &Path) -> Result<(String, u64), IoError> {
-    use sha2::{Digest, Sha256};
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .map_err(|e| IoError::new(dir, e))?
-        .filter_map(|e| e.ok())
-        .filter(|e| e.path().is_file())
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n != "provenance.json")
-        .collect();
-    names.sort();
-    let mut hasher = Sha256::new();
-    let mut size = 0;
-    for name in names {
-        let path = dir.join(&name);
-        let digest = crate::provenance::sha256_file(&path)?;
-        size += std::fs::metadata(&path).map_err(|e| IoError::new(&path, e))?.len();
-        hasher.update(format!("{name}\t{digest}\n").as_bytes());
-    }
-    Ok((crate::provenance::hex(&hasher.finalize()), size))
 }
 
 /// The figure: silhouette and gap against k.

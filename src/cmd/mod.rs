@@ -13,6 +13,8 @@ mod info;
 mod ingest;
 mod map;
 mod prune;
+mod confusion;
+mod screen;
 mod stats;
 mod taxonomy;
 
@@ -51,6 +53,8 @@ pub enum Command {
     Build(build::Args),
     Cluster(cluster::Args),
     Prune(prune::Args),
+    Screen(screen::Args),
+    Confusion(confusion::Args),
 }
 
 /// How a command ended, for the exit code.
@@ -180,5 +184,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Status> {
         Command::Build(a) => build::run(a, &ctx),
         Command::Cluster(a) => cluster::run(a, &ctx),
         Command::Prune(a) => prune::run(a, &ctx),
+        Command::Screen(a) => screen::run(a, &ctx),
+        Command::Confusion(a) => confusion::run(a, &ctx),
     }
 }

@@ -22,6 +22,8 @@ mod ingest;
 mod map;
 mod pile_ner;
 mod regression;
+mod screen;
+mod confusion;
 mod prune;
 mod stats;
 mod tables;
