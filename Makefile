@@ -21,7 +21,7 @@ TEST_VENV := .venv-test
 MODELS := models
 SHARED_MODELS ?= ../shared/models
 
-.PHONY: all build model data cluster-iepile test test-clients bench clean schemas
+.PHONY: all build model data cluster-iepile test test-clients bench clean schemas fuzz check-memory
 
 all: build
 
@@ -63,6 +63,18 @@ $(TEST_VENV)/.installed: tests/clients/requirements.txt
 test: model test-clients
 	$(CARGO) test --locked --all-targets
 	$(CARGO) test --locked --doc
+
+## fuzz: every cargo-fuzz target for FUZZ_S seconds (default 60), seeded with the fixtures;
+## prints executions and coverage per target (see fuzz/README.md). Not part of `make test`.
+FUZZ_S ?= 60
+fuzz:
+	FUZZ_S=$(FUZZ_S) scripts/fuzz.sh
+
+## check-memory: peak RSS of ingest on generated >= 1 GB inputs of IEPile, Pile-NER, B2NERD
+## and a zip of XMI (and on a quarter of each): must stay under 300 MiB. SIZE_MB changes the size.
+SIZE_MB ?= 1024
+check-memory: build
+	NERPREP=$(NERPREP) SIZE_MB=$(SIZE_MB) $(PYTHON) scripts/check_memory.py
 
 ## bench: nerprep against its Python peers on the same inputs, one table with ratios.
 bench: build

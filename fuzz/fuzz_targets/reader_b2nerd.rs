@@ -1,0 +1,13 @@
+//! The B2nerd reader on any bytes: no panic, every sample within the table invariants, counts
+//! balanced (see common.rs).
+#![no_main]
+
+#[path = "common.rs"]
+mod common;
+
+use libfuzzer_sys::fuzz_target;
+use nerprep::model::SourceFormat;
+
+fuzz_target!(|data: &[u8]| {
+    common::read_and_check(SourceFormat::B2nerd, &[("train.json", data)], None);
+});
