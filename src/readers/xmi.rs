@@ -139,6 +139,8 @@ pub struct TypePlan {
     layer_of: BTreeMap<String, String>,
     /// Layer → the full name of its type (kept in each sample's `meta.layer_types`).
     layer_types: BTreeMap<String, String>,
+    /// Every type the type system declares (built-in types included).
+    known: BTreeSet<String>,
     label_feature: String,
     origin: String,
 }
@@ -263,7 +265,8 @@ impl TypePlan {
             layer_types.entry(layer).or_insert_with(|| t.name.clone());
         }
         let layer_of = layer_of.into_iter().map(|(t, l)| (t, short_name(&l).to_string())).collect();
-        Ok(TypePlan { roles, relation_labels, link_features, layer_of, layer_types, label_feature: options.label_feature.clone(), origin })
+        let known = ts.types().map(|t| t.name.clone()).collect();
+        Ok(TypePlan { roles, relation_labels, link_features, layer_of, layer_types, known, label_feature: options.label_feature.clone(), origin })
     }
 
     fn roles(&self, type_name: &str) -> Roles {
@@ -610,6 +613,7 @@ impl XmiReader {
                 message: "the document has no cas:Sofa, so no text; expected <cas:Sofa sofaID=\"_InitialView\" sofaString=\"…\"/>".into(),
             });
         }
+        count_unknown_types(&cas, plan, counts);
         let roles: Vec<Roles> = cas.type_names.iter().map(|t| plan.roles(t)).collect();
         check_references(&cas, &roles, plan)?;
         let mut out = Vec::new();
@@ -791,6 +795,16 @@ fn read_member<R: Read + std::io::Seek>(archive: &mut zip::ZipArchive<R>, name: 
 fn read_inner(bytes: Vec<u8>, member: &str, inner: &str, cap: u64) -> Result<Vec<u8>, MemberError> {
     let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(|e| unreadable(format!("zip member {member} is not a zip: {e}")))?;
     read_member(&mut archive, inner, cap)
+}
+
+/// Counts the feature structures whose type the type system does not declare, per type
+/// (`unknown_type:<name>` notes): they cannot be entities, but they must not vanish unseen.
+fn count_unknown_types(cas: &Cas<'_>, plan: &TypePlan, counts: &mut Counts) {
+    for (name, &n) in cas.type_names.iter().zip(&cas.type_counts) {
+        if n > 0 && !plan.known.contains(name) {
+            counts.note(&format!("unknown_type:{name}"), n);
+        }
+    }
 }
 
 /// Byte offset of the start of 1-based `line`.

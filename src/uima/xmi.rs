@@ -96,6 +96,8 @@ pub struct Cas<'a> {
     pub fss: Vec<Fs<'a>>,
     /// Type names, indexed by [`Fs::type_id`].
     pub type_names: Vec<String>,
+    /// Feature structures of each type in the document, kept or not (same index).
+    pub type_counts: Vec<u64>,
     /// Every `xmi:id` in the document, sorted.
     ids: Vec<u64>,
     /// Kept feature structures by `xmi:id`.
@@ -415,6 +417,7 @@ fn kind_of(
     };
     let kind = Kind::Type(cas.type_names.len() as u32, keep(&name));
     cas.type_names.push(name);
+    cas.type_counts.push(0);
     Ok(kind)
 }
 
@@ -454,6 +457,9 @@ impl<'a> Element<'_, 'a> {
             }
             cas.views.push(view);
             return Ok(None);
+        }
+        if let Kind::Type(type_id, _) = kind {
+            cas.type_counts[type_id as usize] += 1;
         }
         let kept = matches!(kind, Kind::Sofa | Kind::Type(_, true));
         let mut xmi_id = None;

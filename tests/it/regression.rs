@@ -142,3 +142,18 @@ fn regression_a_zip_member_over_the_cap_is_quarantined_and_the_others_read() {
     let stderr = nerprep_ok(&["ingest", "--format", "xmi", s(&archive), "-o", s(&out)], 0);
     assert!(stderr.contains("read 3 = written 3"), "{stderr}");
 }
+
+#[test]
+fn regression_xmi_annotations_of_unknown_types_are_counted_per_type() {
+    let dir = scratch("reg-unknown-type");
+    let doc = std::fs::read_to_string(fixture("xmi/cas_with_smileys.xmi")).unwrap();
+    let extra = r#"<custom:Thing xmlns:custom="http:///my/custom.ecore" xmi:id="9001" sofa="1" begin="0" end="1"/>
+<custom:Thing xmlns:custom="http:///my/custom.ecore" xmi:id="9002" sofa="1" begin="1" end="2"/>
+</xmi:XMI>"#;
+    let doc = doc.replacen("</xmi:XMI>", extra, 1);
+    std::fs::write(dir.join("doc.xmi"), doc).unwrap();
+    std::fs::copy(fixture("xmi/important_dkpro_types.xml"), dir.join("TypeSystem.xml")).unwrap();
+    let stderr = nerprep_ok(&["ingest", "--format", "xmi", s(&dir.join("doc.xmi")), "-o", s(&dir.join("out.parquet"))], 0);
+    assert!(stderr.contains("unknown_type:my.custom.Thing 2"), "{stderr}");
+    assert!(!stderr.contains("unknown_type:uima"), "built-in types are known: {stderr}");
+}
