@@ -30,5 +30,5 @@ targets=$(sed -n 's/^name = "\(.*\)"$/\1/p' fuzz/Cargo.toml | grep -v nerprep-fu
 for t in $targets; do
     echo "== $t (${secs}s)"
     cargo fuzz run -s none "$t" "fuzz/corpus/$t" -- -max_total_time="$secs" -rss_limit_mb=2048 -malloc_limit_mb=1024 2>&1 \
-        | grep -E '^#[0-9]+ +(DONE|pulse)|ERROR|panicked|SUMMARY' | tail -n 3
+        | grep -E '^#[0-9]+[[:space:]]+DONE|ERROR|panicked|SUMMARY|^Done' | tail -n 4 || true
 done

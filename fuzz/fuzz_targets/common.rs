@@ -31,7 +31,7 @@ pub fn read_and_check(format: SourceFormat, files: &[(&str, &[u8])], xmi_entity_
     let params = IngestParams {
         format: Some(format),
         merge: MergeMode::None,
-        entity_type: xmi_entity_type.map(str::to_string),
+        entity_type: xmi_entity_type.map(str::to_string).into_iter().collect(),
         ..IngestParams::default()
     };
     let valid = params.check().expect("fixed parameters are valid");
