@@ -198,6 +198,46 @@ pub fn file_identity(path: &Path) -> std::io::Result<FileIdentity> {
     }
 }
 
+/// What a directory walk passed over (see [`walk_files`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Walked {
+    /// Links to a directory above them, not followed again.
+    pub loops: u64,
+    /// Files reached a second time through a link, listed once.
+    pub duplicates: u64,
+}
+
+/// Every file under `dir`, recursively and sorted by path. Links are followed, but a link
+/// back to a directory above it is not, and a file reached twice is listed once, at its
+/// first path: no walk loops, and no file is read twice.
+pub fn walk_files(dir: &Path) -> Result<(Vec<PathBuf>, Walked), IoError> {
+    let mut seen = std::collections::HashSet::new();
+    let mut walked = Walked::default();
+    let mut out = Vec::new();
+    for entry in walkdir::WalkDir::new(dir).follow_links(true).sort_by_file_name() {
+        let entry = match entry {
+            Ok(entry) => entry,
+            Err(e) if e.loop_ancestor().is_some() => {
+                walked.loops += 1;
+                continue;
+            }
+            Err(e) => {
+                let path = e.path().unwrap_or(dir).to_path_buf();
+                return Err(IoError::new(path, e.into_io_error().unwrap_or_else(|| io::Error::other("cannot walk the directory"))));
+            }
+        };
+        if entry.file_type().is_dir() {
+            continue;
+        }
+        if !seen.insert(file_identity(entry.path()).map_err(|e| IoError::new(entry.path(), e))?) {
+            walked.duplicates += 1;
+            continue;
+        }
+        out.push(entry.into_path());
+    }
+    Ok((out, walked))
+}
+
 /// Whether `a` and `b` name the same file (see [`FileIdentity`]).
 pub fn same_file(a: &Path, b: &Path) -> bool {
     matches!((file_identity(a), file_identity(b)), (Ok(x), Ok(y)) if x == y)

@@ -459,32 +459,10 @@ pub const NOTE_DUPLICATE_FILE: &str = "duplicate_file";
 /// (two links to one file) is listed once, at its first path (counted as `duplicate_file`),
 /// so no input is ever read twice.
 pub fn collect_files(dir: &Path, counts: &mut Counts) -> Result<Vec<PathBuf>, ReadError> {
-    let mut seen = std::collections::HashSet::new();
-    let mut out = Vec::new();
-    let walk = walkdir::WalkDir::new(dir).follow_links(true).sort_by_file_name();
-    for entry in walk {
-        let entry = match entry {
-            Ok(entry) => entry,
-            Err(e) if e.loop_ancestor().is_some() => {
-                counts.note(NOTE_SYMLINK_LOOP, 1);
-                continue;
-            }
-            Err(e) => {
-                let path = e.path().unwrap_or(dir).to_path_buf();
-                let io = e.into_io_error().unwrap_or_else(|| std::io::Error::other("cannot walk the directory"));
-                return Err(IoError::new(&path, io).into());
-            }
-        };
-        if entry.file_type().is_dir() {
-            continue;
-        }
-        if !seen.insert(crate::io::file_identity(entry.path()).map_err(|e| IoError::new(entry.path(), e))?) {
-            counts.note(NOTE_DUPLICATE_FILE, 1);
-            continue;
-        }
-        out.push(entry.into_path());
-    }
-    Ok(out)
+    let (files, walked) = crate::io::walk_files(dir)?;
+    counts.note(NOTE_SYMLINK_LOOP, walked.loops);
+    counts.note(NOTE_DUPLICATE_FILE, walked.duplicates);
+    Ok(files)
 }
 
 /// Refuses a text input that would be misread rather than read: one in UTF-16 or UTF-32

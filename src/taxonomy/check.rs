@@ -7,7 +7,6 @@
 use super::files::{file_kind, Archetypes, FileKind, Mapping};
 use super::tree::{segments, LabelTree};
 use super::{normalize_label, Diagnostic, Severity, TaxonomyError};
-use crate::io::IoError;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -275,24 +274,15 @@ impl CheckReport {
     }
 }
 
-/// Collects `*.yaml`/`*.yml` files: a file as given, a directory searched recursively, sorted.
+/// Collects `*.yaml`/`*.yml` files: a file as given, a directory searched recursively
+/// (links followed, loops not), sorted.
 fn collect_files(path: &Path, out: &mut Vec<PathBuf>) -> Result<(), TaxonomyError> {
     if !path.is_dir() {
         out.push(path.to_path_buf());
         return Ok(());
     }
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
-        .map_err(|e| IoError::new(path, e))?
-        .map(|e| e.map(|e| e.path()).map_err(|e| IoError::new(path, e)))
-        .collect::<Result<_, _>>()?;
-    entries.sort();
-    for p in entries {
-        if p.is_dir() {
-            collect_files(&p, out)?;
-        } else if p.extension().is_some_and(|e| e == "yaml" || e == "yml") {
-            out.push(p);
-        }
-    }
+    let (files, _) = crate::io::walk_files(path)?;
+    out.extend(files.into_iter().filter(|p| p.extension().is_some_and(|e| e == "yaml" || e == "yml")));
     Ok(())
 }
 
