@@ -73,6 +73,23 @@ pub struct Vectors {
     data: Vec<f32>,
 }
 
+/// Rows per parallel task of [`Vectors::normalised`]: enough to amortise a task.
+const NORMALISE_ROWS_PER_TASK: usize = 1024;
+
+/// Scales `v` to unit length (the norm summed in f64), or says why it cannot be: a
+/// non-finite value or only zeros. A refused vector is left as it was.
+fn scale_to_unit(v: &mut [f32]) -> Result<(), String> {
+    if let Some(pos) = v.iter().position(|x| !x.is_finite()) {
+        return Err(format!("holds {} at position {pos}", v[pos]));
+    }
+    let norm = v.iter().map(|&x| f64::from(x) * f64::from(x)).sum::<f64>().sqrt();
+    if norm == 0.0 || !norm.is_finite() {
+        return Err("is all zeros".into());
+    }
+    v.iter_mut().for_each(|x| *x = (f64::from(*x) / norm) as f32);
+    Ok(())
+}
+
 /// Why a vector cannot be used, and in which row.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BadRow {
@@ -84,19 +101,29 @@ pub struct BadRow {
 
 impl Vectors {
     /// Wraps `data` (rows of `dim`), scaling the rows listed in `used` to unit length; a
-    /// used row holding a non-finite value or only zeros is refused. Other rows are left as
-    /// they are and must not be used.
+    /// used row holding a non-finite value or only zeros is refused (the first such row in
+    /// `used` order). Other rows are left as they are and must not be used.
+    ///
+    /// Rows are scaled in parallel, each on its own, so the result does not depend on the
+    /// thread count.
     pub fn normalised(dim: usize, mut data: Vec<f32>, used: impl IntoIterator<Item = usize>) -> Result<Vectors, BadRow> {
-        for row in used {
-            let v = &mut data[row * dim..(row + 1) * dim];
-            if let Some(pos) = v.iter().position(|x| !x.is_finite()) {
-                return Err(BadRow { row, problem: format!("holds {} at position {pos}", v[pos]) });
-            }
-            let norm = v.iter().map(|&x| f64::from(x) * f64::from(x)).sum::<f64>().sqrt();
-            if norm == 0.0 || !norm.is_finite() {
-                return Err(BadRow { row, problem: "is all zeros".into() });
-            }
-            v.iter_mut().for_each(|x| *x = (f64::from(*x) / norm) as f32);
+        let used: Vec<usize> = used.into_iter().collect();
+        if dim == 0 {
+            return Ok(Vectors { dim, data });
+        }
+        let mut wanted = vec![false; data.len() / dim];
+        used.iter().for_each(|&row| wanted[row] = true);
+        let any_bad = data
+            .par_chunks_mut(dim)
+            .zip(wanted.par_iter())
+            .with_min_len(NORMALISE_ROWS_PER_TASK)
+            .filter(|(_, wanted)| **wanted)
+            .map(|(v, _)| scale_to_unit(v).is_err())
+            .reduce(|| false, |a, b| a || b);
+        if any_bad {
+            // A refused row is left untouched, so the first one in `used` order is found again.
+            let first = used.iter().find_map(|&row| scale_to_unit(&mut data[row * dim..(row + 1) * dim]).err().map(|problem| BadRow { row, problem }));
+            return Err(first.unwrap_or(BadRow { row: 0, problem: "is not a unit-scalable vector".into() }));
         }
         Ok(Vectors { dim, data })
     }
@@ -303,8 +330,25 @@ fn max_dot_avx2(rows: &[f32], x: &[f32]) -> f32 {
     max_dot_portable(rows, x)
 }
 
+/// [`max_dot_portable`] compiled for AVX-512: one register holds all [`LANES`] lanes, and
+/// the multiplies and adds stay separate (no FMA), so the bits are those of the other builds.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+fn max_dot_avx512(rows: &[f32], x: &[f32]) -> f32 {
+    max_dot_portable(rows, x)
+}
+
 /// The largest dot product of `x` with the rows of `rows`; −∞ when there are none.
+///
+/// The widest vector unit the CPU has is picked at run time (the build targets generic
+/// x86-64); every choice sums each row in the same lanes and order, so the result is the
+/// same on any machine.
 pub fn max_dot(rows: &[f32], x: &[f32]) -> f32 {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx512f") {
+        // SAFETY: the CPU supports AVX-512F, checked just above.
+        return unsafe { max_dot_avx512(rows, x) };
+    }
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") {
         // SAFETY: the CPU supports AVX2, checked just above.
@@ -427,6 +471,7 @@ impl<D: Draws> Context<'_, D> {
         let capacity = if label == NEGATIVES { self.params.negatives } else { self.params.per_type };
         let mut pool = Pool::new(capacity);
         pool.candidates = members.to_vec();
+        pool.vectors.reserve(capacity.min(members.len()) * self.vectors.dim());
         let mut verdicts = Vec::with_capacity(members.len());
         for &i in members {
             if pool.is_full() {
@@ -441,6 +486,8 @@ impl<D: Draws> Context<'_, D> {
             }
             verdicts.push(Seen::Judged(verdict));
         }
+        // The copies served the scans; the summary reads the members' rows of `vectors`.
+        pool.vectors = Vec::new();
         (label, pool, verdicts)
     }
 
@@ -575,20 +622,21 @@ pub fn prune<D: Draws>(
         for (i, c) in candidates.iter().enumerate().filter(|(_, c)| c.row.is_some()) {
             by_dataset.entry(c.dataset).or_default().push(i);
         }
-        let results: Vec<DatasetResult> = by_dataset
+        let results: Vec<(DatasetResult, Vec<PoolSummary>)> = by_dataset
             .into_par_iter()
             .map(|(dataset, members)| {
                 let order = visiting_order(candidates, draws, members);
                 let result = ctx.run_dataset(dataset, &order);
                 progress.advance(order.len() as u64);
-                result
+                let rows = summarise(&ctx, &result);
+                (result, rows)
             })
             .collect();
-        for result in results {
-            for (i, d) in &result.decisions {
-                decisions[*i] = Some(d.clone());
+        for (result, rows) in results {
+            for (i, d) in result.decisions {
+                decisions[i] = Some(d);
             }
-            summary.extend(summarise(&ctx, &result, &decisions));
+            summary.extend(rows);
         }
     }
     progress.finish();
@@ -611,7 +659,8 @@ fn visiting_order<D: Draws>(candidates: &[Candidate], draws: &D, members: impl I
 }
 
 /// Summary rows of one dataset's pools.
-fn summarise<D: Draws>(ctx: &Context<'_, D>, result: &DatasetResult, decisions: &[Option<Decision>]) -> Vec<PoolSummary> {
+fn summarise<D: Draws>(ctx: &Context<'_, D>, result: &DatasetResult) -> Vec<PoolSummary> {
+    let kept_set: std::collections::HashSet<usize> = result.decisions.iter().filter(|(_, d)| d.kept).map(|(i, _)| *i).collect();
     let mut raw: BTreeMap<u32, Vec<usize>> = BTreeMap::new();
     for (i, _) in &result.decisions {
         let labels = &ctx.candidates[*i].labels;
@@ -627,7 +676,7 @@ fn summarise<D: Draws>(ctx: &Context<'_, D>, result: &DatasetResult, decisions: 
     raw.into_iter()
         .map(|(label, members)| {
             let pool = if label == NEGATIVES { &result.negatives } else { &result.pools[&label] };
-            let kept = members.iter().filter(|&&i| decisions[i].as_ref().is_some_and(|d| d.kept)).count();
+            let kept = members.iter().filter(|i| kept_set.contains(i)).count();
             let label_name = if label == NEGATIVES { "\0negatives" } else { ctx.names.get(label) };
             let baseline = random_pick(ctx.candidates, &members, pool.members.len(), |id| {
                 seed.bits(&[b"baseline", id.as_bytes(), dataset_name.as_bytes(), label_name.as_bytes()])
@@ -830,6 +879,11 @@ mod tests {
             let plain = rows.chunks(dim).map(|r| r.iter().zip(&x).map(|(a, b)| f64::from(a * b)).sum::<f64>()).fold(f64::MIN, f64::max);
             assert!((f64::from(max_dot(&rows, &x)) - plain).abs() < 1e-4, "dim {dim}");
             assert_eq!(max_dot(&rows, &x), max_dot_portable(&rows, &x), "the SIMD build gives the same bits");
+            #[cfg(target_arch = "x86_64")]
+            if std::arch::is_x86_feature_detected!("avx2") {
+                // SAFETY: checked just above.
+                assert_eq!(unsafe { max_dot_avx2(&rows, &x) }, max_dot_portable(&rows, &x), "AVX2 gives the same bits");
+            }
             let single = rows.chunks(dim).map(|r| dot(r, &x)).fold(f32::NEG_INFINITY, f32::max);
             assert_eq!(max_dot(&rows, &x), single, "four rows at a time sum each row like one");
         }
@@ -843,6 +897,23 @@ mod tests {
         let zero = Vectors::normalised(2, vec![0.0, 0.0], 0..1).unwrap_err();
         assert_eq!(zero.problem, "is all zeros");
         assert!(Vectors::normalised(2, vec![f32::NAN, 0.0, 3.0, 4.0], [1]).unwrap().row(1) == [0.6, 0.8]);
+    }
+
+    #[test]
+    fn the_first_bad_row_in_used_order_is_named_and_unused_rows_are_left_alone() {
+        // Rows 0 (NaN) and 2 (zeros) are both bad; row 2 comes first in `used`.
+        let bad = Vectors::normalised(1, vec![f32::NAN, 1.0, 0.0], [2, 1, 0]).unwrap_err();
+        assert_eq!(bad, BadRow { row: 2, problem: "is all zeros".into() });
+        // Enough rows for several parallel tasks; every other row unused (and left as is).
+        let draws = Hashed { seed: 5 };
+        let data: Vec<f32> = (0..3 * 5000u64).map(|j| unit(draws.bits(&[&j.to_le_bytes()])) as f32 + 0.01).collect();
+        let v = Vectors::normalised(3, data.clone(), (0..5000).step_by(2)).unwrap();
+        for row in 0..5000 {
+            let raw = &data[row * 3..row * 3 + 3];
+            let norm = raw.iter().map(|&x| f64::from(x) * f64::from(x)).sum::<f64>().sqrt();
+            let want: Vec<f32> = if row % 2 == 0 { raw.iter().map(|&x| (f64::from(x) / norm) as f32).collect() } else { raw.to_vec() };
+            assert_eq!(v.row(row), want.as_slice(), "row {row}");
+        }
     }
 
     #[test]

@@ -23,7 +23,6 @@ pub use error::PruneError;
 pub use params::{Missing, PruneParams, Rule, Strategy, ValidPruneParams};
 
 use crate::embed::stage::{DIM_KEY, WHAT_KEY};
-use crate::model::schema::batch_to_embeddings;
 use crate::io::{side_path, write_atomic};
 use crate::model::Sample;
 use crate::progress::Progress;
@@ -128,16 +127,25 @@ pub fn prune_tables(
     params: &ValidPruneParams,
     progress: &dyn Progress,
 ) -> Result<PruneOutcome, PruneError> {
-    let loaded = load(inputs, emb, params.missing)?;
+    // Digesting the inputs for the provenance reads them a second time: it runs beside the
+    // load instead of after it.
+    let (loaded, provenance) = rayon::join(
+        || load(inputs, emb, params.missing),
+        || {
+            let mut provenance = Provenance::of(&params.params);
+            provenance.inputs(inputs.iter().chain(emb).map(PathBuf::as_path)).map(|()| provenance)
+        },
+    );
+    let (loaded, mut provenance) = (loaded?, provenance?);
     let pruning = algorithm::prune(&loaded.candidates, &loaded.names, &loaded.vectors, params, &Hashed { seed: params.seed }, progress);
     let counts = counts_of(&pruning, loaded.unused_embeddings);
     let outputs = PruneOutputs::of(output);
-    let mut provenance = Provenance::of(&params.params);
-    provenance.inputs(inputs.iter().chain(emb).map(PathBuf::as_path))?;
     provenance.counts = Some(counts.clone());
-    let samples = write_samples(inputs, &outputs.samples, &pruning.decisions, provenance.clone())?;
-    let decisions = write_decisions(&outputs.decisions, &loaded, &pruning.decisions, provenance.clone())?;
-    commit_all(vec![samples, decisions])?;
+    let (samples, decisions) = rayon::join(
+        || write_samples(inputs, &outputs.samples, &pruning.decisions, provenance.clone()),
+        || write_decisions(&outputs.decisions, &loaded, &pruning.decisions, provenance.clone()),
+    );
+    commit_all(vec![samples?, decisions?])?;
     let summary = Summary { strategy: params.params.strategy.as_str().into(), counts, pools: name_summary(&loaded.names, &pruning.summary) };
     let mut json = serde_json::to_string_pretty(&summary).unwrap_or_default();
     json.push('\n');
@@ -146,17 +154,12 @@ pub fn prune_tables(
     Ok(PruneOutcome { outputs, summary })
 }
 
-/// Reads the samples (all but their text) and the embeddings, and joins them.
+/// Reads the samples (all but their text) and the embeddings, and joins them. The two
+/// reads run side by side.
 pub fn load(inputs: &[PathBuf], emb: &[PathBuf], missing: Missing) -> Result<Loaded, PruneError> {
-    let mut names = Names::default();
-    let mut candidates = Vec::new();
-    for input in inputs {
-        for batch in TableReader::<Sample>::open(input)? {
-            candidates.extend(batch?.iter().map(|s| candidate(s, &mut names)));
-        }
-    }
-    index_by_id(&inputs.first().cloned().unwrap_or_default(), candidates.iter().map(|c| &c.id))?;
-    let (ids, dim, values) = read_all_embeddings(emb)?;
+    let (samples, embeddings) = rayon::join(|| read_candidates(inputs), || read_all_embeddings(emb));
+    let (mut candidates, names) = samples?;
+    let (ids, dim, values) = embeddings?;
     let emb_name = emb.first().cloned().unwrap_or_default();
     let index = index_by_id(&emb_name, &ids)?;
     let joined = join(&index, candidates.iter().map(|c| c.id.as_str()));
@@ -176,6 +179,20 @@ pub fn load(inputs: &[PathBuf], emb: &[PathBuf], missing: Missing) -> Result<Loa
         problem: bad.problem,
     })?;
     Ok(Loaded { candidates, names, vectors, unused_embeddings })
+}
+
+/// One candidate per sample of `inputs`, in order, with the names they use; ids must be
+/// unique.
+fn read_candidates(inputs: &[PathBuf]) -> Result<(Vec<Candidate>, Names), PruneError> {
+    let mut names = Names::default();
+    let mut candidates = Vec::new();
+    for input in inputs {
+        for batch in TableReader::<Sample>::open(input)? {
+            candidates.extend(batch?.iter().map(|s| candidate(s, &mut names)));
+        }
+    }
+    index_by_id(&inputs.first().cloned().unwrap_or_default(), candidates.iter().map(|c| &c.id))?;
+    Ok((candidates, names))
 }
 
 /// A sample as the algorithm sees it (its labels distinct and sorted, no vector yet).
@@ -225,24 +242,55 @@ fn embeddings_dim(path: &Path) -> Result<usize, PruneError> {
 }
 
 /// Appends the ids and vectors of one embeddings table of vectors of `dim`.
+///
+/// Only the `id` and `embedding` columns are decoded, and each batch's floats are copied
+/// once, straight from the Arrow buffer into `values`: at corpus scale this read is most
+/// of the stage's input work.
 fn read_vectors(path: &Path, dim: usize, ids: &mut Vec<String>, values: &mut Vec<f32>) -> Result<(), PruneError> {
     use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+    use parquet::arrow::ProjectionMask;
     let parquet = |e| PruneError::Table(crate::table::TableError::Parquet { path: path.to_path_buf(), source: e });
     let bad = |message: String| PruneError::Embed(crate::embed::EmbedError::BadModelFile { path: path.to_path_buf(), message });
     let file = std::fs::File::open(path).map_err(|e| crate::io::IoError::new(path, e))?;
     let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(parquet)?;
     let rows = usize::try_from(builder.metadata().file_metadata().num_rows()).unwrap_or(0);
+    let wanted: Vec<usize> = ["id", "embedding"]
+        .iter()
+        .map(|name| builder.schema().index_of(name).map_err(|_| bad(format!("embeddings table has no `{name}` column"))))
+        .collect::<Result<_, _>>()?;
+    let mask = ProjectionMask::roots(builder.parquet_schema(), wanted);
     values.reserve(rows.saturating_mul(dim));
     ids.reserve(rows);
-    for batch in builder.with_batch_size(crate::table::BATCH_ROWS).build().map_err(parquet)? {
+    for batch in builder.with_projection(mask).with_batch_size(crate::table::BATCH_ROWS).build().map_err(parquet)? {
         let batch = batch.map_err(|e| PruneError::Table(crate::table::TableError::Schema { path: path.to_path_buf(), source: e }))?;
-        let (batch_keys, _, batch_dim, batch_values) = batch_to_embeddings(&batch).map_err(|e| bad(e.to_string()))?;
-        if batch_dim != dim {
-            return Err(bad(format!("vectors of {batch_dim}, metadata says {dim}")));
-        }
-        ids.extend(batch_keys.into_iter().map(|k| k.id));
-        values.extend_from_slice(&batch_values);
+        append_batch(&batch, dim, ids, values).map_err(bad)?;
     }
+    Ok(())
+}
+
+/// Appends one batch's ids and vectors (of `dim`), refusing nulls and other shapes.
+fn append_batch(batch: &RecordBatch, dim: usize, ids: &mut Vec<String>, values: &mut Vec<f32>) -> Result<(), String> {
+    use arrow_array::cast::AsArray;
+    use arrow_array::types::Float32Type;
+    use arrow_array::Array;
+    let column = |name: &str| batch.column_by_name(name).ok_or_else(|| format!("embeddings table has no `{name}` column"));
+    let id = column("id")?.as_string_opt::<i32>().ok_or("column `id` is not utf8")?;
+    let list = column("embedding")?.as_fixed_size_list_opt().ok_or("column `embedding` is not a fixed-size list")?;
+    let floats = list.values().as_primitive_opt::<Float32Type>().ok_or("embedding values are not float32")?;
+    if id.null_count() > 0 {
+        return Err("column `id` holds nulls".into());
+    }
+    if list.null_count() > 0 || floats.null_count() > 0 {
+        return Err("embedding column holds nulls".into());
+    }
+    let batch_dim = list.value_length() as usize;
+    if batch_dim != dim {
+        return Err(format!("vectors of {batch_dim}, metadata says {dim}"));
+    }
+    let start = list.offset() * dim;
+    let slice = floats.values().get(start..start + list.len() * dim).ok_or("embedding column is shorter than its rows")?;
+    ids.extend(id.iter().map(|v| v.unwrap_or_default().to_string()));
+    values.extend_from_slice(slice);
     Ok(())
 }
 
