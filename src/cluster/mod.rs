@@ -36,6 +36,7 @@ pub mod kmeans;
 mod params;
 pub mod report;
 pub mod silhouette;
+mod tile;
 
 pub use error::ClusterError;
 pub use params::{ClusterParams, KRange, RefsBox, ValidClusterParams};
