@@ -39,3 +39,4 @@ pub mod table;
 pub mod taxonomy;
 pub mod writers;
 pub mod uima;
+pub mod vector;

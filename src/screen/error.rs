@@ -45,6 +45,18 @@ pub enum ScreenError {
     /// The embedding model (label similarity) failed.
     #[error(transparent)]
     Embed(#[from] EmbedError),
+    /// The mentions searched in one dataset do not fit in one search automaton.
+    #[error(
+        "{patterns} distinct mentions to search in dataset {dataset} do not fit in one automaton ({message}); raise --min-mention-chars or screen fewer datasets together"
+    )]
+    TooManyMentions {
+        /// The dataset searched.
+        dataset: String,
+        /// How many distinct mentions.
+        patterns: usize,
+        /// The automaton builder's reason.
+        message: String,
+    },
     /// A mapping does not load.
     #[error(transparent)]
     Mapping(#[from] TaxonomyError),

@@ -2,7 +2,8 @@
 //! cross-trained BERT models (seed 002 §3.1, App. A.2): each dataset's mention embeddings
 //! (`nerprep embed --what mentions`, mentions in context) go into an HNSW index (hnsw_rs,
 //! cosine distance); each mention of another dataset is labelled with the majority label
-//! of its k nearest neighbours there. The agreement matrix says, per (reference dataset,
+//! of its k nearest neighbours there. Vectors are scaled to unit length when read, so the
+//! index compares them by `1 − a·b` ([`UnitCosine`]). The agreement matrix says, per (reference dataset,
 //! query dataset), which of the reference's labels each query label is "called".
 //!
 //! Indexes are built by inserting points one at a time (hnsw_rs draws levels from a fixed
@@ -15,7 +16,8 @@ use super::ScreenError;
 use crate::embed::stage::read_embeddings;
 use crate::eval::confusion::csv_field;
 use crate::rng::Rng;
-use hnsw_rs::prelude::{DistCosine, Hnsw};
+use crate::vector::UnitCosine;
+use hnsw_rs::prelude::Hnsw;
 use rayon::prelude::*;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -62,7 +64,7 @@ pub fn agreement(corpus: &Corpus, emb: &[PathBuf], k: usize, seed: u64, sample: 
     let points = read_points(corpus, emb, &mut out)?;
     let names: Vec<&String> = points.keys().collect();
     // Each index is built by one thread, in row order; the datasets' indexes in parallel.
-    let indexes: Vec<Hnsw<'_, f32, DistCosine>> = names.par_iter().map(|n| build_index(&points[*n], dim_of(&points[*n]))).collect();
+    let indexes: Vec<Hnsw<'_, f32, UnitCosine>> = names.par_iter().map(|n| build_index(&points[*n], dim_of(&points[*n]))).collect();
     for (&reference, index) in names.iter().zip(&indexes) {
         let a = &points[reference];
         for &query in &names {
@@ -120,7 +122,9 @@ fn read_points(corpus: &Corpus, emb: &[PathBuf], out: &mut Agreement) -> Result<
             let p = points.entry(datasets[i].clone()).or_default();
             p.labels.push(label);
             p.ids.push(table.ids[i].clone());
-            p.values.extend_from_slice(row);
+            // Unit length once here, so each comparison is a single dot product.
+            let scale = norm.sqrt().recip();
+            p.values.extend(row.iter().map(|v| v * scale));
         }
     }
     let mut names = vec![String::new(); label_ids.len()];
@@ -132,8 +136,8 @@ fn read_points(corpus: &Corpus, emb: &[PathBuf], out: &mut Agreement) -> Result<
 }
 
 /// The HNSW index of one dataset's points, inserted in row order.
-fn build_index(p: &Points, dim: usize) -> Hnsw<'_, f32, DistCosine> {
-    let index = Hnsw::new(MAX_CONNECTIONS, p.labels.len().max(1), MAX_LAYER, EF_CONSTRUCTION, DistCosine {});
+fn build_index(p: &Points, dim: usize) -> Hnsw<'_, f32, UnitCosine> {
+    let index = Hnsw::new(MAX_CONNECTIONS, p.labels.len().max(1), MAX_LAYER, EF_CONSTRUCTION, UnitCosine);
     for i in 0..p.labels.len() {
         index.insert_slice((&p.values[i * dim..(i + 1) * dim], i));
     }

@@ -187,18 +187,13 @@ fn similar_pairs(corpus: &Corpus, tau: f32, embedder: &mut dyn Embedder) -> Resu
             if ta.dataset == tb.dataset || ta.key == tb.key {
                 continue;
             }
-            let cos = dot(rows[row_of[ta.name()]], rows[row_of[tb.name()]]);
+            let cos = crate::vector::dot(rows[row_of[ta.name()]], rows[row_of[tb.name()]]);
             if cos >= tau {
                 out.push((a, b, cos));
             }
         }
     }
     Ok(out)
-}
-
-/// The dot product (the cosine of unit vectors).
-pub(crate) fn dot(a: &[f32], b: &[f32]) -> f32 {
-    a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
 
 #[cfg(test)]

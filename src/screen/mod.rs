@@ -117,7 +117,7 @@ pub fn run(
     let mut targets = Vec::with_capacity(corpus.datasets.len());
     let mut short = 0;
     for d in 0..corpus.datasets.len() {
-        let (t, s) = scan::scan_target(&corpus, &pairs, d, limits);
+        let (t, s) = scan::scan_target(&corpus, &pairs, d, limits)?;
         targets.push(t);
         short += s;
         progress.advance(1);

@@ -20,6 +20,7 @@
 
 use super::corpus::{Corpus, Ent, ScreenSample};
 use super::labels::DirectedPair;
+use super::ScreenError;
 use crate::script::is_token_boundary;
 use aho_corasick::{AhoCorasick, MatchKind};
 use rayon::prelude::*;
@@ -239,11 +240,12 @@ pub struct Limits {
 }
 
 /// Screens every directed pair whose target type is in dataset `d`; returns the scan and
-/// how many distinct mentions were too short to search.
-pub fn scan_target(corpus: &Corpus, pairs: &[DirectedPair], d: usize, limits: Limits) -> (TargetScan, u64) {
+/// how many distinct mentions were too short to search. Fails only when the mentions are
+/// too many for one search automaton.
+pub fn scan_target(corpus: &Corpus, pairs: &[DirectedPair], d: usize, limits: Limits) -> Result<(TargetScan, u64), ScreenError> {
     let here: Vec<usize> = (0..pairs.len()).filter(|&p| corpus.types[pairs[p].target].dataset == d).collect();
     if here.is_empty() {
-        return (TargetScan::default(), 0);
+        return Ok((TargetScan::default(), 0));
     }
     // source type → [(pair index, target type)]
     let mut by_source: BTreeMap<usize, Vec<(usize, u32)>> = BTreeMap::new();
@@ -253,12 +255,16 @@ pub fn scan_target(corpus: &Corpus, pairs: &[DirectedPair], d: usize, limits: Li
     let (patterns, sources, short) = patterns_of(corpus, &by_source, limits.min_chars);
     let mut scan = TargetScan { patterns, tallies: BTreeMap::new() };
     if scan.patterns.is_empty() {
-        return (scan, short);
+        return Ok((scan, short));
     }
     let automaton = AhoCorasick::builder()
         .match_kind(MatchKind::Standard)
         .build(&scan.patterns)
-        .expect("automaton of a bounded set of non-empty mentions");
+        .map_err(|e| ScreenError::TooManyMentions {
+            dataset: corpus.datasets[d].name.clone(),
+            patterns: scan.patterns.len(),
+            message: e.to_string(),
+        })?;
     let samples = &corpus.datasets[d].samples;
     let fresh = || here.iter().map(|&p| (p, PairTally::new(limits.rows, limits.examples))).collect::<BTreeMap<_, _>>();
     let tallies = samples
@@ -278,7 +284,7 @@ pub fn scan_target(corpus: &Corpus, pairs: &[DirectedPair], d: usize, limits: Li
             a
         });
     scan.tallies = tallies;
-    (scan, short)
+    Ok((scan, short))
 }
 
 /// The distinct mentions of the source types (sorted), the source types of each, and how
