@@ -280,9 +280,12 @@ fn model_dirs(root: &Path) -> Result<Vec<PathBuf>, EmbedError> {
     Ok(dirs)
 }
 
+/// One stored row: the text hash and the vector's little-endian bytes.
+type SegmentRow = (TextKey, Vec<u8>);
+
 /// A whole segment: its dimension and rows (text hash, vector bytes), checked like
 /// [`Cache::open`] checks it.
-fn read_segment(path: &Path) -> Result<(usize, Vec<(TextKey, Vec<u8>)>), EmbedError> {
+fn read_segment(path: &Path) -> Result<(usize, Vec<SegmentRow>), EmbedError> {
     let damaged = |message: String| EmbedError::Cache { path: path.to_path_buf(), message };
     let bytes = std::fs::read(path).map_err(|e| IoError::new(path, e))?;
     if bytes.len() < HEADER as usize || &bytes[..8] != MAGIC {

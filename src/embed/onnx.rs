@@ -154,7 +154,8 @@ impl OnnxEmbedder {
     /// `(batch, width, dim)`.
     fn run(&mut self, batch: &Batch, rows: usize, width: usize) -> Result<Vec<f32>, EmbedError> {
         let shape = [rows as i64, width as i64];
-        let tensor = |data: &Vec<i64>| Tensor::from_array((shape, data.clone())).map_err(|e| EmbedError::Onnx(e.to_string()));
+        let tensor =
+            |data: &Vec<i64>| Tensor::from_array((shape, data.clone())).map_err(|e| EmbedError::Onnx(e.to_string()));
         let mut inputs = vec![("input_ids", tensor(&batch.ids)?), ("attention_mask", tensor(&batch.mask)?)];
         if self.takes_type_ids {
             inputs.push(("token_type_ids", tensor(&batch.types)?));

@@ -57,8 +57,13 @@ impl StaticEmbedder {
         if tokenizer.get_vocab_size(true) > rows {
             return Err(bad(format!("{rows} rows for a vocabulary of {}", tokenizer.get_vocab_size(true))));
         }
-        let info =
-            EmbedderInfo { model_id: model_id(dir, &weights)?, backend: Backend::Static, pooling: None, dim, max_length: None };
+        let info = EmbedderInfo {
+            model_id: model_id(dir, &weights)?,
+            backend: Backend::Static,
+            pooling: None,
+            dim,
+            max_length: None,
+        };
         Ok(StaticEmbedder { table, rows, tokenizer, info })
     }
 
@@ -130,10 +135,9 @@ mod tests {
     fn a_text_is_the_normalised_mean_of_its_tokens() {
         let dir = tempfile::tempdir().unwrap();
         // "paris" is one token in MiniLM's vocabulary; give it (1, 0), every other token (0, 1).
-        let tok = load_plain_tokenizer(
-            &Path::new(env!("CARGO_MANIFEST_DIR")).join("models/all-MiniLM-L6-v2/tokenizer.json"),
-        )
-        .unwrap();
+        let tok =
+            load_plain_tokenizer(&Path::new(env!("CARGO_MANIFEST_DIR")).join("models/all-MiniLM-L6-v2/tokenizer.json"))
+                .unwrap();
         let paris = tok.token_to_id("paris").unwrap() as usize;
         tiny_model(dir.path(), |i| if i == paris { [1.0, 0.0] } else { [0.0, 1.0] });
         assert!(is_static_model(dir.path()));
@@ -151,7 +155,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         tiny_model(dir.path(), |_| [1.0, 0.0]);
         let t = candle_core::Tensor::zeros((10, 2), candle_core::DType::F32, &candle_core::Device::Cpu).unwrap();
-        candle_core::safetensors::save(&std::collections::HashMap::from([(TENSOR, t)]), dir.path().join(WEIGHTS)).unwrap();
+        candle_core::safetensors::save(&std::collections::HashMap::from([(TENSOR, t)]), dir.path().join(WEIGHTS))
+            .unwrap();
         let err = StaticEmbedder::load(dir.path()).err().unwrap().to_string();
         assert!(err.contains("10 rows"), "{err}");
     }
