@@ -27,8 +27,10 @@ fn dot_avx2(a: &[f32], b: &[f32]) -> f32 {
     dot_portable(a, b)
 }
 
+/// [`dot`] without the run-time choice, for kernels compiled for a target feature of their
+/// own: it is inlined into them and takes on their instructions.
 #[inline(always)]
-fn dot_portable(a: &[f32], b: &[f32]) -> f32 {
+pub fn dot_portable(a: &[f32], b: &[f32]) -> f32 {
     let (ca, ta) = a.as_chunks::<LANES>();
     let (cb, tb) = b.as_chunks::<LANES>();
     let mut acc = [0.0f32; LANES];
@@ -45,7 +47,7 @@ fn dot_portable(a: &[f32], b: &[f32]) -> f32 {
 
 /// Sums the lanes in a fixed tree.
 #[inline(always)]
-fn reduce(mut acc: [f32; LANES]) -> f32 {
+pub fn reduce(mut acc: [f32; LANES]) -> f32 {
     let mut width = LANES / 2;
     while width > 0 {
         for l in 0..width {

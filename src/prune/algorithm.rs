@@ -24,6 +24,7 @@
 
 use super::params::{Rule, ValidPruneParams};
 use crate::progress::Progress;
+use crate::vector::{dot_portable as dot, reduce, LANES};
 use rayon::prelude::*;
 use std::collections::{BTreeMap, HashMap};
 
@@ -245,25 +246,6 @@ impl Draws for Hashed {
     }
 }
 
-const LANES: usize = 16;
-
-/// The dot product of two equally long slices, summed in [`LANES`] fixed lanes.
-#[inline(always)]
-fn dot(a: &[f32], b: &[f32]) -> f32 {
-    let (ca, ta) = a.as_chunks::<LANES>();
-    let (cb, tb) = b.as_chunks::<LANES>();
-    let mut acc = [0.0f32; LANES];
-    for (x, y) in ca.iter().zip(cb) {
-        for l in 0..LANES {
-            acc[l] += x[l] * y[l];
-        }
-    }
-    for (l, (x, y)) in ta.iter().zip(tb).enumerate() {
-        acc[l] += x * y;
-    }
-    reduce(acc)
-}
-
 /// The largest dot product of `x` with the rows (of `x.len()`) of `rows`.
 #[inline(always)]
 fn max_dot_portable(rows: &[f32], x: &[f32]) -> f32 {
@@ -308,19 +290,6 @@ fn dot4(a: &[f32], b: &[f32], c: &[f32], d: &[f32], x: &[f32]) -> [f32; 4] {
         s3[l] += td[l] * xv;
     }
     [reduce(s0), reduce(s1), reduce(s2), reduce(s3)]
-}
-
-/// Sums the lanes in a fixed tree.
-#[inline(always)]
-fn reduce(mut acc: [f32; LANES]) -> f32 {
-    let mut width = LANES / 2;
-    while width > 0 {
-        for l in 0..width {
-            acc[l] += acc[l + width];
-        }
-        width /= 2;
-    }
-    acc[0]
 }
 
 /// [`max_dot_portable`] compiled for AVX2 (no FMA: the same operations, the same bits).
