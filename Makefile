@@ -39,7 +39,7 @@ model: $(MODEL_VENV)/.installed
 
 $(MODEL_VENV)/.installed: scripts/model-requirements.txt
 	$(PYTHON) -m venv $(MODEL_VENV)
-	$(MODEL_VENV)/bin/pip install -q -r scripts/model-requirements.txt
+	$(MODEL_VENV)/bin/python -m pip install -q -r scripts/model-requirements.txt
 	cp scripts/model-requirements.txt $@
 
 ## data: run recipes/default.yaml: ingest the fixtures (all five formats), map them to
