@@ -134,18 +134,11 @@ impl Cache {
         let size = file.metadata().map_err(|e| IoError::new(&path, e))?.len();
         let mut header = [0u8; HEADER as usize];
         file.read_exact(&mut header).map_err(|e| damaged(format!("header: {e}")))?;
-        if &header[..8] != MAGIC {
-            return Err(damaged("bad magic".into()));
-        }
-        let dim = u32::from_le_bytes(header[8..12].try_into().expect("4 bytes")) as usize;
-        let count = u64::from_le_bytes(header[12..20].try_into().expect("8 bytes"));
+        let (dim, count) = segment_shape(&header, size, &damaged)?;
         if dim != self.dim {
             return Err(damaged(format!("vectors of {dim}, expected {}", self.dim)));
         }
         let row = 32 + 4 * dim as u64;
-        if HEADER + count * row != size {
-            return Err(damaged(format!("{size} bytes cannot hold {count} rows of {row} bytes")));
-        }
         let seg = self.segments.len();
         let mut key = [0u8; 32];
         let mut reader = BufReader::with_capacity(1 << 20, &mut file);
@@ -280,6 +273,21 @@ fn model_dirs(root: &Path) -> Result<Vec<PathBuf>, EmbedError> {
     Ok(dirs)
 }
 
+/// The dimension and row count a segment's header (the start of `head`) states, checked
+/// against the segment's size in bytes; overflowing counts are refused, not wrapped.
+fn segment_shape(head: &[u8], size: u64, damaged: &dyn Fn(String) -> EmbedError) -> Result<(usize, u64), EmbedError> {
+    if head.len() < HEADER as usize || &head[..8] != MAGIC {
+        return Err(damaged("bad header (not a nerprep embedding segment)".into()));
+    }
+    let dim = u32::from_le_bytes(head[8..12].try_into().expect("4 bytes"));
+    let count = u64::from_le_bytes(head[12..20].try_into().expect("8 bytes"));
+    let row = 32 + 4 * u64::from(dim);
+    if dim == 0 || count.checked_mul(row).and_then(|b| b.checked_add(HEADER)) != Some(size) {
+        return Err(damaged(format!("{size} bytes cannot hold {count} rows of {row} bytes")));
+    }
+    Ok((dim as usize, count))
+}
+
 /// One stored row: the text hash and the vector's little-endian bytes.
 type SegmentRow = (TextKey, Vec<u8>);
 
@@ -288,15 +296,8 @@ type SegmentRow = (TextKey, Vec<u8>);
 fn read_segment(path: &Path) -> Result<(usize, Vec<SegmentRow>), EmbedError> {
     let damaged = |message: String| EmbedError::Cache { path: path.to_path_buf(), message };
     let bytes = std::fs::read(path).map_err(|e| IoError::new(path, e))?;
-    if bytes.len() < HEADER as usize || &bytes[..8] != MAGIC {
-        return Err(damaged("bad header".into()));
-    }
-    let dim = u32::from_le_bytes(bytes[8..12].try_into().expect("4 bytes")) as usize;
-    let count = u64::from_le_bytes(bytes[12..20].try_into().expect("8 bytes")) as usize;
+    let (dim, _) = segment_shape(&bytes, bytes.len() as u64, &damaged)?;
     let row = 32 + 4 * dim;
-    if dim == 0 || (bytes.len() - HEADER as usize) != count.saturating_mul(row) {
-        return Err(damaged(format!("{} bytes cannot hold {count} rows of {row} bytes", bytes.len())));
-    }
     let rows = bytes[HEADER as usize..]
         .chunks_exact(row)
         .map(|r| (r[..32].try_into().expect("32 bytes"), r[32..].to_vec()))
@@ -434,6 +435,22 @@ mod tests {
         std::fs::write(&seg, &bytes[..bytes.len() - 3]).unwrap();
         let err = Cache::open(root.path(), &info(2)).unwrap_err().to_string();
         assert!(err.contains(".seg") && err.contains("damaged"), "{err}");
+    }
+
+    #[test]
+    fn a_segment_stating_too_many_rows_is_refused_by_open_stats_and_compact() {
+        let root = tempfile::tempdir().unwrap();
+        let mut c = Cache::open(root.path(), &info(2)).unwrap();
+        c.insert(text_key("x"), &[0.5, 0.5]).unwrap();
+        c.flush().unwrap();
+        let seg = segment_files(c.dir().unwrap()).unwrap().remove(0);
+        let mut bytes = std::fs::read(&seg).unwrap();
+        bytes[12..20].copy_from_slice(&u64::MAX.to_le_bytes()); // count * row overflows
+        std::fs::write(&seg, &bytes).unwrap();
+        let open = Cache::open(root.path(), &info(2)).unwrap_err().to_string();
+        assert!(open.contains(".seg") && open.contains("cannot hold"), "{open}");
+        assert!(stats(root.path()).unwrap_err().to_string().contains("cannot hold"));
+        assert!(compact(root.path()).unwrap_err().to_string().contains("cannot hold"));
     }
 
     #[test]
