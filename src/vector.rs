@@ -58,6 +58,32 @@ pub fn reduce(mut acc: [f32; LANES]) -> f32 {
     acc[0]
 }
 
+/// Defines `fn $name(args) -> ret` that runs `$body` (an `#[inline(always)]` function of
+/// the same arguments) compiled for AVX2 where the CPU has it, and as it is elsewhere. For
+/// loops over `f32` slices whose operations are element-wise or in a fixed order (as
+/// [`dot`]): both builds give the same bits and only the speed differs.
+macro_rules! avx2_dispatch {
+    ($(#[$meta:meta])* $vis:vis fn $name:ident($($arg:ident: $ty:ty),* $(,)?) -> $ret:ty = $body:path) => {
+        $(#[$meta])*
+        $vis fn $name($($arg: $ty),*) -> $ret {
+            #[cfg(target_arch = "x86_64")]
+            {
+                #[target_feature(enable = "avx2")]
+                #[allow(clippy::too_many_arguments)]
+                fn avx2($($arg: $ty),*) -> $ret {
+                    $body($($arg),*)
+                }
+                if std::arch::is_x86_feature_detected!("avx2") {
+                    // SAFETY: the CPU supports AVX2, checked just above.
+                    return unsafe { avx2($($arg),*) };
+                }
+            }
+            $body($($arg),*)
+        }
+    };
+}
+pub(crate) use avx2_dispatch;
+
 /// Cosine distance of unit vectors, `1 − a·b`, for `hnsw_rs`: its own cosine distance
 /// recomputes both norms in a scalar loop at every comparison, about ten times the work.
 #[derive(Debug, Clone, Copy, Default)]

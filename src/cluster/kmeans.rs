@@ -99,13 +99,6 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
     ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]))
 }
 
-/// Squared Euclidean distance from row `i` of `m` to `c` (with its squared norm `cn`),
-/// clamped at 0 against rounding.
-#[inline(always)]
-fn dist2(m: &Matrix, i: usize, c: &[f32], cn: f32) -> f32 {
-    dist2_of(m.norms[i], cn, dot(m.row(i), c))
-}
-
 /// The squared distance of two vectors from their squared norms and their dot product
 /// (the one expression every distance here goes through, so tiled and single products
 /// give the same bits).
@@ -419,50 +412,72 @@ impl Separations {
     }
 }
 
-/// One Elkan step over the rows of block `b` (their slices of the state): a row whose
-/// bounds prove its label is skipped; otherwise its distance to its centroid is computed
-/// and only the centroids its bounds cannot rule out are tried, in one tiled pass. The
-/// nearest of those (the first on ties, as a plain Lloyd step) becomes its label. Returns
-/// how many rows changed cluster.
-#[allow(clippy::too_many_arguments)]
-fn elkan_block(
+/// A row that changed cluster in an assignment step: `(row, from, to)`.
+type Move = (u32, u32, u32);
+
+crate::vector::avx2_dispatch! {
+    /// One Elkan step over the rows of a block from row `start` (their slices of the
+    /// state): a row whose bounds prove its label is skipped; otherwise its distance to its
+    /// centroid is computed and only the centroids its bounds cannot rule out are tried, in
+    /// one tiled pass. The nearest of those (the first on ties, as a plain Lloyd step)
+    /// becomes its label. Returns the rows that changed cluster, in row order.
+    #[allow(clippy::too_many_arguments)]
+    fn elkan_block(
+        m: &Matrix,
+        centroids: &[f32],
+        sep: &Separations,
+        start: usize,
+        labels: &mut [u32],
+        upper: &mut [f32],
+        lower: &mut [f32],
+    ) -> Vec<Move> = elkan_rows
+}
+
+/// The body of [`elkan_block`], for the rows from `start` on.
+#[inline(always)]
+fn elkan_rows(
     m: &Matrix,
     centroids: &[f32],
     sep: &Separations,
-    b: usize,
+    start: usize,
     labels: &mut [u32],
     upper: &mut [f32],
     lower: &mut [f32],
-) -> usize {
+) -> Vec<Move> {
     let (d, k) = (m.dim(), sep.cnorms.len());
-    let start = b * BLOCK;
-    let (mut changed, mut open, mut products) = (0, Vec::with_capacity(k), Vec::with_capacity(k));
-    for o in 0..labels.len() {
+    let (mut moves, mut open, mut products) = (Vec::new(), vec![0usize; k], Vec::with_capacity(k));
+    let mut open_centroids: Vec<&[f32]> = Vec::with_capacity(k);
+    // The rows whose bounds do not settle their label, and their distances to their own
+    // centroids, computed side by side (one product alone waits on its own additions).
+    let unsettled: Vec<usize> = (0..labels.len()).filter(|&o| upper[o] > sep.nearest[labels[o] as usize]).collect();
+    let own_rows: Vec<&[f32]> = unsettled.iter().map(|&o| m.row(start + o)).collect();
+    let own_centroids: Vec<&[f32]> = unsettled.iter().map(|&o| &centroids[labels[o] as usize * d..(labels[o] as usize + 1) * d]).collect();
+    let mut own_products = Vec::with_capacity(unsettled.len());
+    tile::pair_dots(&own_rows, &own_centroids, &mut own_products);
+    for (&o, &own_product) in unsettled.iter().zip(&own_products) {
         let a = labels[o] as usize;
-        if upper[o] <= sep.nearest[a] {
-            continue;
-        }
         let i = start + o;
-        let own = dist2(m, i, &centroids[a * d..(a + 1) * d], sep.cnorms[a]);
+        let own = dist2_of(m.norms[i], sep.cnorms[a], own_product);
         let u = own.sqrt();
         let lo = &mut lower[o * k..(o + 1) * k];
         lo[a] = u;
-        open.clear();
-        open.extend((0..k).filter(|&j| j != a && u > lo[j] && u > sep.half[a * k + j]));
         upper[o] = u;
-        if open.is_empty() {
+        // The centroids the bounds cannot rule out, compacted without branches (the test
+        // is true for about half of them, so a branch per centroid is mispredicted often).
+        let half = &sep.half[a * k..(a + 1) * k];
+        let mut n_open = 0;
+        for j in 0..k {
+            open[n_open] = j;
+            n_open += usize::from((j != a) & (u > lo[j]) & (u > half[j]));
+        }
+        if n_open == 0 {
             continue;
         }
-        tile::dots_of(
-            &[m.row(i)],
-            &open
-                .iter()
-                .map(|&j| &centroids[j * d..(j + 1) * d])
-                .collect::<Vec<_>>(),
-            &mut products,
-        );
+        open_centroids.clear();
+        open_centroids.extend(open[..n_open].iter().map(|&j| &centroids[j * d..(j + 1) * d]));
+        tile::dots_of(&[m.row(i)], &open_centroids, &mut products);
         let (mut best, mut best_d) = (a, own);
-        for (&j, &p) in open.iter().zip(&products) {
+        for (&j, &p) in open[..n_open].iter().zip(&products) {
             let dd = dist2_of(m.norms[i], sep.cnorms[j], p);
             lo[j] = dd.sqrt();
             if dd < best_d || (dd == best_d && j < best) {
@@ -471,12 +486,27 @@ fn elkan_block(
             }
         }
         if best != a {
-            changed += 1;
+            moves.push((i as u32, a as u32, best as u32));
             labels[o] = best as u32;
             upper[o] = best_d.sqrt();
         }
     }
-    changed
+    moves
+}
+
+/// Moves the rows of `moves` between the per-cluster sums and counts, in order: after a
+/// step that moved few rows this costs their vectors only, where [`sums_of`] reads every
+/// row.
+fn apply_moves(m: &Matrix, moves: &[Vec<Move>], sums: &mut [f64], counts: &mut [u64]) {
+    let d = m.dim();
+    for &(i, from, to) in moves.iter().flatten() {
+        let (i, from, to) = (i as usize, from as usize, to as usize);
+        counts[from] -= 1;
+        counts[to] += 1;
+        let row = m.row(i);
+        sums[from * d..(from + 1) * d].iter_mut().zip(row).for_each(|(s, &v)| *s -= f64::from(v));
+        sums[to * d..(to + 1) * d].iter_mut().zip(row).for_each(|(s, &v)| *s += f64::from(v));
+    }
 }
 
 /// Per-cluster sums and counts of the rows under `labels`, reduced in block order.
@@ -505,6 +535,10 @@ fn sums_of(m: &Matrix, labels: &[u32], k: usize) -> (Vec<f64>, Vec<u64>) {
     (sums, counts)
 }
 
+/// A step that moves at most one row in this many updates the cluster sums by its moves
+/// instead of summing every row again.
+const INCREMENTAL_SHARE: usize = 8;
+
 /// Lloyd's iterations from `centroids` until no label changes, the centroids move at most
 /// `tol` (absolute, squared), or `max_iter`; each assignment is Elkan's (2003), which skips
 /// the distances that the triangle inequality proves useless, and so gives Lloyd's result
@@ -519,6 +553,7 @@ fn lloyd(m: &Matrix, mut centroids: Vec<f32>, max_iter: usize, tol: f64) -> KMea
         upper: vec![f32::INFINITY; n],
         lower: vec![0.0; n * k],
     };
+    let mut totals: Option<(Vec<f64>, Vec<u64>)> = None;
     let mut iterations = 0;
     while iterations < max_iter {
         iterations += 1;
@@ -528,18 +563,30 @@ fn lloyd(m: &Matrix, mut centroids: Vec<f32>, max_iter: usize, tol: f64) -> KMea
             upper,
             lower,
         } = &mut state;
-        let changed: usize = labels
+        let moved: Vec<Vec<Move>> = labels
             .par_chunks_mut(BLOCK)
             .zip(upper.par_chunks_mut(BLOCK))
             .zip(lower.par_chunks_mut(BLOCK * k))
             .enumerate()
-            .map(|(b, ((l, u), lo))| elkan_block(m, &centroids, &sep, b, l, u, lo))
-            .sum();
+            .map(|(b, ((l, u), lo))| elkan_block(m, &centroids, &sep, b * BLOCK, l, u, lo))
+            .collect();
+        let changed: usize = moved.iter().map(Vec::len).sum();
         if changed == 0 && iterations > 1 {
             break;
         }
-        let (sums, counts) = sums_of(m, &state.labels, k);
-        let (next, shift) = update(m, &centroids, &sums, &counts, &state.upper);
+        // The first step (and any that moves many rows) sums every row afresh; later steps
+        // move the few rows that changed.
+        let (sums, counts) = match &mut totals {
+            Some((sums, counts)) if changed <= n / INCREMENTAL_SHARE => {
+                apply_moves(m, &moved, sums, counts);
+                (&*sums, &*counts)
+            }
+            _ => {
+                let (sums, counts) = totals.insert(sums_of(m, &state.labels, k));
+                (&*sums, &*counts)
+            }
+        };
+        let (next, shift) = update(m, &centroids, sums, counts, &state.upper);
         let moves: Vec<f32> = next
             .chunks_exact(d)
             .zip(centroids.chunks_exact(d))
@@ -571,15 +618,17 @@ fn lloyd(m: &Matrix, mut centroids: Vec<f32>, max_iter: usize, tol: f64) -> KMea
 /// move, its lower bound to each centroid shrinks by that centroid's move.
 fn shift_bounds(state: &mut Bounds, moves: &[f32]) {
     let k = moves.len();
-    for ((l, u), lo) in state
+    state
         .labels
-        .iter()
-        .zip(state.upper.iter_mut())
-        .zip(state.lower.chunks_exact_mut(k))
-    {
-        *u += moves[*l as usize];
-        lo.iter_mut().zip(moves).for_each(|(b, &p)| *b -= p);
-    }
+        .par_chunks(BLOCK)
+        .zip(state.upper.par_chunks_mut(BLOCK))
+        .zip(state.lower.par_chunks_mut(BLOCK * k))
+        .for_each(|((labels, upper), lower)| {
+            for ((l, u), lo) in labels.iter().zip(upper.iter_mut()).zip(lower.chunks_exact_mut(k)) {
+                *u += moves[*l as usize];
+                lo.iter_mut().zip(moves).for_each(|(b, &p)| *b -= p);
+            }
+        });
 }
 
 /// Plain Lloyd iterations (the oracle [`lloyd`] is tested against): from `centroids` until no label changes, the centroids move at most

@@ -48,6 +48,7 @@ fn dots_avx2(rows: &[&[f32]], cents: &[&[f32]], out: &mut Vec<f32>) {
 /// A tile kernel: `R × C` products, each in `dot`'s order.
 trait Kernel {
     fn tile<const R: usize, const C: usize>(xs: &[&[f32]; R], cs: &[&[f32]; C]) -> [[f32; C]; R];
+    fn pairs<const P: usize>(xs: &[&[f32]; P], cs: &[&[f32]; P]) -> [f32; P];
 }
 
 /// Plain Rust, for any CPU.
@@ -57,6 +58,11 @@ impl Kernel for Portable {
     #[inline(always)]
     fn tile<const R: usize, const C: usize>(xs: &[&[f32]; R], cs: &[&[f32]; C]) -> [[f32; C]; R] {
         tile(xs, cs)
+    }
+
+    #[inline(always)]
+    fn pairs<const P: usize>(xs: &[&[f32]; P], cs: &[&[f32]; P]) -> [f32; P] {
+        pairs(xs, cs)
     }
 }
 
@@ -71,6 +77,12 @@ impl Kernel for Avx2 {
     fn tile<const R: usize, const C: usize>(xs: &[&[f32]; R], cs: &[&[f32]; C]) -> [[f32; C]; R] {
         // SAFETY: only reached from `dots_avx2`, which runs on CPUs with AVX2.
         unsafe { tile_avx2(xs, cs) }
+    }
+
+    #[inline(always)]
+    fn pairs<const P: usize>(xs: &[&[f32]; P], cs: &[&[f32]; P]) -> [f32; P] {
+        // SAFETY: only reached from `pair_dots_avx2`, which runs on CPUs with AVX2.
+        unsafe { pairs_avx2(xs, cs) }
     }
 }
 
@@ -94,14 +106,116 @@ fn dots_with<K: Kernel>(rows: &[&[f32]], cents: &[&[f32]], out: &mut Vec<f32>) {
         r += ROWS;
     }
     // A lone row has no other rows to share centroid loads with: it takes more centroids
-    // per tile instead, to keep as many accumulators busy.
+    // per tile instead, enough accumulators to hide the latency of the adds.
     for (i, x) in rows[r..].iter().enumerate() {
-        row_group::<K, 1, { ROWS * COLS / 2 }>(
+        row_group::<K, 1, { ROWS * COLS }>(
             &[*x],
             cents,
             &mut out[(r + i) * k..(r + i + 1) * k],
         );
     }
+}
+
+/// Products computed side by side by [`pair_dots`].
+const PAIRS: usize = 4;
+
+/// Writes `rows[i]·cents[i]` for every `i` into `out` (cleared first), each with `dot`'s
+/// bits. One product alone waits on its own additions; [`PAIRS`] of them interleaved keep
+/// the adder busy.
+pub(crate) fn pair_dots(rows: &[&[f32]], cents: &[&[f32]], out: &mut Vec<f32>) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU has AVX2, checked on the line above.
+            return unsafe { pair_dots_avx2(rows, cents, out) };
+        }
+    }
+    pair_dots_with::<Portable>(rows, cents, out)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn pair_dots_avx2(rows: &[&[f32]], cents: &[&[f32]], out: &mut Vec<f32>) {
+    pair_dots_with::<Avx2>(rows, cents, out)
+}
+
+#[inline(always)]
+fn pair_dots_with<K: Kernel>(rows: &[&[f32]], cents: &[&[f32]], out: &mut Vec<f32>) {
+    assert_eq!(rows.len(), cents.len(), "one centroid per row");
+    out.clear();
+    let Some(d) = rows.first().map(|r| r.len()) else { return };
+    assert!(rows.iter().chain(cents).all(|v| v.len() == d), "pairs of {d} values");
+    let (row_groups, row_rest) = rows.as_chunks::<PAIRS>();
+    let (cent_groups, cent_rest) = cents.as_chunks::<PAIRS>();
+    for (xs, cs) in row_groups.iter().zip(cent_groups) {
+        out.extend(K::pairs(xs, cs));
+    }
+    for (x, c) in row_rest.iter().zip(cent_rest) {
+        out.extend(K::pairs(&[*x], &[*c]));
+    }
+}
+
+/// `xs[p]·cs[p]` for each `p`, in `dot`'s summation order.
+#[inline(always)]
+fn pairs<const P: usize>(xs: &[&[f32]; P], cs: &[&[f32]; P]) -> [f32; P] {
+    let d = xs[0].len();
+    let full = d - d % 8;
+    let mut acc = [[0f32; 8]; P];
+    let mut o = 0;
+    while o < full {
+        for p in 0..P {
+            let x: &[f32; 8] = xs[p][o..o + 8].try_into().expect("eight values");
+            let y: &[f32; 8] = cs[p][o..o + 8].try_into().expect("eight values");
+            for l in 0..8 {
+                acc[p][l] += x[l] * y[l];
+            }
+        }
+        o += 8;
+    }
+    finish_pairs(xs, cs, full, acc)
+}
+
+/// Adds the last `d % 8` products of each pair into lanes `0..` and reduces them as `dot`.
+#[inline(always)]
+fn finish_pairs<const P: usize>(xs: &[&[f32]; P], cs: &[&[f32]; P], full: usize, mut acc: [[f32; 8]; P]) -> [f32; P] {
+    for p in 0..P {
+        for l in 0..xs[p].len() - full {
+            acc[p][l] += xs[p][full + l] * cs[p][full + l];
+        }
+    }
+    acc.map(reduce)
+}
+
+/// [`pairs`] with AVX2 registers, lane by lane what `pairs` does.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[inline]
+fn pairs_avx2<const P: usize>(xs: &[&[f32]; P], cs: &[&[f32]; P]) -> [f32; P] {
+    use std::arch::x86_64::{_mm256_add_ps, _mm256_loadu_ps, _mm256_mul_ps, _mm256_setzero_ps, _mm256_storeu_ps};
+    let d = xs[0].len();
+    let full = d - d % 8;
+    let mut acc = [_mm256_setzero_ps(); P];
+    let mut o = 0;
+    while o < full {
+        for p in 0..P {
+            // SAFETY: both vectors of every pair hold `d >= o + 8` values (checked by the caller).
+            let (x, y) = unsafe { (_mm256_loadu_ps(xs[p].as_ptr().add(o)), _mm256_loadu_ps(cs[p].as_ptr().add(o))) };
+            acc[p] = _mm256_add_ps(acc[p], _mm256_mul_ps(x, y));
+        }
+        o += 8;
+    }
+    let mut lanes = [[0f32; 8]; P];
+    for p in 0..P {
+        // SAFETY: `lanes[p]` holds eight floats.
+        unsafe { _mm256_storeu_ps(lanes[p].as_mut_ptr(), acc[p]) };
+    }
+    finish_pairs(xs, cs, full, lanes)
+}
+
+/// Sums eight lanes as `dot` does.
+#[inline(always)]
+fn reduce(a: [f32; 8]) -> f32 {
+    ((a[0] + a[4]) + (a[1] + a[5])) + ((a[2] + a[6]) + (a[3] + a[7]))
 }
 
 /// The products of the rows `xs` with every centroid, `C` centroids per tile, into `out`
@@ -169,7 +283,7 @@ fn finish<const R: usize, const C: usize>(
             }
         }
     }
-    acc.map(|row| row.map(|a| ((a[0] + a[4]) + (a[1] + a[5])) + ((a[2] + a[6]) + (a[3] + a[7]))))
+    acc.map(|row| row.map(reduce))
 }
 
 /// [`tile`] with AVX2 registers: `_mm256_mul_ps` then `_mm256_add_ps`, lane by lane what
@@ -247,6 +361,16 @@ mod tests {
             let mut portable = Vec::new();
             dots_with::<Portable>(&rows, &c.chunks_exact(d).collect::<Vec<_>>(), &mut portable);
             assert_eq!(out, portable);
+            // Each row with one centroid (cycling), as the own-centroid products.
+            let paired: Vec<&[f32]> = (0..n).map(|i| c.chunks_exact(d).nth(i % k).unwrap()).collect();
+            let mut pair_out = Vec::new();
+            pair_dots(&rows, &paired, &mut pair_out);
+            let mut pair_portable = Vec::new();
+            pair_dots_with::<Portable>(&rows, &paired, &mut pair_portable);
+            assert_eq!(pair_out, pair_portable);
+            for (i, (r, p)) in rows.iter().zip(&paired).enumerate() {
+                assert_eq!(pair_out[i].to_bits(), dot(r, p).to_bits(), "n {n} k {k} d {d}: pair {i}");
+            }
         }
     }
 }
