@@ -188,11 +188,12 @@ pub fn ends_sentence(line: &str) -> bool {
     is_blank(line) || line.starts_with("-DOCSTART-")
 }
 
-/// True for a line with nothing but whitespace.
+/// True for a line with nothing but whitespace (as `str::trim` has it, so a vertical tab,
+/// which `u8::is_ascii_whitespace` leaves out, counts too).
 fn is_blank(line: &str) -> bool {
     match line.as_bytes().first() {
         None => true,
-        Some(b) if b.is_ascii() && !b.is_ascii_whitespace() => false,
+        Some(&b) if b.is_ascii() && !(b.is_ascii_whitespace() || b == 0x0b) => false,
         _ => line.trim().is_empty(),
     }
 }
@@ -363,6 +364,18 @@ mod tests {
         assert_eq!(s.counts.notes["docstart"], 1);
         assert_eq!(s.counts.notes["crlf"], 7);
         assert_eq!(s.samples[1].id, "crossner_politics/train/politics_train:1");
+    }
+
+    #[test]
+    fn a_line_of_a_vertical_tab_is_blank() {
+        // Found by the reader_crossner fuzz target: the line was read as a record, so the
+        // reader counted two where the lines hold one.
+        let s = read("\u{b}\n\n'\tO\nL\tO\n");
+        assert_eq!((s.counts.read, s.samples.len(), s.quarantined.len()), (1, 1, 0));
+        assert_eq!(s.samples[0].text, "' L");
+        // The fuzz input itself: one record, quarantined for its missing tags.
+        let s = read("\u{b}\n\n'\nL");
+        assert_eq!((s.counts.read, s.samples.len(), s.quarantined.len()), (1, 0, 1));
     }
 
     #[test]
