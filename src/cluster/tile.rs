@@ -164,8 +164,7 @@ fn pairs<const P: usize>(xs: &[&[f32]; P], cs: &[&[f32]; P]) -> [f32; P] {
     let mut o = 0;
     while o < full {
         for p in 0..P {
-            let x: &[f32; 8] = xs[p][o..o + 8].try_into().expect("eight values");
-            let y: &[f32; 8] = cs[p][o..o + 8].try_into().expect("eight values");
+            let (x, y) = (&xs[p][o..o + 8], &cs[p][o..o + 8]);
             for l in 0..8 {
                 acc[p][l] += x[l] * y[l];
             }
