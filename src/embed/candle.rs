@@ -8,7 +8,7 @@
 //! `[CLS]` token) and L2-normalised, reproducing sentence-transformers' `encode`.
 
 use super::{Backend, Device, Pooling};
-use super::text_model::{declared_pooling, load_tokenizer, max_length, model_id, read_json, require_files};
+use super::text_model::{declared_pooling, load_tokenizer, max_length, model_id, read_json, require_files, token_lengths};
 use super::{EmbedError, Embedder, EmbedderInfo, Embeddings};
 use crate::io::IoError;
 use candle_core::{DType, Tensor};
@@ -114,6 +114,10 @@ impl Embedder for CandleEmbedder {
         let unit = pooled.broadcast_div(&norms)?;
         let data = unit.flatten_all()?.to_vec1::<f32>()?;
         Embeddings::from_vec(self.info.dim, data)
+    }
+
+    fn lengths(&self, texts: &[&str]) -> Result<Vec<usize>, EmbedError> {
+        token_lengths(&self.tokenizer, texts)
     }
 }
 

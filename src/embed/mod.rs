@@ -356,6 +356,12 @@ pub trait Embedder {
     /// Embeds `texts`; row `i` of the result belongs to `texts[i]`.
     fn embed(&mut self, texts: &[&str]) -> Result<Embeddings, EmbedError>;
 
+    /// How long each text is in the units the model pays for (tokens for a transformer,
+    /// bytes by default): the caller sorts by it so that a batch pads little.
+    fn lengths(&self, texts: &[&str]) -> Result<Vec<usize>, EmbedError> {
+        Ok(texts.iter().map(|t| t.len()).collect())
+    }
+
     /// The model id (see [`EmbedderInfo::model_id`]).
     fn model_id(&self) -> &str {
         &self.info().model_id

@@ -16,7 +16,7 @@
 //! cores, or `$RAYON_NUM_THREADS`); ONNX Runtime's CPU kernels do not split a dot product
 //! across threads, so the vectors do not depend on it (a test checks).
 
-use super::text_model::{declared_pooling, load_tokenizer, max_length, model_id, read_json, require_files};
+use super::text_model::{declared_pooling, load_tokenizer, max_length, model_id, read_json, require_files, token_lengths};
 use super::{Backend, Pooling};
 use super::{EmbedError, Embedder, EmbedderInfo, Embeddings};
 use ort::session::Session;
@@ -220,6 +220,10 @@ impl Embedder for OnnxEmbedder {
         let (batch, width) = self.encode(texts)?;
         let hidden = self.run(&batch, texts.len(), width)?;
         pool(&hidden, &batch.mask, width, self.info.dim, self.info.pooling.unwrap_or(Pooling::Mean))
+    }
+
+    fn lengths(&self, texts: &[&str]) -> Result<Vec<usize>, EmbedError> {
+        token_lengths(&self.tokenizer, texts)
     }
 }
 

@@ -263,7 +263,8 @@ impl Run<'_> {
 
 /// Embeds `units` (row `i` for unit `i`), taking what it can from `cache` and storing what
 /// it computes there. Texts are embedded once per call, in batches of `batch_size` sorted by
-/// length so that each batch pads little.
+/// their length in the model's units ([`Embedder::lengths`], tokens for a transformer) so
+/// that each batch pads little.
 pub fn embed_units(
     units: &[Unit],
     embedder: &mut dyn Embedder,
@@ -291,7 +292,11 @@ pub fn embed_units(
         }
     }
     progress.advance((units.len() - todo.len()) as u64);
-    todo.sort_by_key(|&(i, _)| units[i].text.len());
+    let texts: Vec<&str> = todo.iter().map(|&(i, _)| units[i].text.as_str()).collect();
+    let lengths = embedder.lengths(&texts)?;
+    let mut order: Vec<usize> = (0..todo.len()).collect();
+    order.sort_by_key(|&t| lengths[t]);
+    let todo: Vec<(usize, TextKey)> = order.into_iter().map(|t| todo[t]).collect();
     for chunk in todo.chunks(batch_size.max(1)) {
         let texts: Vec<&str> = chunk.iter().map(|&(i, _)| units[i].text.as_str()).collect();
         let m = embedder.embed(&texts)?;

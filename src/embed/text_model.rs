@@ -55,6 +55,16 @@ pub(crate) fn max_length(dir: &Path, max_positions: usize) -> Result<usize, Embe
     Ok(declared.unwrap_or(max_positions).clamp(1, max_positions))
 }
 
+/// The token count of each text after truncation (special tokens included, no padding):
+/// what a batch of it costs a transformer.
+pub(crate) fn token_lengths(tok: &Tokenizer, texts: &[&str]) -> Result<Vec<usize>, EmbedError> {
+    use rayon::prelude::*;
+    texts
+        .par_iter()
+        .map(|t| tok.encode(*t, true).map(|e| e.len()).map_err(|e| EmbedError::Tokenizer(e.to_string())))
+        .collect()
+}
+
 /// Loads `tokenizer.json`, replacing its padding and truncation: shipped files often pad
 /// every input to a fixed 128 tokens and truncate there; we pad each batch to its longest
 /// input (less work) and truncate at `max_length`.
