@@ -13,7 +13,7 @@
 //! Tokenising is most of the cost, so for a BERT tokenizer, which splits at every space and
 //! normalises each character on its own, the ids of each space-separated word are computed
 //! once and remembered: a text's ids are its words' ids in order, the same ids the whole
-//! text gives (a test checks on every fixture text).
+//! text gives (a test checks on the CrossNER fixtures and edge cases).
 
 use super::text_model::{model_id, read_json, require_files};
 use super::{Backend, EmbedError, Embedder, EmbedderInfo, Embeddings};
