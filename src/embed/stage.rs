@@ -293,10 +293,9 @@ pub fn embed_units(
     }
     progress.advance((units.len() - todo.len()) as u64);
     let texts: Vec<&str> = todo.iter().map(|&(i, _)| units[i].text.as_str()).collect();
-    let lengths = embedder.lengths(&texts)?;
-    let mut order: Vec<usize> = (0..todo.len()).collect();
-    order.sort_by_key(|&t| lengths[t]);
-    let todo: Vec<(usize, TextKey)> = order.into_iter().map(|t| todo[t]).collect();
+    let mut by_length: Vec<(usize, (usize, TextKey))> = embedder.lengths(&texts)?.into_iter().zip(todo).collect();
+    by_length.sort_by_key(|&(length, _)| length);
+    let todo: Vec<(usize, TextKey)> = by_length.into_iter().map(|(_, unit)| unit).collect();
     for chunk in todo.chunks(batch_size.max(1)) {
         let texts: Vec<&str> = chunk.iter().map(|&(i, _)| units[i].text.as_str()).collect();
         let m = embedder.embed(&texts)?;

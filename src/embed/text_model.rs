@@ -61,7 +61,7 @@ pub(crate) fn token_lengths(tok: &Tokenizer, texts: &[&str]) -> Result<Vec<usize
     use rayon::prelude::*;
     texts
         .par_iter()
-        .map(|t| tok.encode(*t, true).map(|e| e.len()).map_err(|e| EmbedError::Tokenizer(e.to_string())))
+        .map(|t| tok.encode_fast(*t, true).map(|e| e.len()).map_err(|e| EmbedError::Tokenizer(e.to_string())))
         .collect()
 }
 
