@@ -434,10 +434,10 @@ pub fn expand_inputs(wants: &dyn Fn(&Path) -> bool, inputs: &[PathBuf], counts: 
     let mut out = Vec::new();
     for input in inputs {
         if input.is_dir() {
-            let found = collect_files(input, counts)?;
-            let before = found.len();
-            out.extend(found.into_iter().filter(|p| wants(p)));
-            counts.note(NOTE_UNWANTED_FILE, (before - out.len()) as u64);
+            let (wanted, unwanted): (Vec<PathBuf>, Vec<PathBuf>) =
+                collect_files(input, counts)?.into_iter().partition(|p| wants(p));
+            out.extend(wanted);
+            counts.note(NOTE_UNWANTED_FILE, unwanted.len() as u64);
         } else if input.exists() {
             out.push(input.clone());
         } else {
@@ -503,6 +503,25 @@ mod tests {
         assert_eq!((c.dataset.as_str(), c.split.as_str()), ("CrossNER_AI", "train"));
         let c = FileContext::derive(Path::new("a/b.json"), SourceFormat::B2nerd, Some("X"), Some("test"), &auto);
         assert_eq!((c.dataset.as_str(), c.split.as_str()), ("X", "test"));
+    }
+
+    #[test]
+    fn unwanted_files_are_counted_per_directory_after_other_inputs() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+        for (dir, files) in [(&a, ["1.json", "2.json", "x.txt"]), (&b, ["3.json", "y.txt", "z.txt"])] {
+            std::fs::create_dir(dir).unwrap();
+            for f in files {
+                std::fs::write(dir.join(f), "[]").unwrap();
+            }
+        }
+        let single = tmp.path().join("single.json");
+        std::fs::write(&single, "[]").unwrap();
+        let mut counts = Counts::new("ingest");
+        let wants = |p: &Path| p.extension().is_some_and(|e| e == "json");
+        let found = expand_inputs(&wants, &[single.clone(), a.clone(), b.clone()], &mut counts).unwrap();
+        assert_eq!(found, vec![single, a.join("1.json"), a.join("2.json"), b.join("3.json")]);
+        assert_eq!(counts.notes.get(NOTE_UNWANTED_FILE), Some(&3));
     }
 
     #[test]

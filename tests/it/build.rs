@@ -181,3 +181,24 @@ fn real_clients_read_what_a_build_writes() {
         assert_eq!(d["mapped"], true, "{name}: LLaMA-Factory's column mapping finds every field");
     }
 }
+
+/// `make data`'s recipe itself, with only its output moved: every input it names (directories
+/// after other inputs among them) ingests and every stage runs.
+#[test]
+fn the_default_recipe_builds() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = scratch("build-default");
+    let text = std::fs::read_to_string(root.join("recipes/default.yaml")).unwrap();
+    assert!(text.contains("\noutput: data\n"), "recipes/default.yaml no longer writes to data/");
+    let recipe = dir.join("default.yaml");
+    std::fs::write(&recipe, text.replace("\noutput: data\n", &format!("\noutput: {}\n", dir.join("data").display()))).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_nerprep"))
+        .args(["build", recipe.to_str().unwrap()])
+        .current_dir(root)
+        .env("NERPREP_CACHE", dir.join("cache"))
+        .output()
+        .expect("run nerprep");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "nerprep build recipes/default.yaml\n{stderr}");
+    assert!(dir.join("data/manifest.json").is_file(), "{stderr}");
+}
