@@ -24,7 +24,7 @@
 
 use super::params::{Rule, ValidPruneParams};
 use crate::progress::Progress;
-use crate::vector::{dot_portable as dot, reduce, LANES};
+use crate::vector::{reduce, LANES};
 use rayon::prelude::*;
 use std::collections::{BTreeMap, HashMap};
 
@@ -80,15 +80,33 @@ const NORMALISE_ROWS_PER_TASK: usize = 1024;
 /// Scales `v` to unit length (the norm summed in f64), or says why it cannot be: a
 /// non-finite value or only zeros. A refused vector is left as it was.
 fn scale_to_unit(v: &mut [f32]) -> Result<(), String> {
-    if let Some(pos) = v.iter().position(|x| !x.is_finite()) {
-        return Err(format!("holds {} at position {pos}", v[pos]));
+    let norm = sum_of_squares(v).sqrt();
+    if !norm.is_finite() {
+        if let Some(pos) = v.iter().position(|x| !x.is_finite()) {
+            return Err(format!("holds {} at position {pos}", v[pos]));
+        }
     }
-    let norm = v.iter().map(|&x| f64::from(x) * f64::from(x)).sum::<f64>().sqrt();
     if norm == 0.0 || !norm.is_finite() {
         return Err("is all zeros".into());
     }
     v.iter_mut().for_each(|x| *x = (f64::from(*x) / norm) as f32);
     Ok(())
+}
+
+/// Σ x² in f64, in eight lanes so that the additions vectorise (a NaN or infinity makes
+/// it non-finite).
+fn sum_of_squares(v: &[f32]) -> f64 {
+    let (chunks, tail) = v.as_chunks::<8>();
+    let mut lanes = [0.0f64; 8];
+    for c in chunks {
+        for l in 0..8 {
+            lanes[l] += f64::from(c[l]) * f64::from(c[l]);
+        }
+    }
+    for (l, x) in tail.iter().enumerate() {
+        lanes[l] += f64::from(*x) * f64::from(*x);
+    }
+    lanes.iter().sum()
 }
 
 /// Why a vector cannot be used, and in which row.
@@ -246,24 +264,35 @@ impl Draws for Hashed {
     }
 }
 
-/// The largest dot product of `x` with the rows (of `x.len()`) of `rows`.
+/// Candidates one pass over a pool serves: their vectors and four pool rows stay in the
+/// L1 cache while the pool streams from L2 once per block instead of once per candidate.
+const BLOCK: usize = 8;
+
+/// For each `xs[k]`, the largest dot product with the rows (of `dim`) of `rows`, into
+/// `best[k]` (−∞ with no rows).
 #[inline(always)]
-fn max_dot_portable(rows: &[f32], x: &[f32]) -> f32 {
+fn max_dots_portable(rows: &[f32], dim: usize, xs: &[&[f32]], best: &mut [f32]) {
     // Four rows per pass share each load of `x`; every row is still summed exactly as
     // `dot` sums it. Plain loops, no closures: a closure would not inherit the caller's
     // target features.
-    let dim = x.len();
-    let mut best = f32::NEG_INFINITY;
+    best.fill(f32::NEG_INFINITY);
+    if dim == 0 {
+        return;
+    }
     let quads = rows.chunks_exact(4 * dim);
     let rest = quads.remainder();
     for q in quads {
-        let d = dot4(&q[..dim], &q[dim..2 * dim], &q[2 * dim..3 * dim], &q[3 * dim..], x);
-        best = best.max(d[0]).max(d[1]).max(d[2]).max(d[3]);
+        let (a, b, c, d) = (&q[..dim], &q[dim..2 * dim], &q[2 * dim..3 * dim], &q[3 * dim..]);
+        for (x, best) in xs.iter().zip(best.iter_mut()) {
+            let s = dot4(a, b, c, d, x);
+            *best = best.max(s[0]).max(s[1]).max(s[2]).max(s[3]);
+        }
     }
     for r in rest.chunks_exact(dim) {
-        best = best.max(dot(r, x));
+        for (x, best) in xs.iter().zip(best.iter_mut()) {
+            *best = best.max(dot(r, x));
+        }
     }
-    best
 }
 
 /// The dot products of four rows with `x`, each summed in the lanes and order of [`dot`].
@@ -277,53 +306,82 @@ fn dot4(a: &[f32], b: &[f32], c: &[f32], d: &[f32], x: &[f32]) -> [f32; 4] {
     let (mut s0, mut s1, mut s2, mut s3) = ([0.0f32; LANES], [0.0f32; LANES], [0.0f32; LANES], [0.0f32; LANES]);
     for ((((xv, av), bv), cv), dv) in cx.iter().zip(ca).zip(cb).zip(cc).zip(cd) {
         for l in 0..LANES {
-            s0[l] += av[l] * xv[l];
-            s1[l] += bv[l] * xv[l];
-            s2[l] += cv[l] * xv[l];
-            s3[l] += dv[l] * xv[l];
+            s0[l] = av[l].mul_add(xv[l], s0[l]);
+            s1[l] = bv[l].mul_add(xv[l], s1[l]);
+            s2[l] = cv[l].mul_add(xv[l], s2[l]);
+            s3[l] = dv[l].mul_add(xv[l], s3[l]);
         }
     }
     for (l, xv) in tx.iter().enumerate() {
-        s0[l] += ta[l] * xv;
-        s1[l] += tb[l] * xv;
-        s2[l] += tc[l] * xv;
-        s3[l] += td[l] * xv;
+        s0[l] = ta[l].mul_add(*xv, s0[l]);
+        s1[l] = tb[l].mul_add(*xv, s1[l]);
+        s2[l] = tc[l].mul_add(*xv, s2[l]);
+        s3[l] = td[l].mul_add(*xv, s3[l]);
     }
     [reduce(s0), reduce(s1), reduce(s2), reduce(s3)]
 }
 
-/// [`max_dot_portable`] compiled for AVX2 (no FMA: the same operations, the same bits).
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-fn max_dot_avx2(rows: &[f32], x: &[f32]) -> f32 {
-    max_dot_portable(rows, x)
+/// The dot product of `a` and `x`: [`LANES`] lanes of fused multiply-adds in element
+/// order, reduced in [`reduce`]'s tree. A fused multiply-add rounds once, so it gives the
+/// same bits whether the CPU has the instruction or the C library computes it.
+#[inline(always)]
+fn dot(a: &[f32], x: &[f32]) -> f32 {
+    let (cx, tx) = x.as_chunks::<LANES>();
+    let (ca, ta) = a.as_chunks::<LANES>();
+    let mut s = [0.0f32; LANES];
+    for (xv, av) in cx.iter().zip(ca) {
+        for l in 0..LANES {
+            s[l] = av[l].mul_add(xv[l], s[l]);
+        }
+    }
+    for (l, xv) in tx.iter().enumerate() {
+        s[l] = ta[l].mul_add(*xv, s[l]);
+    }
+    reduce(s)
 }
 
-/// [`max_dot_portable`] compiled for AVX-512: one register holds all [`LANES`] lanes, and
-/// the multiplies and adds stay separate (no FMA), so the bits are those of the other builds.
+/// [`max_dots_portable`] compiled for AVX2 with FMA: the same operations, the same bits.
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-fn max_dot_avx512(rows: &[f32], x: &[f32]) -> f32 {
-    max_dot_portable(rows, x)
+#[target_feature(enable = "avx2,fma")]
+fn max_dots_avx2(rows: &[f32], dim: usize, xs: &[&[f32]], best: &mut [f32]) {
+    max_dots_portable(rows, dim, xs, best)
+}
+
+/// [`max_dots_portable`] compiled for AVX-512: one register holds all [`LANES`] lanes; the
+/// same fused multiply-adds, so the bits are those of the other builds.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,fma")]
+fn max_dots_avx512(rows: &[f32], dim: usize, xs: &[&[f32]], best: &mut [f32]) {
+    max_dots_portable(rows, dim, xs, best)
+}
+
+/// For each `xs[k]`, the largest dot product with the rows (of `dim`) of `rows` into
+/// `best[k]`; −∞ when there are none.
+///
+/// The widest vector unit the CPU has is picked at run time (the build targets generic
+/// x86-64); every choice sums each row with the same fused multiply-adds in the same lanes
+/// and order, so the result is the same on any machine, and the same whatever else is in
+/// `xs`. A CPU without FMA (x86 before 2013) gets the same bits from the C library's
+/// `fmaf`, many times slower.
+pub fn max_dots(rows: &[f32], dim: usize, xs: &[&[f32]], best: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx512f") && std::arch::is_x86_feature_detected!("fma") {
+        // SAFETY: the CPU supports AVX-512F and FMA, checked just above.
+        return unsafe { max_dots_avx512(rows, dim, xs, best) };
+    }
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+        // SAFETY: the CPU supports AVX2 and FMA, checked just above.
+        return unsafe { max_dots_avx2(rows, dim, xs, best) };
+    }
+    max_dots_portable(rows, dim, xs, best)
 }
 
 /// The largest dot product of `x` with the rows of `rows`; −∞ when there are none.
-///
-/// The widest vector unit the CPU has is picked at run time (the build targets generic
-/// x86-64); every choice sums each row in the same lanes and order, so the result is the
-/// same on any machine.
 pub fn max_dot(rows: &[f32], x: &[f32]) -> f32 {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx512f") {
-        // SAFETY: the CPU supports AVX-512F, checked just above.
-        return unsafe { max_dot_avx512(rows, x) };
-    }
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: the CPU supports AVX2, checked just above.
-        return unsafe { max_dot_avx2(rows, x) };
-    }
-    max_dot_portable(rows, x)
+    let mut best = [f32::NEG_INFINITY];
+    max_dots(rows, x.len(), &[x], &mut best);
+    best[0]
 }
 
 /// One pool: up to `capacity` unit vectors, contiguous, and the candidates they belong to.
@@ -332,22 +390,15 @@ struct Pool {
     capacity: usize,
     vectors: Vec<f32>,
     members: Vec<usize>,
-    /// Every candidate the pool saw, in visiting order.
-    candidates: Vec<usize>,
 }
 
 impl Pool {
     fn new(capacity: usize) -> Pool {
-        Pool { capacity, vectors: Vec::new(), members: Vec::new(), candidates: Vec::new() }
+        Pool { capacity, vectors: Vec::new(), members: Vec::new() }
     }
 
     fn is_full(&self) -> bool {
         self.members.len() >= self.capacity
-    }
-
-    /// The largest cosine of `x` with the pool; `None` when it is empty.
-    fn max_similarity(&self, x: &[f32]) -> Option<f32> {
-        (!self.members.is_empty()).then(|| max_dot(&self.vectors, x))
     }
 
     fn push(&mut self, candidate: usize, x: &[f32]) {
@@ -372,21 +423,16 @@ struct Context<'a, D: Draws> {
 }
 
 impl<D: Draws> Context<'_, D> {
-    /// Whether `pool` (of `dataset`, for `label`) takes candidate `i`.
-    fn judge(&self, pool: &Pool, i: usize, dataset: u32, label: Option<u32>) -> Verdict {
-        let c = &self.candidates[i];
-        let needs_similarity = !matches!(self.params.rule, Rule::RandomPerType | Rule::Random { .. });
-        let similarity = match c.row {
-            Some(row) if needs_similarity => pool.max_similarity(self.vectors.row(row)),
-            _ => None,
-        };
+    /// Whether the pool of `dataset` for `label` takes candidate `i`, whose largest cosine
+    /// with the pool is `similarity` (`None`: the pool is empty, or the rule needs none).
+    fn judge(&self, similarity: Option<f32>, i: usize, dataset: u32, label: Option<u32>) -> Verdict {
         let accepted = match (self.params.rule, similarity) {
             (Rule::RandomPerType | Rule::Random { .. }, _) | (_, None) => true,
             (Rule::Threshold { tau }, Some(s)) => 1.0 - s >= tau,
             (Rule::Diversity { offset }, Some(s)) => {
                 let p = f64::from((1.0 - s + offset).clamp(0.0, 1.0));
                 let label = label.map(|l| self.names.get(l));
-                self.draws.accept(&c.id, self.names.get(dataset), label) < p
+                self.draws.accept(&self.candidates[i].id, self.names.get(dataset), label) < p
             }
         };
         Verdict { accepted, similarity }
@@ -408,52 +454,84 @@ impl<D: Draws> Context<'_, D> {
     /// then each sample's verdicts are combined. This is exactly the sample-by-sample
     /// loop of the paper, and balances big datasets over the threads.
     fn run_dataset(&self, dataset: u32, order: &[usize]) -> DatasetResult {
+        // Each pool's candidates, as positions in `order`.
         let mut lists: BTreeMap<u32, Vec<usize>> = BTreeMap::new();
         let mut negatives_list = Vec::new();
-        for &i in order {
+        for (k, &i) in order.iter().enumerate() {
             let labels = &self.candidates[i].labels;
             if labels.is_empty() {
-                negatives_list.push(i);
+                negatives_list.push(k);
             }
             for &l in labels {
-                lists.entry(l).or_default().push(i);
+                lists.entry(l).or_default().push(k);
             }
         }
         let jobs: Vec<(u32, Vec<usize>)> = lists.into_iter().chain(std::iter::once((NEGATIVES, negatives_list))).collect();
-        let runs: Vec<(u32, Pool, Vec<Seen>)> =
-            jobs.into_par_iter().map(|(label, members)| self.run_pool(dataset, label, &members)).collect();
+        let runs: Vec<(u32, Pool, Vec<usize>, Vec<Seen>)> = jobs
+            .into_par_iter()
+            .map(|(label, positions)| {
+                let members: Vec<usize> = positions.iter().map(|&k| order[k]).collect();
+                let (label, pool, verdicts) = self.run_pool(dataset, label, &members);
+                (label, pool, positions, verdicts)
+            })
+            .collect();
         let mut pools = BTreeMap::new();
         let mut negatives = Pool::new(self.params.negatives);
-        let mut seen: HashMap<usize, Vec<(u32, Seen)>> = HashMap::with_capacity(order.len());
-        for (label, pool, verdicts) in runs {
-            for (&i, v) in pool.candidates.iter().zip(verdicts) {
-                seen.entry(i).or_default().push((label, v));
+        let mut seen: Vec<Vec<(u32, Seen)>> = (0..order.len()).map(|_| Vec::new()).collect();
+        for (label, pool, positions, verdicts) in runs {
+            for (k, v) in positions.into_iter().zip(verdicts) {
+                seen[k].push((label, v));
             }
             if label == NEGATIVES { negatives = pool } else { pools.insert(label, pool); }
         }
-        let decisions = order.iter().map(|&i| (i, self.combine(seen.remove(&i).unwrap_or_default()))).collect();
+        let decisions = order.iter().zip(seen).map(|(&i, verdicts)| (i, self.combine(verdicts))).collect();
         DatasetResult { dataset, decisions, pools, negatives }
     }
 
     /// One pool over its candidates in visiting order: each one's verdict.
+    ///
+    /// Candidates come in blocks of [`BLOCK`]: one pass over the pool as the block found it
+    /// gives each its largest cosine with those members, and the few members the block
+    /// itself adds are compared one by one. A maximum does not depend on the order its
+    /// terms come in, so this is the sample-by-sample loop, bit for bit.
     fn run_pool(&self, dataset: u32, label: u32, members: &[usize]) -> (u32, Pool, Vec<Seen>) {
         let capacity = if label == NEGATIVES { self.params.negatives } else { self.params.per_type };
+        let needs_similarity = !matches!(self.params.rule, Rule::RandomPerType | Rule::Random { .. });
+        let dim = self.vectors.dim();
+        let label_of = (label != NEGATIVES).then_some(label);
         let mut pool = Pool::new(capacity);
-        pool.candidates = members.to_vec();
-        pool.vectors.reserve(capacity.min(members.len()) * self.vectors.dim());
+        pool.vectors.reserve(capacity.min(members.len()) * dim);
         let mut verdicts = Vec::with_capacity(members.len());
-        for &i in members {
+        let mut before = [f32::NEG_INFINITY; BLOCK];
+        for block in members.chunks(BLOCK) {
             if pool.is_full() {
-                verdicts.push(Seen::Full);
+                verdicts.extend(block.iter().map(|_| Seen::Full));
                 continue;
             }
-            let verdict = self.judge(&pool, i, dataset, (label != NEGATIVES).then_some(label));
-            if verdict.accepted {
-                if let Some(row) = self.candidates[i].row {
-                    pool.push(i, self.vectors.row(row));
-                }
+            let rows: Vec<Option<&[f32]>> = block.iter().map(|&i| self.candidates[i].row.map(|r| self.vectors.row(r))).collect();
+            let known = pool.members.len();
+            if needs_similarity && known > 0 {
+                let xs: Vec<&[f32]> = rows.iter().map(|r| r.unwrap_or(&[])).collect();
+                max_dots(&pool.vectors, dim, &xs, &mut before[..xs.len()]);
             }
-            verdicts.push(Seen::Judged(verdict));
+            for (k, (&i, row)) in block.iter().zip(&rows).enumerate() {
+                if pool.is_full() {
+                    verdicts.push(Seen::Full);
+                    continue;
+                }
+                let similarity = match row {
+                    Some(x) if needs_similarity && !pool.members.is_empty() => {
+                        let added = max_dot(&pool.vectors[known * dim..], x);
+                        Some(if known > 0 { before[k].max(added) } else { added })
+                    }
+                    _ => None,
+                };
+                let verdict = self.judge(similarity, i, dataset, label_of);
+                if let (true, Some(x)) = (verdict.accepted, row) {
+                    pool.push(i, x);
+                }
+                verdicts.push(Seen::Judged(verdict));
+            }
         }
         // The copies served the scans; the summary reads the members' rows of `vectors`.
         pool.vectors = Vec::new();
@@ -629,23 +707,21 @@ fn visiting_order<D: Draws>(candidates: &[Candidate], draws: &D, members: impl I
 
 /// Summary rows of one dataset's pools.
 fn summarise<D: Draws>(ctx: &Context<'_, D>, result: &DatasetResult) -> Vec<PoolSummary> {
-    let kept_set: std::collections::HashSet<usize> = result.decisions.iter().filter(|(_, d)| d.kept).map(|(i, _)| *i).collect();
-    let mut raw: BTreeMap<u32, Vec<usize>> = BTreeMap::new();
-    for (i, _) in &result.decisions {
+    let mut raw: BTreeMap<u32, (Vec<usize>, usize)> = BTreeMap::new();
+    for (i, d) in &result.decisions {
         let labels = &ctx.candidates[*i].labels;
-        if labels.is_empty() {
-            raw.entry(NEGATIVES).or_default().push(*i);
-        }
-        for &l in labels {
-            raw.entry(l).or_default().push(*i);
+        let negative = labels.is_empty().then_some(NEGATIVES);
+        for l in labels.iter().copied().chain(negative) {
+            let (members, kept) = raw.entry(l).or_default();
+            members.push(*i);
+            *kept += usize::from(d.kept);
         }
     }
     let seed = Hashed { seed: ctx.params.seed };
     let dataset_name = ctx.names.get(result.dataset);
     raw.into_iter()
-        .map(|(label, members)| {
+        .map(|(label, (members, kept))| {
             let pool = if label == NEGATIVES { &result.negatives } else { &result.pools[&label] };
-            let kept = members.iter().filter(|i| kept_set.contains(i)).count();
             let label_name = if label == NEGATIVES { "\0negatives" } else { ctx.names.get(label) };
             let baseline = random_pick(ctx.candidates, &members, pool.members.len(), |id| {
                 seed.bits(&[b"baseline", id.as_bytes(), dataset_name.as_bytes(), label_name.as_bytes()])
@@ -682,7 +758,7 @@ pub fn mean_pairwise(candidates: &[Candidate], vectors: &Vectors, members: &[usi
     let mut norms = 0.0f64;
     for row in rows {
         let v = vectors.row(row);
-        norms += v.iter().map(|&x| f64::from(x) * f64::from(x)).sum::<f64>();
+        norms += sum_of_squares(v);
         sum.iter_mut().zip(v).for_each(|(s, &x)| *s += f64::from(x));
     }
     let total: f64 = sum.iter().map(|s| s * s).sum();
@@ -847,14 +923,25 @@ mod tests {
             let rows: Vec<f32> = (1..6).flat_map(v).collect();
             let plain = rows.chunks(dim).map(|r| r.iter().zip(&x).map(|(a, b)| f64::from(a * b)).sum::<f64>()).fold(f64::MIN, f64::max);
             assert!((f64::from(max_dot(&rows, &x)) - plain).abs() < 1e-4, "dim {dim}");
-            assert_eq!(max_dot(&rows, &x), max_dot_portable(&rows, &x), "the SIMD build gives the same bits");
+            let portable = |xs: &[&[f32]]| {
+                let mut best = vec![0.0; xs.len()];
+                max_dots_portable(&rows, dim, xs, &mut best);
+                best
+            };
+            assert_eq!(max_dot(&rows, &x), portable(&[&x])[0], "the SIMD build gives the same bits");
             #[cfg(target_arch = "x86_64")]
-            if std::arch::is_x86_feature_detected!("avx2") {
+            if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+                let mut best = [0.0];
                 // SAFETY: checked just above.
-                assert_eq!(unsafe { max_dot_avx2(&rows, &x) }, max_dot_portable(&rows, &x), "AVX2 gives the same bits");
+                unsafe { max_dots_avx2(&rows, dim, &[&x], &mut best) };
+                assert_eq!(best[0], portable(&[&x])[0], "AVX2 gives the same bits");
             }
             let single = rows.chunks(dim).map(|r| dot(r, &x)).fold(f32::NEG_INFINITY, f32::max);
             assert_eq!(max_dot(&rows, &x), single, "four rows at a time sum each row like one");
+            let (y, z) = (v(7), v(8));
+            let mut block = [0.0; 3];
+            max_dots(&rows, dim, &[&y, &x, &z], &mut block);
+            assert_eq!(block, [max_dot(&rows, &y), single, max_dot(&rows, &z)], "a block gives each its own bits");
         }
         assert_eq!(max_dot(&[], &[1.0]), f32::NEG_INFINITY);
     }

@@ -24,14 +24,16 @@ pub use params::{Missing, PruneParams, Rule, Strategy, ValidPruneParams};
 
 use crate::embed::stage::{DIM_KEY, WHAT_KEY};
 use crate::io::{side_path, write_atomic};
+use crate::model::schema::{batch_to_samples, samples_schema, samples_to_batch};
 use crate::model::Sample;
 use crate::progress::Progress;
 use crate::provenance::Provenance;
 use crate::report::Counts;
 use crate::table::side::{index_by_id, join};
-use crate::table::{commit_all, BatchWriter, TableReader, TableWriter};
+use crate::table::vectors::read_float_vectors;
+use crate::table::{commit_all, BatchWriter, TableReader};
 use arrow_array::builder::{BooleanBuilder, Float32Builder, ListBuilder, StringBuilder};
-use arrow_array::{ArrayRef, RecordBatch};
+use arrow_array::{ArrayRef, BooleanArray, RecordBatch};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -243,55 +245,40 @@ fn embeddings_dim(path: &Path) -> Result<usize, PruneError> {
 
 /// Appends the ids and vectors of one embeddings table of vectors of `dim`.
 ///
-/// Only the `id` and `embedding` columns are decoded, and each batch's floats are copied
-/// once, straight from the Arrow buffer into `values`: at corpus scale this read is most
-/// of the stage's input work.
+/// The ids are read through Arrow; the vectors, most of the stage's input bytes, page by
+/// page in parallel straight into one buffer ([`read_float_vectors`]), beside the ids.
 fn read_vectors(path: &Path, dim: usize, ids: &mut Vec<String>, values: &mut Vec<f32>) -> Result<(), PruneError> {
-    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-    use parquet::arrow::ProjectionMask;
-    let parquet = |e| PruneError::Table(crate::table::TableError::Parquet { path: path.to_path_buf(), source: e });
-    let bad = |message: String| PruneError::Embed(crate::embed::EmbedError::BadModelFile { path: path.to_path_buf(), message });
-    let file = std::fs::File::open(path).map_err(|e| crate::io::IoError::new(path, e))?;
-    let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(parquet)?;
-    let rows = usize::try_from(builder.metadata().file_metadata().num_rows()).unwrap_or(0);
-    let wanted: Vec<usize> = ["id", "embedding"]
-        .iter()
-        .map(|name| builder.schema().index_of(name).map_err(|_| bad(format!("embeddings table has no `{name}` column"))))
-        .collect::<Result<_, _>>()?;
-    let mask = ProjectionMask::roots(builder.parquet_schema(), wanted);
-    values.reserve(rows.saturating_mul(dim));
-    ids.reserve(rows);
-    for batch in builder.with_projection(mask).with_batch_size(crate::table::BATCH_ROWS).build().map_err(parquet)? {
-        let batch = batch.map_err(|e| PruneError::Table(crate::table::TableError::Schema { path: path.to_path_buf(), source: e }))?;
-        append_batch(&batch, dim, ids, values).map_err(bad)?;
+    let (table_ids, vectors) = rayon::join(|| read_ids(path), || read_float_vectors(path, "embedding", dim));
+    let (table_ids, vectors) = (table_ids?, vectors?);
+    ids.extend(table_ids);
+    if values.is_empty() {
+        *values = vectors;
+    } else {
+        values.extend_from_slice(&vectors);
     }
     Ok(())
 }
 
-/// Appends one batch's ids and vectors (of `dim`), refusing nulls and other shapes.
-fn append_batch(batch: &RecordBatch, dim: usize, ids: &mut Vec<String>, values: &mut Vec<f32>) -> Result<(), String> {
+/// The `id` column of an embeddings table, which must hold no nulls.
+fn read_ids(path: &Path) -> Result<Vec<String>, PruneError> {
     use arrow_array::cast::AsArray;
-    use arrow_array::types::Float32Type;
     use arrow_array::Array;
-    let column = |name: &str| batch.column_by_name(name).ok_or_else(|| format!("embeddings table has no `{name}` column"));
-    let id = column("id")?.as_string_opt::<i32>().ok_or("column `id` is not utf8")?;
-    let list = column("embedding")?.as_fixed_size_list_opt().ok_or("column `embedding` is not a fixed-size list")?;
-    let floats = list.values().as_primitive_opt::<Float32Type>().ok_or("embedding values are not float32")?;
-    if id.null_count() > 0 {
-        return Err("column `id` holds nulls".into());
+    use parquet::arrow::ProjectionMask;
+    let bad = |message: String| PruneError::Embed(crate::embed::EmbedError::BadModelFile { path: path.to_path_buf(), message });
+    let builder = crate::table::open_batches(path)?;
+    let column = builder.schema().index_of("id").map_err(|_| bad("embeddings table has no `id` column".into()))?;
+    let mask = ProjectionMask::roots(builder.parquet_schema(), [column]);
+    let parquet = |e| PruneError::Table(crate::table::TableError::Parquet { path: path.to_path_buf(), source: e });
+    let mut ids = Vec::with_capacity(usize::try_from(builder.metadata().file_metadata().num_rows()).unwrap_or(0));
+    for batch in builder.with_projection(mask).with_batch_size(crate::table::BATCH_ROWS).build().map_err(parquet)? {
+        let batch = batch.map_err(|e| PruneError::Table(crate::table::TableError::Schema { path: path.to_path_buf(), source: e }))?;
+        let id = batch.column(0).as_string_opt::<i32>().ok_or_else(|| bad("column `id` is not utf8".into()))?;
+        if id.null_count() > 0 {
+            return Err(bad("column `id` holds nulls".into()));
+        }
+        ids.extend(id.iter().map(|v| v.unwrap_or_default().to_string()));
     }
-    if list.null_count() > 0 || floats.null_count() > 0 {
-        return Err("embedding column holds nulls".into());
-    }
-    let batch_dim = list.value_length() as usize;
-    if batch_dim != dim {
-        return Err(format!("vectors of {batch_dim}, metadata says {dim}"));
-    }
-    let start = list.offset() * dim;
-    let slice = floats.values().get(start..start + list.len() * dim).ok_or("embedding column is shorter than its rows")?;
-    ids.extend(id.iter().map(|v| v.unwrap_or_default().to_string()));
-    values.extend_from_slice(slice);
-    Ok(())
+    Ok(ids)
 }
 
 /// `read` = kept + dropped by reason.
@@ -310,22 +297,36 @@ fn counts_of(pruning: &Pruning, unused_embeddings: usize) -> Counts {
 }
 
 /// Streams the inputs again, writing the kept samples in input order.
+///
+/// `load` has read and checked every row already, so the kept rows pass through as Arrow
+/// batches, filtered; only a table in another writer's layout is converted row by row to
+/// the canonical one.
 fn write_samples(
     inputs: &[PathBuf],
     output: &Path,
     decisions: &[Decision],
     provenance: Provenance,
 ) -> Result<crate::table::ClosedTable, PruneError> {
-    let mut writer = TableWriter::<Sample>::create(output)?;
-    let mut kept = decisions.iter().map(|d| d.kept);
+    let mut writer = BatchWriter::for_rows::<Sample>(output)?;
+    let schema = samples_schema();
+    let mut decisions = decisions.iter();
     for input in inputs {
-        for batch in TableReader::<Sample>::open(input)? {
-            for sample in batch? {
-                // The inputs are read exactly as `load` read them: one decision per sample.
-                if kept.next().unwrap_or(false) {
-                    writer.push(sample)?;
-                }
-            }
+        let schema_error = |e| PruneError::Table(crate::table::TableError::Schema { path: input.clone(), source: e });
+        let builder = crate::table::open_batches(input)?;
+        let canonical = builder.schema().fields() == schema.fields();
+        let batches = builder.with_batch_size(crate::table::BATCH_ROWS).build();
+        let batches = batches.map_err(|e| PruneError::Table(crate::table::TableError::Parquet { path: input.clone(), source: e }))?;
+        for batch in batches {
+            let batch = batch.map_err(schema_error)?;
+            // The inputs are read exactly as `load` read them: one decision per row.
+            let keep: BooleanArray = decisions.by_ref().take(batch.num_rows()).map(|d| Some(d.kept)).collect();
+            let kept = arrow_select::filter::filter_record_batch(&batch, &keep).map_err(schema_error)?;
+            let kept = if canonical {
+                RecordBatch::try_new(schema.clone(), kept.columns().to_vec())
+            } else {
+                samples_to_batch(&batch_to_samples(&kept).map_err(schema_error)?)
+            };
+            writer.write(&kept.map_err(schema_error)?)?;
         }
     }
     Ok(writer.close(provenance)?)

@@ -6,6 +6,7 @@
 //! Stage counts and provenance travel in the Parquet key-value metadata.
 
 pub mod side;
+pub mod vectors;
 
 use crate::io::{AtomicFile, IoError};
 use crate::provenance::{HashingWriter, Provenance, PROVENANCE_KEY};
@@ -279,14 +280,7 @@ impl<T: TableRow> TableWriter<T> {
     /// Starts a table that will replace `path` when finished.
     pub fn create(path: impl AsRef<Path>) -> Result<Self, TableError> {
         let file = AtomicFile::create(path)?;
-        let mut props = WriterProperties::builder()
-            .set_compression(Compression::ZSTD(ZstdLevel::try_new(3).expect("valid zstd level")))
-            .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
-            .set_key_value_metadata(Some(vec![KeyValue::new(VERSION_KEY.into(), TABLE_VERSION.to_string())]));
-        for column in T::distinct_columns() {
-            props = props.set_column_dictionary_enabled(ColumnPath::from(*column), false);
-        }
-        let props = props.build();
+        let props = writer_properties(&BTreeMap::new(), T::distinct_columns());
         let path = file.path().to_path_buf();
         let writer = ArrowWriter::try_new(HashingWriter::new(file.file()?), T::schema(), Some(props))
             .map_err(|e| TableError::Parquet { path: path.clone(), source: e })?;
@@ -348,16 +342,19 @@ impl<T: TableRow> TableWriter<T> {
     }
 }
 
-/// The writer settings of [`BatchWriter`] tables (zstd, row-group size, layout version, as
-/// [`TableWriter`] has them), plus `metadata` as extra key-value pairs.
-fn writer_properties(metadata: &BTreeMap<String, String>) -> WriterProperties {
+/// The writer settings of every table: zstd, the row-group size, the layout version plus
+/// `metadata` as key-value pairs, and no dictionary for the `distinct` columns.
+fn writer_properties(metadata: &BTreeMap<String, String>, distinct: &[&str]) -> WriterProperties {
     let mut kv = vec![KeyValue::new(VERSION_KEY.into(), TABLE_VERSION.to_string())];
     kv.extend(metadata.iter().map(|(k, v)| KeyValue::new(k.clone(), v.clone())));
-    WriterProperties::builder()
+    let mut props = WriterProperties::builder()
         .set_compression(Compression::ZSTD(ZstdLevel::try_new(3).expect("valid zstd level")))
         .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
-        .set_key_value_metadata(Some(kv))
-        .build()
+        .set_key_value_metadata(Some(kv));
+    for column in distinct {
+        props = props.set_column_dictionary_enabled(ColumnPath::from(*column), false);
+    }
+    props.build()
 }
 
 /// Streams record batches whose schema is known only at run time (an embeddings side table
@@ -376,8 +373,19 @@ impl BatchWriter {
         schema: SchemaRef,
         metadata: &BTreeMap<String, String>,
     ) -> Result<Self, TableError> {
+        Self::with_properties(path, schema, writer_properties(metadata, &[]))
+    }
+
+    /// Starts a table of `T` rows that will replace `path`, for stages that pass record
+    /// batches of `T`'s schema through (filtered, say) instead of rows; written as
+    /// [`TableWriter`] writes them.
+    pub fn for_rows<T: TableRow>(path: impl AsRef<Path>) -> Result<Self, TableError> {
+        Self::with_properties(path, T::schema(), writer_properties(&BTreeMap::new(), T::distinct_columns()))
+    }
+
+    fn with_properties(path: impl AsRef<Path>, schema: SchemaRef, props: WriterProperties) -> Result<Self, TableError> {
         let file = AtomicFile::create(path)?;
-        let writer = ArrowWriter::try_new(HashingWriter::new(file.file()?), schema, Some(writer_properties(metadata)))
+        let writer = ArrowWriter::try_new(HashingWriter::new(file.file()?), schema, Some(props))
             .map_err(|e| TableError::Parquet { path: file.path().to_path_buf(), source: e })?;
         Ok(BatchWriter { writer, file, rows: 0 })
     }
