@@ -55,12 +55,17 @@ pub struct DuplicateId {
     pub second: usize,
 }
 
+/// Ids to rows. Hashed with foldhash: SipHash, the standard one, took a tenth of a prune
+/// run on 200,000 ids, and the ids are not chosen by an adversary who could flood it.
+pub type IdIndex<'a> = HashMap<&'a str, usize, foldhash::fast::FixedState>;
+
 /// Maps each id to its row, refusing a repeated id.
 pub fn index_by_id<'a, S: AsRef<str> + 'a>(
     table: &Path,
     ids: impl IntoIterator<Item = &'a S>,
-) -> Result<HashMap<&'a str, usize>, DuplicateId> {
-    let mut index = HashMap::new();
+) -> Result<IdIndex<'a>, DuplicateId> {
+    let ids = ids.into_iter();
+    let mut index = IdIndex::with_capacity_and_hasher(ids.size_hint().0, Default::default());
     for (row, id) in ids.into_iter().enumerate() {
         if let Some(first) = index.insert(id.as_ref(), row) {
             return Err(DuplicateId { table: table.to_path_buf(), id: id.as_ref().to_string(), first, second: row });
@@ -80,7 +85,7 @@ pub struct Join {
 }
 
 /// Looks every key up in `index`.
-pub fn join<'a>(index: &HashMap<&str, usize>, keys: impl IntoIterator<Item = &'a str>) -> Join {
+pub fn join<'a>(index: &IdIndex<'_>, keys: impl IntoIterator<Item = &'a str>) -> Join {
     let mut out = Join::default();
     for key in keys {
         let row = index.get(key).copied();
