@@ -5,6 +5,11 @@ mod cmd;
 use clap::Parser;
 use std::process::ExitCode;
 
+/// mimalloc instead of the C library's malloc: ingest builds and drops millions of small
+/// strings on several threads, where glibc's arenas spent a quarter of the CPU time.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = cmd::Cli::parse();
     match cmd::run(cli) {
