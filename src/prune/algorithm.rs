@@ -265,7 +265,8 @@ impl Draws for Hashed {
 }
 
 /// Candidates one pass over a pool serves: their vectors and four pool rows stay in the
-/// L1 cache while the pool streams from L2 once per block instead of once per candidate.
+/// L1 cache while the pool streams from the outer caches once per block instead of once
+/// per candidate.
 const BLOCK: usize = 8;
 
 /// For each `xs[k]`, the largest dot product with the rows (of `dim`) of `rows`, into
