@@ -396,4 +396,18 @@ mod tests {
         assert_eq!(sink.samples.len(), 1);
         assert_eq!(sink.quarantined[0].reason, "invalid_utf8");
     }
+
+    #[test]
+    fn a_docstart_line_that_is_not_utf8_is_quarantined_not_dropped() {
+        // Found by the reader_crossner fuzz target (its own count took the line for a
+        // `-DOCSTART-` break; the reader cannot know what the bytes say, so it keeps them).
+        let reader = CrossnerReader::default();
+        let sink = read_as(&reader, "t/politics_train.txt", b"-DOCSTART-electio Oo\xff\xffB-m\x1f\0c", 1);
+        assert_eq!((sink.counts.read, sink.samples.len(), sink.quarantined.len()), (1, 0, 1));
+        assert_eq!((sink.quarantined[0].line, sink.quarantined[0].reason.as_str()), (Some(1), "invalid_utf8"));
+        assert!(sink.quarantined[0].raw.starts_with("-DOCSTART-electio Oo\u{fffd}"));
+        // Followed by a good sentence, which is read as usual.
+        let sink = read_as(&reader, "t/politics_train.txt", b"-DOCSTART-\xff\n\na\tO\n", 1);
+        assert_eq!((sink.counts.read, sink.samples.len(), sink.quarantined.len()), (2, 1, 1));
+    }
 }

@@ -3,7 +3,8 @@
 //! order, accounting and capacity properties, diversity against random-per-type, bad input.
 
 use crate::common::{fixture, ingest, nerprep_ok};
-use arrow_array::{Array, BooleanArray, Float32Array, ListArray, StringArray};
+use arrow_array::{Array, BooleanArray, Float32Array, ListArray, RecordBatch, StringArray};
+use arrow_schema::{DataType, Field, Schema};
 use nerprep::embed::hash::HashEmbedder;
 use nerprep::embed::stage::{embed_table_with, DIM_KEY};
 use nerprep::embed::{EmbedParams, What};
@@ -16,6 +17,7 @@ use nerprep::prune::{prune_tables, PruneOutputs, PruneParams, Strategy};
 use nerprep::table::{read_all, read_batches, read_counts, BatchWriter};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// Two samples tables (the B2NERD and the CrossNER fixtures) and their hash embeddings.
 struct Corpus {
@@ -255,4 +257,45 @@ fn bad_vectors_and_mismatched_tables_are_clear_errors() {
     // Not an embeddings table at all.
     let stderr = nerprep_ok(&["prune", &t, "--emb", &t, "-o", &o], 1);
     assert!(stderr.contains("not an embeddings table"), "{stderr}");
+}
+
+/// Rewrites a samples table in another writer's layout: its columns in reverse order, the
+/// version-2 `archetype` column left out, and a column nerprep does not know added.
+fn foreign_layout(table: &Path, out: &Path) {
+    let batches = read_batches(table).unwrap();
+    let schema = batches[0].schema();
+    let mut fields: Vec<_> = schema.fields().iter().filter(|f| f.name() != "archetype").cloned().collect();
+    fields.reverse();
+    fields.push(Arc::new(Field::new("reviewer", DataType::Utf8, true)));
+    let foreign = Arc::new(Schema::new(fields));
+    let file = std::fs::File::create(out).unwrap();
+    let mut w = parquet::arrow::ArrowWriter::try_new(file, foreign.clone(), None).unwrap();
+    for b in &batches {
+        let mut columns: Vec<_> = foreign.fields()[..foreign.fields().len() - 1]
+            .iter()
+            .map(|f| b.column_by_name(f.name()).unwrap().clone())
+            .collect();
+        columns.push(Arc::new(StringArray::from(vec![Some("ann"); b.num_rows()])));
+        w.write(&RecordBatch::try_new(foreign.clone(), columns).unwrap()).unwrap();
+    }
+    w.close().unwrap();
+}
+
+#[test]
+fn a_samples_table_in_another_layout_is_pruned_like_the_canonical_one() {
+    let c = corpus();
+    let foreign = c.dir.path().join("foreign.parquet");
+    foreign_layout(&c.tables[0], &foreign);
+    let params = PruneParams { per_type: 5, seed: 4, ..Default::default() }.check().unwrap();
+    let prune = |table: &Path, name: &str| {
+        let out = c.dir.path().join(format!("{name}.parquet"));
+        prune_tables(&[table.to_path_buf()], &c.embs[..1], &out, &params, &NoProgress).unwrap().outputs
+    };
+    let (canonical, other) = (prune(&c.tables[0], "canonical"), prune(&foreign, "other"));
+    assert_eq!(decisions(&canonical.decisions), decisions(&other.decisions));
+    let kept = read_all::<Sample>(&canonical.samples).unwrap();
+    assert!(!kept.is_empty() && kept.len() < all_ids(&c).len());
+    assert_eq!(read_all::<Sample>(&other.samples).unwrap(), kept, "the same samples kept, read back through the canonical layout");
+    let written = read_batches(&other.samples).unwrap();
+    assert_eq!(written[0].schema().fields(), nerprep::model::schema::samples_schema().fields(), "written in the canonical layout");
 }
