@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every fuzz target (or those in FUZZ_TARGETS) for FUZZ_S seconds (default 60), FUZZ_JOBS
 # at a time (default 1), seeded with the fixtures, and prints executions and coverage per
-# target, with the coverage at half time beside the end (equal: a plateau). libFuzzer's own
+# target, with the coverage at half time beside the end ("flat" when equal). libFuzzer's own
 # output is kept in fuzz/logs/TARGET.log. Used by `make fuzz`; see fuzz/README.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -47,7 +47,9 @@ run_one() { # target: runs it for $secs into fuzz/logs/TARGET.log, then prints i
     cargo fuzz run -s none "$t" "fuzz/corpus/$t" -- "${dict[@]}" -max_len="${FUZZ_MAX_LEN:-16384}" \
         -max_total_time="$secs" -print_final_stats=1 -rss_limit_mb=2048 -malloc_limit_mb=1024 \
         >"fuzz/logs/$t.log" 2>&1 || true
-    python3 scripts/fuzz_summary.py "$t" "fuzz/logs/$t.log"
+    local row
+    row=$(python3 scripts/fuzz_summary.py "$t" "fuzz/logs/$t.log")
+    echo "$row" # one write, so rows of parallel runs do not interleave
 }
 
 echo "target | seconds | executions | cov at half | cov at end | corpus | result"

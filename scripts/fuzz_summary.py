@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """One row of `scripts/fuzz.sh`'s table from a libFuzzer log: seconds, executions, coverage
 (libFuzzer's `cov`) at half the run time and at its end, corpus size, and whether it crashed.
-Equal coverage at half and end is what fuzz/README.md calls a plateau.
+Equal coverage at half and end ("flat") over a long run is what fuzz/README.md calls a plateau.
 
 usage: fuzz_summary.py TARGET LOG
 """
@@ -36,7 +36,7 @@ def main():
     cov_half = half[-1][1] if half else 0
     cov_end = points[-1][1] if points else 0
     corpus = points[-1][2] if points else 0
-    result = 'CRASH (see log)' if crashed else ('plateau' if cov_half == cov_end and points else 'rising')
+    result = 'CRASH (see log)' if crashed else ('flat' if cov_half == cov_end and points else 'rising')
     print(f'{target} | {seconds} | {execs:,} | {cov_half:,} | {cov_end:,} | {corpus:,} | {result}')
 
 
