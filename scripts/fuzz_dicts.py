@@ -1,10 +1,9 @@
 #!/usr/bin/env python3
 """Writes a libFuzzer dictionary per fuzz target, taken from the fixtures that seed it.
 
-The targets are built without a sanitizer (`cargo fuzz run -s none`), so libFuzzer cannot see
-the `memcmp` calls behind a key match and has to guess a key such as `"conversations"` byte by
-byte. A dictionary hands it the keys, element and attribute names and tags the fixtures use,
-which is where the readers branch. Used by `scripts/fuzz.sh`; the output is git-ignored.
+libFuzzer's `memcmp` hook recovers a key such as `"conversations"` from the comparisons only
+piece by piece. A dictionary hands it, from the start, the keys, element and attribute names
+and tags the fixtures use, which is where the readers branch. Used by `scripts/fuzz.sh`; the output is git-ignored.
 
 usage: fuzz_dicts.py OUT_DIR TARGET=GLOB[,GLOB...] ...
 """
