@@ -42,8 +42,8 @@ mkdir -p fuzz/logs
 run_one() { # target: runs it for $secs into fuzz/logs/TARGET.log, then prints its summary
     local t=$1 dict=()
     [ -f "fuzz/dict/$t.dict" ] && dict=(-dict="fuzz/dict/$t.dict")
-    # -max_len: the seeds are whole fixture files (up to 250 KB); mutating inputs that long
-    # costs milliseconds per run and finds little that a few records do not.
+    # -max_len: the seeds are whole fixture files (up to 250 KB), and an execution on an input
+    # that long takes milliseconds; FUZZ_MAX_LEN raises the cap.
     cargo fuzz run -s none "$t" "fuzz/corpus/$t" -- "${dict[@]}" -max_len="${FUZZ_MAX_LEN:-16384}" \
         -max_total_time="$secs" -print_final_stats=1 -rss_limit_mb=2048 -malloc_limit_mb=1024 \
         >"fuzz/logs/$t.log" 2>&1 || true
