@@ -3,7 +3,8 @@
 
 libFuzzer's `memcmp` hook recovers a key such as `"conversations"` from the comparisons only
 piece by piece. A dictionary hands it, from the start, the keys, element and attribute names
-and tags the fixtures use, which is where the readers branch. Used by `scripts/fuzz.sh`; the output is git-ignored.
+and tags the fixtures use, which is where the readers branch. Used by `scripts/fuzz.sh`; the
+output is git-ignored.
 
 usage: fuzz_dicts.py OUT_DIR TARGET=GLOB[,GLOB...] ...
 """
@@ -91,7 +92,7 @@ def main():
     for spec in specs:
         target, globs = spec.split('=', 1)
         paths = sorted(p for g in globs.split(',') for p in glob.glob(g))
-        if target == 'reader_xmi' or target == 'typesystem':
+        if target in ('reader_xmi', 'typesystem'):
             tokens = xml_tokens(paths)
         elif target == 'reader_crossner':
             tokens = conll_tokens(paths)

@@ -67,7 +67,7 @@ pub fn index_by_id<'a, S: AsRef<str> + 'a>(
 ) -> Result<IdIndex<'a>, DuplicateId> {
     let ids = ids.into_iter();
     let mut index = IdIndex::with_capacity_and_hasher(ids.size_hint().0, Default::default());
-    for (row, id) in ids.into_iter().enumerate() {
+    for (row, id) in ids.enumerate() {
         if let Some(first) = index.insert(id.as_ref(), row) {
             return Err(DuplicateId { table: table.to_path_buf(), id: id.as_ref().to_string(), first, second: row });
         }

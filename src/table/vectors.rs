@@ -7,8 +7,9 @@
 //! A page's place is known before it is decoded: every row holds `dim` values and none is
 //! null, so a page's first value is the sum of the value counts of the pages before it.
 //! Whatever the page layout (dictionary or plain, data page v1 or v2, even a row split
-//! over two pages, which the writers tried here never do), each page's levels are checked against that shape, so a null, an empty vector
-//! or one of another length is an error naming its row, never a shifted vector.
+//! over two pages, which the writers tried here never do), each page's levels are checked
+//! against that shape, so a null, an empty vector or one of another length is an error
+//! naming its row, never a shifted vector.
 
 use super::TableError;
 use crate::io::IoError;
