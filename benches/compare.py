@@ -90,8 +90,8 @@ def run(cmd):
 
 
 # --- jobs -------------------------------------------------------------------------------
-# A job returns (input description, nerprep command, peer command[, peer time factor]).
-# Add one per hot path.
+# A job returns (input description, nerprep command, peer command[, peer time factor, or a
+# function of nerprep's time that gives the description]). Add one per hot path.
 
 def job_crossner_ingest(nerprep, py):
     src = sorted((ROOT / "fixtures" / "crossner").glob("*.txt"))
@@ -308,17 +308,17 @@ def fixture_sentences():
     return [t for t in out if t]
 
 
-def embed_input(nerprep):
-    """The bench sentences as a text file (one per line, for the peer) and as an ingested
+def embed_input(nerprep, n=EMBED_SENTENCES):
+    """`n` bench sentences as a text file (one per line, for the peer) and as an ingested
     samples table (for nerprep). Repeats get a `(k)` token so that all texts are distinct
     (nerprep would otherwise embed a repeated text once)."""
-    work = WORK / "embed"
+    work = WORK / "embed" if n == EMBED_SENTENCES else WORK / f"embed-{n}"
     txt, conll, table = work / "sentences.txt", work / "sentences.conll", work / "sentences.parquet"
     if table.exists() and txt.exists():
         return txt, table
     work.mkdir(parents=True, exist_ok=True)
     base = fixture_sentences()
-    sentences = [base[i % len(base)] + ([f"({i // len(base)})"] if i >= len(base) else []) for i in range(EMBED_SENTENCES)]
+    sentences = [base[i % len(base)] + ([f"({i // len(base)})"] if i >= len(base) else []) for i in range(n)]
     txt.write_text("".join(" ".join(t) + "\n" for t in sentences), encoding="utf-8")
     conll.write_text("".join("".join(f"{tok}\tO\n" for tok in t) + "\n" for t in sentences), encoding="utf-8")
     subprocess.run([nerprep, "--quiet", "ingest", "--format", "crossner", "--dataset", "bench", "--split", "train",
@@ -361,6 +361,25 @@ def embed_job(model, backend=None):
                       str(WORK / "out" / "emb-peer.npy"), "--batch-size", "64"],
         )
     return job
+
+
+def job_embed_static_rate(nerprep, py):
+    """`minilm-static` throughput without its fixed costs (process start, model load): the
+    difference between 102,400 and 10,240 bench sentences, in distinct texts per second
+    (a repeated text is embedded once). The best of three runs of the small input is taken
+    inside the job; the large one is the job's own timed command."""
+    small, large = (embed_input(nerprep, n) for n in (EMBED_SENTENCES, 10 * EMBED_SENTENCES))
+    distinct = [len(set(txt.read_text(encoding="utf-8").splitlines())) for txt, _ in (small, large)]
+    command = lambda table: [nerprep, "--quiet", "embed", str(table), "--model", "minilm-static", "--models", str(ROOT / "models"),
+                             "--no-cache", "--batch-size", "64", "-o", str(WORK / "out" / "emb-static-rate.parquet")]
+    base = min(run(command(small[1]))[0] for _ in range(3))
+
+    def describe(ours):
+        extra = distinct[1] - distinct[0]
+        rate = extra / max(ours[0] - base, 1e-9)
+        return (f"minilm-static, {10 * EMBED_SENTENCES:,} vs {EMBED_SENTENCES:,} sentences ({base:.2f} s): "
+                f"{extra:,} more distinct texts at {rate:,.0f} texts/s (target >= 50,000); nerprep only")
+    return "minilm-static rate", command(large[1]), None, describe
 
 
 # Clustering with k selection: k = 2..30, silhouette + gap (B = 10, 3 restarts). Inputs are
@@ -530,6 +549,7 @@ JOBS = {
     "embed-onnx": embed_job("minilm"),
     "embed-int8": embed_job("minilm-int8"),
     "embed-static": embed_job("minilm-static"),
+    "embed-static-rate": job_embed_static_rate,
     "cluster": job_cluster,
     "cluster-100k": job_cluster_100k,
     "prune": job_prune,
@@ -551,12 +571,14 @@ def main():
     rows = []
     for name in args.only or JOBS:
         (WORK / "out").mkdir(parents=True, exist_ok=True)
-        what, ours, peer, *scale = JOBS[name](nerprep, py)
+        what, ours, peer, *extra = JOBS[name](nerprep, py)
         print(f"[{name}] {what} ...", file=sys.stderr, flush=True)
         t_ours = ours and min(run(ours) for _ in range(args.repeat))
         t_peer = peer and min(run(peer) for _ in range(args.repeat))
-        if t_peer and scale:  # a peer run on a subset: its times scaled up to the full input
-            t_peer = (t_peer[0] * scale[0], t_peer[1] * scale[0], t_peer[2])
+        if extra and callable(extra[0]):  # a description that needs nerprep's time
+            what = extra[0](t_ours)
+        elif t_peer and extra:  # a peer run on a subset: its times scaled up to the full input
+            t_peer = (t_peer[0] * extra[0], t_peer[1] * extra[0], t_peer[2])
         rows.append((name, what, t_ours, t_peer))
     print("\n| job | input | nerprep | peer | ratio | cpu ratio |")
     print("|---|---|---|---|---|---|")

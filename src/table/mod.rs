@@ -36,6 +36,9 @@ use std::thread::JoinHandle;
 pub const BATCH_ROWS: usize = 8192;
 /// Rows per Parquet row group: large enough to compress well, small enough to stream.
 const ROW_GROUP_ROWS: usize = 128 * 1024;
+/// The most bytes of fixed-width values (vectors) one row group holds: the writer buffers a
+/// whole group in memory, and 128Ki rows of 384-dimensional vectors would be 192 MiB.
+const ROW_GROUP_FIXED_BYTES: usize = 16 << 20;
 /// Metadata key holding the JSON [`Counts`] of the stage that wrote the file.
 pub const COUNTS_KEY: &str = "nerprep.counts";
 /// Metadata key holding the table layout version.
@@ -357,6 +360,20 @@ fn writer_properties(metadata: &BTreeMap<String, String>, distinct: &[&str]) -> 
     props.build()
 }
 
+/// Rows per row group for `schema`: [`ROW_GROUP_ROWS`], fewer when its fixed-size lists
+/// (vectors) would make a group hold more than [`ROW_GROUP_FIXED_BYTES`].
+fn row_group_rows(schema: &arrow_schema::Schema) -> usize {
+    let fixed: usize = schema
+        .fields()
+        .iter()
+        .map(|f| match f.data_type() {
+            arrow_schema::DataType::FixedSizeList(item, n) => item.data_type().primitive_width().unwrap_or(0) * usize::try_from(*n).unwrap_or(0),
+            _ => 0,
+        })
+        .sum();
+    (ROW_GROUP_FIXED_BYTES / fixed.max(1)).clamp(BATCH_ROWS, ROW_GROUP_ROWS)
+}
+
 /// Streams record batches whose schema is known only at run time (an embeddings side table
 /// is as wide as its model's vectors) into a Parquet file that appears at its path only
 /// when finished, with stage metadata; the counterpart of [`TableWriter`] for such tables.
@@ -373,7 +390,9 @@ impl BatchWriter {
         schema: SchemaRef,
         metadata: &BTreeMap<String, String>,
     ) -> Result<Self, TableError> {
-        Self::with_properties(path, schema, writer_properties(metadata, &[]))
+        let rows = row_group_rows(&schema);
+        let props = writer_properties(metadata, &[]).into_builder().set_max_row_group_row_count(Some(rows)).build();
+        Self::with_properties(path, schema, props)
     }
 
     /// Starts a table of `T` rows that will replace `path`, for stages that pass record
