@@ -937,6 +937,14 @@ mod tests {
                 unsafe { max_dots_avx2(&rows, dim, &[&x], &mut best) };
                 assert_eq!(best[0], portable(&[&x])[0], "AVX2 gives the same bits");
             }
+            #[cfg(target_arch = "x86_64")]
+            if std::arch::is_x86_feature_detected!("avx512f") && std::arch::is_x86_feature_detected!("fma") {
+                let (y, z) = (v(7), v(8));
+                let mut best = [0.0; 3];
+                // SAFETY: checked just above.
+                unsafe { max_dots_avx512(&rows, dim, &[&y, &x, &z], &mut best) };
+                assert_eq!(best.to_vec(), portable(&[&y, &x, &z]), "AVX-512 gives the same bits");
+            }
             let single = rows.chunks(dim).map(|r| dot(r, &x)).fold(f32::NEG_INFINITY, f32::max);
             assert_eq!(max_dot(&rows, &x), single, "four rows at a time sum each row like one");
             let (y, z) = (v(7), v(8));
