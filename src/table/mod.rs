@@ -586,6 +586,27 @@ mod tests {
     use crate::model::SourceFormat;
 
     #[test]
+    fn row_groups_of_vector_tables_hold_at_most_16_mib_of_vectors() {
+        use crate::model::schema::{embedding_schema, EmbeddingKeys};
+        let rows = |dim| row_group_rows(&embedding_schema(dim, EmbeddingKeys::default()).unwrap());
+        assert_eq!(rows(384), (16 << 20) / (384 * 4));
+        assert_eq!(rows(8), ROW_GROUP_ROWS, "narrow vectors keep the usual group");
+        assert_eq!(rows(100_000), BATCH_ROWS, "a group holds at least one batch");
+        assert_eq!(row_group_rows(&Sample::schema()), ROW_GROUP_ROWS, "no vectors, the usual group");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("e.parquet");
+        let n = rows(384) + 7;
+        let mut w = BatchWriter::create(&path, embedding_schema(384, EmbeddingKeys::default()).unwrap(), &BTreeMap::new()).unwrap();
+        let keys: Vec<_> = (0..n).map(|i| crate::model::schema::EmbeddingKey { id: i.to_string(), ..Default::default() }).collect();
+        let batch = crate::model::schema::embeddings_to_batch(&keys, EmbeddingKeys::default(), 384, &vec![0.5; n * 384]).unwrap();
+        w.write(&batch).unwrap();
+        w.finish(Provenance::new("test", serde_json::json!({}))).unwrap();
+        let file = parquet::file::reader::SerializedFileReader::new(std::fs::File::open(&path).unwrap()).unwrap();
+        use parquet::file::reader::FileReader;
+        assert_eq!(file.metadata().num_row_groups(), 2);
+    }
+
+    #[test]
     fn writer_streams_many_batches_and_records_counts() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("s.parquet");
