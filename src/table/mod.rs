@@ -283,9 +283,10 @@ impl<T: TableRow> TableWriter<T> {
     /// Starts a table that will replace `path` when finished.
     pub fn create(path: impl AsRef<Path>) -> Result<Self, TableError> {
         let file = AtomicFile::create(path)?;
-        let props = writer_properties(&BTreeMap::new(), T::distinct_columns());
+        let schema = T::schema();
+        let props = writer_properties(&schema, &BTreeMap::new(), T::distinct_columns());
         let path = file.path().to_path_buf();
-        let writer = ArrowWriter::try_new(HashingWriter::new(file.file()?), T::schema(), Some(props))
+        let writer = ArrowWriter::try_new(HashingWriter::new(file.file()?), schema, Some(props))
             .map_err(|e| TableError::Parquet { path: path.clone(), source: e })?;
         let (sender, receiver) = sync_channel(2);
         let worker = std::thread::Builder::new()
@@ -345,14 +346,15 @@ impl<T: TableRow> TableWriter<T> {
     }
 }
 
-/// The writer settings of every table: zstd, the row-group size, the layout version plus
-/// `metadata` as key-value pairs, and no dictionary for the `distinct` columns.
-fn writer_properties(metadata: &BTreeMap<String, String>, distinct: &[&str]) -> WriterProperties {
+/// The writer settings of every table: zstd, the row-group size of `schema`
+/// ([`row_group_rows`]), the layout version plus `metadata` as key-value pairs, and no
+/// dictionary for the `distinct` columns.
+fn writer_properties(schema: &arrow_schema::Schema, metadata: &BTreeMap<String, String>, distinct: &[&str]) -> WriterProperties {
     let mut kv = vec![KeyValue::new(VERSION_KEY.into(), TABLE_VERSION.to_string())];
     kv.extend(metadata.iter().map(|(k, v)| KeyValue::new(k.clone(), v.clone())));
     let mut props = WriterProperties::builder()
         .set_compression(Compression::ZSTD(ZstdLevel::try_new(3).expect("valid zstd level")))
-        .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
+        .set_max_row_group_row_count(Some(row_group_rows(schema)))
         .set_key_value_metadata(Some(kv));
     for column in distinct {
         props = props.set_column_dictionary_enabled(ColumnPath::from(*column), false);
@@ -390,8 +392,7 @@ impl BatchWriter {
         schema: SchemaRef,
         metadata: &BTreeMap<String, String>,
     ) -> Result<Self, TableError> {
-        let rows = row_group_rows(&schema);
-        let props = writer_properties(metadata, &[]).into_builder().set_max_row_group_row_count(Some(rows)).build();
+        let props = writer_properties(&schema, metadata, &[]);
         Self::with_properties(path, schema, props)
     }
 
@@ -399,7 +400,9 @@ impl BatchWriter {
     /// batches of `T`'s schema through (filtered, say) instead of rows; written as
     /// [`TableWriter`] writes them.
     pub fn for_rows<T: TableRow>(path: impl AsRef<Path>) -> Result<Self, TableError> {
-        Self::with_properties(path, T::schema(), writer_properties(&BTreeMap::new(), T::distinct_columns()))
+        let schema = T::schema();
+        let props = writer_properties(&schema, &BTreeMap::new(), T::distinct_columns());
+        Self::with_properties(path, schema, props)
     }
 
     fn with_properties(path: impl AsRef<Path>, schema: SchemaRef, props: WriterProperties) -> Result<Self, TableError> {
