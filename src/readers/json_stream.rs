@@ -34,6 +34,11 @@ pub const MAX_RECORD_BYTES: usize = 256 << 20;
 pub const MAX_DEPTH: usize = 4096;
 /// Bytes of a broken stretch kept for its quarantine record (the byte range names all of it).
 pub const KEEP_ERROR_BYTES: usize = 1 << 20;
+/// Bytes read from the input at a time (as large as the readers' buffers, so that a
+/// `BufReader` hands them over without copying).
+const CHUNK_BYTES: usize = 1 << 20;
+/// The UTF-8 byte-order mark, skipped at the start of an input.
+const BOM: &[u8] = b"\xEF\xBB\xBF";
 
 /// One top-level JSON value, as bytes, with where it started.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -153,6 +158,8 @@ pub struct JsonRecords<R: BufRead> {
     chunk: Vec<u8>,
     /// Record buffers handed back with [`JsonRecords::recycle`].
     spare: Vec<Vec<u8>>,
+    /// Whether every byte goes through [`JsonRecords::step`] (see [`JsonRecords::byte_at_a_time`]).
+    byte_at_a_time: bool,
     /// Bytes skipped at the start (UTF-8 BOM), reported once.
     pub bom: bool,
     /// The input ended inside an array whose records were all complete (no closing `]`).
@@ -184,9 +191,18 @@ impl<R: BufRead> JsonRecords<R> {
             finished: false,
             chunk: Vec::new(),
             spare: Vec::new(),
+            byte_at_a_time: false,
             bom: false,
             unclosed_array: false,
         }
+    }
+
+    /// Steps every byte through the state machine one at a time, without the fast path for
+    /// the inside of records: slower, and the reference the fast path is tested against
+    /// (unit tests and the `json_splitter` fuzz target require the same output).
+    pub fn byte_at_a_time(mut self) -> Self {
+        self.byte_at_a_time = true;
+        self
     }
 
     /// The layout detected from the first significant byte (`None` before it is seen).
@@ -507,46 +523,121 @@ impl<R: BufRead> JsonRecords<R> {
         self.finished = true;
     }
 
+    /// Consumes from `chunk[start..]` the bytes of the current record that change nothing but
+    /// the bracket stack and whether a string is open, and returns where it stopped; the byte
+    /// there (if any) goes through [`JsonRecords::step`]. It stops before every byte that can end
+    /// or break the record, start a line, or move the element probe, so the result is the same
+    /// as stepping each byte; it only saves the per-byte dispatch on the bulk of the input.
+    fn fast_forward(&mut self, chunk: &[u8], start: usize) -> usize {
+        let State::InRecord { mut in_string, escaped: false } = self.state else { return start };
+        if self.line_start {
+            return start;
+        }
+        let n = chunk.len();
+        let mut i = start;
+        if !matches!(self.probe, Probe::Idle) {
+            // The probe follows the bytes: only a string's plain run is taken, and shown to it.
+            if in_string {
+                i += memchr::memchr3(b'"', b'\\', b'\n', &chunk[i..]).unwrap_or(n - i);
+                let _ = self.probe_string(&chunk[start..i], false);
+            }
+        } else {
+            let array = self.layout == Some(Layout::Array);
+            while i < n {
+                if in_string {
+                    let Some(k) = memchr::memchr3(b'"', b'\\', b'\n', &chunk[i..]) else {
+                        i = n;
+                        break;
+                    };
+                    i += k;
+                    match chunk[i] {
+                        b'\\' if i + 1 < n && chunk[i + 1] != b'\n' => i += 2,
+                        b'"' if !self.stack.is_empty() => {
+                            in_string = false;
+                            i += 1;
+                        }
+                        _ => break,
+                    }
+                    continue;
+                }
+                match chunk[i] {
+                    b'"' => in_string = true,
+                    b'{' | b'[' if self.stack.len() < MAX_DEPTH => self.stack.push(chunk[i]),
+                    b'}' | b']' => {
+                        let open = if chunk[i] == b'}' { b'{' } else { b'[' };
+                        if self.stack.len() < 2 || self.stack.last() != Some(&open) {
+                            break;
+                        }
+                        self.stack.pop();
+                    }
+                    // In an array a comma starts the element probe, which this byte ends.
+                    b',' if array => match chunk[i + 1..].iter().position(|&c| !matches!(c, b' ' | b'\t' | b'\r' | b'\x0c')) {
+                        Some(k) if !matches!(chunk[i + 1 + k], b'{' | b',' | b'\n') => i += k,
+                        _ => break,
+                    },
+                    b'{' | b'[' | b'\n' => break,
+                    _ => {}
+                }
+                i += 1;
+            }
+            self.state = State::InRecord { in_string, escaped: false };
+        }
+        if i > start {
+            self.keep(&chunk[start..i]);
+            self.pos += (i - start) as u64;
+        }
+        i
+    }
+
+    /// Reads on while the `n` bytes read first are a proper prefix of the byte-order mark, so
+    /// that one cut across reads is still recognised; returns the bytes now in `chunk`.
+    fn read_bom_whole(&mut self, chunk: &mut [u8], mut n: usize) -> usize {
+        while n < BOM.len() && BOM.starts_with(&chunk[..n]) {
+            match self.input.read(&mut chunk[n..]) {
+                Ok(0) => break,
+                Ok(more) => n += more,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    self.io_error = Some(e);
+                    break;
+                }
+            }
+        }
+        n
+    }
+
     fn fill(&mut self) {
         while self.pending.is_empty() && !self.finished {
-            let buf = match self.input.fill_buf() {
-                Ok(buf) => buf,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            let mut chunk = std::mem::take(&mut self.chunk);
+            chunk.resize(CHUNK_BYTES, 0);
+            let n = match self.input.read(&mut chunk) {
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {
+                    self.chunk = chunk;
+                    continue;
+                }
                 Err(e) => {
                     self.io_error = Some(e);
                     self.finished = true;
                     return;
                 }
             };
-            if buf.is_empty() {
+            if n == 0 {
                 self.finish();
                 return;
             }
-            let mut chunk = std::mem::take(&mut self.chunk);
-            chunk.clear();
-            chunk.extend_from_slice(buf);
-            let n = chunk.len();
-            self.input.consume(n);
+            let n = if self.pos == 0 { self.read_bom_whole(&mut chunk, n) } else { n };
             let mut i = 0;
-            if self.state == State::Start && self.pos == 0 && !self.bom && chunk.starts_with(b"\xEF\xBB\xBF") {
+            if self.state == State::Start && self.pos == 0 && !self.bom && chunk[..n].starts_with(BOM) {
                 self.bom = true;
                 self.pos = 3;
                 i = 3;
             }
-            while i < chunk.len() {
-                if let State::InRecord { in_string: true, escaped: false } = self.state {
-                    // Plain string bytes cannot change the state: copy them in one go, up to
-                    // the next quote, backslash or newline (which `step` handles).
-                    let run = memchr::memchr3(b'"', b'\\', b'\n', &chunk[i..]).unwrap_or(chunk.len() - i);
-                    if run > 0 {
-                        self.keep(&chunk[i..i + run]);
-                        let _ = self.probe_string(&chunk[i..i + run], false);
-                        self.pos += run as u64;
-                        self.line_start = false;
-                        i += run;
-                        if i == chunk.len() {
-                            break;
-                        }
+            while i < n {
+                if !self.byte_at_a_time {
+                    i = self.fast_forward(&chunk[..n], i);
+                    if i == n {
+                        break;
                     }
                 }
                 self.step(chunk[i]);
@@ -644,9 +735,57 @@ pub fn error_line(record_line: u64, err: &serde_json::Error) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::Path;
+    use std::io::Read;
+
+    /// Everything the splitter yields for `input`, read `cap` bytes at a time, and its flags.
+    type Split = (Vec<Result<RawRecord, SplitError>>, bool, bool);
+
+    fn split_all(input: &[u8], cap: usize, byte_at_a_time: bool) -> Split {
+        let mut records = JsonRecords::new(Trickle(input, cap));
+        if byte_at_a_time {
+            records = records.byte_at_a_time();
+        }
+        let got = records.by_ref().collect();
+        (got, records.bom, records.unclosed_array)
+    }
+
+    /// A reader that hands over at most `.1` bytes per call.
+    struct Trickle<'a>(&'a [u8], usize);
+
+    impl Read for Trickle<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let n = self.1.min(buf.len()).min(self.0.len());
+            buf[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
+
+    impl BufRead for Trickle<'_> {
+        fn fill_buf(&mut self) -> io::Result<&[u8]> {
+            Ok(&self.0[..self.1.min(self.0.len())])
+        }
+        fn consume(&mut self, n: usize) {
+            self.0 = &self.0[n..];
+        }
+    }
+
+    /// The splitter's output on `input`, checked to be the same byte at a time and in small
+    /// reads as with the fast path in one read.
+    fn checked_split(input: &[u8]) -> Split {
+        let fast = split_all(input, usize::MAX, false);
+        for cap in [1, 2, 3, 7, 64] {
+            assert_eq!(split_all(input, cap, true), fast, "byte at a time, read size {cap}");
+            assert_eq!(split_all(input, cap, false), fast, "fast path, read size {cap}");
+        }
+        fast
+    }
 
     fn split(input: &str) -> Vec<Result<(u64, String), (u64, &'static str)>> {
-        JsonRecords::new(input.as_bytes())
+        checked_split(input.as_bytes())
+            .0
+            .into_iter()
             .map(|r| match r {
                 Ok(r) => Ok((r.line, String::from_utf8(r.bytes).unwrap())),
                 Err(e) => Err((e.line, e.reason)),
@@ -764,20 +903,43 @@ mod tests {
 
     #[test]
     fn bom_is_skipped_and_reported() {
-        let mut it = JsonRecords::new("\u{feff}[{\"a\": 1}]".as_bytes());
-        assert_eq!(it.next().unwrap().unwrap().bytes, b"{\"a\": 1}");
-        assert!(it.bom);
+        let (got, bom, _) = checked_split("\u{feff}[{\"a\": 1}]".as_bytes());
+        assert_eq!(got, vec![Ok(RawRecord { index: 0, line: 1, bytes: b"{\"a\": 1}".to_vec() })]);
+        assert!(bom);
     }
 
     #[test]
     fn records_split_the_same_whatever_the_read_size() {
         let input = "[{\"a\": \"long \\\" string ]} with \\\\ escapes\"},\n {\"b\": [\"x\", \"y\\n\"]}, \"bare\", 12]";
-        let whole: Vec<_> = JsonRecords::new(input.as_bytes()).map(|r| r.unwrap()).collect();
+        let (whole, ..) = checked_split(input.as_bytes());
         assert_eq!(whole.len(), 4);
-        for cap in [1, 2, 3, 7] {
-            let small: Vec<_> = JsonRecords::new(io::BufReader::with_capacity(cap, input.as_bytes())).map(|r| r.unwrap()).collect();
-            assert_eq!(small, whole, "read size {cap}");
+        assert!(whole.iter().all(Result::is_ok));
+    }
+
+    /// The fast path changes nothing on the real fixtures and the bad-input files, whole and
+    /// cut short at every few bytes (so that records break in every state).
+    #[test]
+    fn the_fast_path_splits_fixtures_as_byte_at_a_time() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+        let mut files = 0;
+        for dir in ["b2nerd/CoNLL2003", "b2nerd/CrossNER_AI", "b2nerd/CrossNER_music", "b2nerd/mit-restaurant", "iepile", "pile-ner", "bad", "edge"] {
+            let Ok(entries) = std::fs::read_dir(root.join(dir)) else { continue };
+            for entry in entries {
+                let path = entry.unwrap().path();
+                if !matches!(path.extension().and_then(|e| e.to_str()), Some("json" | "jsonl")) {
+                    continue;
+                }
+                let bytes = std::fs::read(&path).unwrap();
+                let head = &bytes[..bytes.len().min(20_000)];
+                assert_eq!(split_all(&bytes, usize::MAX, false), split_all(&bytes, usize::MAX, true), "{}", path.display());
+                for cut in (0..head.len()).step_by(97) {
+                    let (fast, slow) = (split_all(&head[..cut], 333, false), split_all(&head[..cut], 333, true));
+                    assert_eq!(fast, slow, "{} cut at {cut}", path.display());
+                }
+                files += 1;
+            }
         }
+        assert!(files >= 10, "only {files} fixture files found");
     }
 
     #[test]
