@@ -242,7 +242,7 @@ impl CrossnerReader {
     fn read_lines(&self, ctx: &FileContext, bytes: &[u8], first_line: u64, first_record: u64, sink: &mut dyn Sink) -> Result<(), ReadError> {
         let mut index = first_record;
         let mut s = Sentence::default();
-        let stats = for_each_line(&mut &bytes[..], &ctx.path, first_line, |line_no, line| {
+        let stats = for_each_line(bytes, first_line, |line_no, line| {
             let line = match line {
                 Line::Text(l) => l,
                 Line::Invalid(bytes, e) => {
@@ -302,7 +302,9 @@ impl Reader for CrossnerReader {
 
     fn parse(&self, unit: &Unit) -> Result<Part, ReadError> {
         let mut part = Part::default();
-        if let UnitBody::Lines { bytes, first_line, first_record } = &unit.body {
+        if let UnitBody::Lines { bytes, first_line, first_record, records } = &unit.body {
+            // One sample per record at most: no reallocation while the unit is read.
+            part.samples.reserve(usize::try_from(*records).unwrap_or(0));
             self.read_lines(&unit.file.ctx, bytes, *first_line, *first_record, &mut part)?;
         }
         Ok(part)

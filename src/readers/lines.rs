@@ -1,6 +1,5 @@
-//! Line iteration for line-based formats, fast: the input is read in large blocks, each
-//! block's complete lines are checked as UTF-8 in one pass and split with `memchr`, so a
-//! line costs no allocation and no per-line read call.
+//! Line iteration for line-based formats, fast: a unit's lines are checked as UTF-8 in one
+//! pass and split with `memchr`, so a line costs no allocation and no copy.
 //!
 //! [`LineUnits`] cuts a line-based file into units of whole records (sentences), counting
 //! the records as it goes so each unit knows the index of its first one.
@@ -8,13 +7,13 @@
 use super::{FileState, ReadError, Unit, UnitBody};
 use crate::io::IoError;
 use std::io::Read;
-use std::path::Path;
 use std::sync::Arc;
 
 /// Bytes per unit cut by [`LineUnits`] (a unit ends at the first record break after this).
 pub const UNIT_BYTES: usize = 1 << 20;
 
-const BLOCK: usize = 1 << 22;
+/// Bytes per read of [`LineUnits`]: small next to a unit, so what follows a cut is short.
+const READ: usize = 1 << 18;
 
 /// One line, without its `\n` (and `\r`), as text or, when it is not UTF-8, as bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,63 +42,39 @@ fn split_line(raw: &[u8], stats: &mut LineStats) -> usize {
     }
 }
 
-/// Calls `f(line_number, line)` for every line of `input`, numbered from `first_line`
-/// (1-based; a byte-order mark is looked for only when that is the file's first line).
+/// Calls `f(line_number, line)` for every line of `input` (a unit, held whole in memory),
+/// numbered from `first_line` (1-based; a byte-order mark is looked for only when that is
+/// the file's first line). The lines are borrowed from `input`: nothing is copied.
 pub fn for_each_line(
-    input: &mut dyn Read,
-    path: &Path,
+    input: &[u8],
     first_line: u64,
     mut f: impl FnMut(u64, Line<'_>) -> Result<(), ReadError>,
 ) -> Result<LineStats, ReadError> {
     let mut stats = LineStats::default();
-    let mut buf: Vec<u8> = Vec::with_capacity(BLOCK);
     let mut line_no = first_line.saturating_sub(1);
-    let mut eof = false;
-    let mut first = first_line == 1;
-    while !eof {
-        let filled = buf.len();
-        buf.resize(filled + BLOCK, 0);
-        let n = loop {
-            match input.read(&mut buf[filled..]) {
-                Ok(n) => break n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(IoError::new(path, e).into()),
-            }
-        };
-        buf.truncate(filled + n);
-        eof = n == 0;
-        if first && buf.len() >= 3 {
-            first = false;
-            if buf.starts_with(b"\xEF\xBB\xBF") {
-                stats.bom = true;
-                buf.drain(..3);
-            }
+    let region = match input.strip_prefix(b"\xEF\xBB\xBF") {
+        Some(rest) if first_line == 1 => {
+            stats.bom = true;
+            rest
         }
-        // Complete lines only, unless the input has ended.
-        let end = if eof { buf.len() } else {
-            match memchr::memrchr(b'\n', &buf) {
-                Some(i) => i + 1,
-                None => continue,
-            }
+        _ => input,
+    };
+    // One UTF-8 check for the whole unit; only a unit that fails it is checked line by line.
+    let whole = std::str::from_utf8(region).ok();
+    let mut pos = 0;
+    while pos < region.len() {
+        let stop = memchr::memchr(b'\n', &region[pos..]).map_or(region.len(), |i| pos + i);
+        let len = split_line(&region[pos..stop], &mut stats);
+        line_no += 1;
+        let line = match whole {
+            Some(text) => Line::Text(&text[pos..pos + len]),
+            None => match std::str::from_utf8(&region[pos..pos + len]) {
+                Ok(text) => Line::Text(text),
+                Err(e) => Line::Invalid(&region[pos..pos + len], e),
+            },
         };
-        let region = &buf[..end];
-        let whole = std::str::from_utf8(region).ok();
-        let mut pos = 0;
-        while pos < region.len() {
-            let stop = memchr::memchr(b'\n', &region[pos..]).map_or(region.len(), |i| pos + i);
-            let len = split_line(&region[pos..stop], &mut stats);
-            line_no += 1;
-            let line = match whole {
-                Some(text) => Line::Text(&text[pos..pos + len]),
-                None => match std::str::from_utf8(&region[pos..pos + len]) {
-                    Ok(text) => Line::Text(text),
-                    Err(e) => Line::Invalid(&region[pos..pos + len], e),
-                },
-            };
-            f(line_no, line)?;
-            pos = stop + 1;
-        }
-        buf.drain(..end);
+        f(line_no, line)?;
+        pos = stop + 1;
     }
     Ok(stats)
 }
@@ -169,16 +144,16 @@ impl<R: Read> LineUnits<R> {
         ends
     }
 
-    /// Takes `buf[..end]` as the next unit.
+    /// Takes `buf[..end]` as the next unit. The bytes after `end` (less than a read) move to
+    /// a new buffer with room for the next unit, so a unit's bytes are copied at most once.
     fn cut(&mut self, end: usize) -> Unit {
-        let rest = self.buf.split_off(end);
+        let mut rest = Vec::with_capacity(self.buf.len() - end + self.unit_bytes.saturating_add(READ));
+        rest.extend_from_slice(&self.buf[end..]);
+        self.buf.truncate(end);
         let bytes = std::mem::replace(&mut self.buf, rest);
         self.scanned -= end;
-        let body = UnitBody::Lines { bytes, first_line: self.first_line, first_record: self.first_record };
-        let size = match &body {
-            UnitBody::Lines { bytes, .. } => bytes.len() as u64,
-            _ => 0,
-        };
+        let size = bytes.len() as u64;
+        let body = UnitBody::Lines { bytes, first_line: self.first_line, first_record: self.first_record, records: self.records };
         let unit = Unit { file: self.file.clone(), index: self.index, size, notes: Vec::new(), body };
         self.index += 1;
         self.first_line += self.lines;
@@ -188,22 +163,13 @@ impl<R: Read> LineUnits<R> {
         unit
     }
 
-    /// Reads another block; false at the end of the input.
+    /// Reads up to [`READ`] more bytes into the buffer's spare room (not zeroed first);
+    /// false at the end of the input.
     fn fill(&mut self) -> Result<bool, ReadError> {
-        let filled = self.buf.len();
-        self.buf.resize(filled + BLOCK, 0);
-        let n = loop {
-            match self.input.read(&mut self.buf[filled..]) {
-                Ok(n) => break n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) => {
-                    self.buf.truncate(filled);
-                    return Err(IoError::new(&self.file.ctx.path, e).into());
-                }
-            }
-        };
-        self.buf.truncate(filled + n);
-        Ok(n > 0)
+        match (&mut self.input).take(READ as u64).read_to_end(&mut self.buf) {
+            Ok(n) => Ok(n > 0),
+            Err(e) => Err(IoError::new(&self.file.ctx.path, e).into()),
+        }
     }
 }
 
@@ -254,7 +220,7 @@ mod tests {
 
     fn lines(input: &[u8]) -> (Vec<(u64, Result<String, Vec<u8>>)>, LineStats) {
         let mut out = Vec::new();
-        let stats = for_each_line(&mut &input[..], Path::new("x"), 1, |n, l| {
+        let stats = for_each_line(input, 1, |n, l| {
             out.push((n, match l {
                 Line::Text(t) => Ok(t.to_string()),
                 Line::Invalid(b, _) => Err(b.to_vec()),
@@ -279,10 +245,13 @@ mod tests {
     }
 
     #[test]
-    fn long_inputs_cross_block_boundaries() {
-        let line = "token\tO\n".repeat(BLOCK / 4);
-        let (got, _) = lines(line.as_bytes());
-        assert_eq!(got.len(), BLOCK / 4);
-        assert!(got.iter().all(|(_, l)| l.as_deref() == Ok("token\tO")));
+    fn a_bom_is_looked_for_on_the_first_line_of_the_file_only() {
+        let mut out = Vec::new();
+        let stats = for_each_line(b"\xEF\xBB\xBFa\n", 7, |n, l| {
+            out.push((n, l == Line::Text("\u{feff}a")));
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!((out, stats.bom), (vec![(7, true)], false));
     }
 }

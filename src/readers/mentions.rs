@@ -375,7 +375,8 @@ where
     let ctx = &unit.file.ctx;
     let mut part = Part::default();
     let UnitBody::Records(records) = &unit.body else { return part };
-    let mut passages = Vec::new();
+    let mut passages = Vec::with_capacity(records.len());
+    part.samples.reserve(records.len());
     for r in records {
         let parsed = match r {
             Ok(raw) => parse(raw),

@@ -26,6 +26,7 @@ use crate::io::IoError;
 use crate::model::{QuarantineRecord, Sample, SourceFormat};
 use crate::report::Counts;
 use crate::table::TableError;
+use arrow_array::RecordBatch;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
@@ -61,6 +62,28 @@ pub trait Sink {
     /// Says which file the records that follow come from (for the rows a sink writes
     /// itself, such as a sample that breaks the table invariants).
     fn file(&mut self, _name: &str) {}
+    /// Whether this sink takes a unit's samples as one batch of the samples table
+    /// ([`Sink::samples_batch`]). The ingest driver then checks and converts them on the
+    /// thread that parsed them, which frees their memory where it was allocated, and a
+    /// table's writer thread is left with encoding.
+    fn takes_batches(&self) -> bool {
+        false
+    }
+    /// Accepts samples that passed [`Sample::check`], as one batch of the samples table,
+    /// counted as written. The driver calls it only when [`Sink::takes_batches`]; this
+    /// default reads the rows back and takes them one by one.
+    fn samples_batch(&mut self, batch: RecordBatch) -> Result<(), ReadError> {
+        let samples = crate::model::schema::batch_to_samples(&batch)
+            .map_err(|e| ReadError::Input { path: PathBuf::new(), line: None, message: e.to_string() })?;
+        samples.into_iter().try_for_each(|s| self.sample(s))
+    }
+}
+
+/// The quarantine record of a sample a reader made that breaks the table invariants: a
+/// reader bug must not corrupt the table, so the sample is kept with the reason.
+pub fn invariant_violation(file: &str, sample: &Sample, problem: &crate::model::SampleError) -> QuarantineRecord {
+    let raw = serde_json::to_string(sample).unwrap_or_default();
+    QuarantineRecord::new(file, None, None, "invariant_violation", problem.to_string(), &raw)
 }
 
 /// A sink that keeps everything in memory (tests, small inputs, parallel readers).
@@ -325,6 +348,8 @@ pub enum UnitBody {
         first_line: u64,
         /// The record index of the first sentence in the file.
         first_record: u64,
+        /// How many records (sentences) the unit holds, as the finder counted them.
+        records: u64,
     },
     /// One XMI document.
     Document {

@@ -259,21 +259,32 @@ pub fn own_table_provenance(path: &Path) -> Option<(Provenance, u64)> {
 /// assert_eq!(read_all::<Sample>(&path).unwrap().len(), 1);
 /// ```
 pub struct TableWriter<T: TableRow> {
-    sender: Option<SyncSender<Vec<T>>>,
+    sender: Option<SyncSender<Pending<T>>>,
     worker: Option<JoinHandle<Result<ArrowWriter<Sink>, TableError>>>,
     file: AtomicFile,
     buffer: Vec<T>,
     rows: u64,
 }
 
+/// What the encoder thread of a [`TableWriter`] is handed.
+enum Pending<T> {
+    /// Rows to convert to Arrow first.
+    Rows(Vec<T>),
+    /// Rows a producer converted already ([`TableWriter::push_batch`]).
+    Batch(RecordBatch),
+}
+
 /// Converts and writes batches until the channel closes; returns the writer to close.
 fn encode_batches<T: TableRow>(
     mut writer: ArrowWriter<Sink>,
-    batches: Receiver<Vec<T>>,
+    batches: Receiver<Pending<T>>,
     path: PathBuf,
 ) -> Result<ArrowWriter<Sink>, TableError> {
-    for rows in batches {
-        let batch = T::to_batch(&rows).map_err(|e| TableError::Schema { path: path.clone(), source: e })?;
+    for pending in batches {
+        let batch = match pending {
+            Pending::Rows(rows) => T::to_batch(&rows).map_err(|e| TableError::Schema { path: path.clone(), source: e })?,
+            Pending::Batch(batch) => batch,
+        };
         writer.write(&batch).map_err(|e| TableError::Parquet { path: path.clone(), source: e })?;
     }
     Ok(writer)
@@ -305,6 +316,17 @@ impl<T: TableRow> TableWriter<T> {
         Ok(())
     }
 
+    /// Adds rows that the caller converted to a batch of `T`'s schema already (on a thread
+    /// of its own, say), after the rows pushed before.
+    pub fn push_batch(&mut self, batch: RecordBatch) -> Result<(), TableError> {
+        if batch.num_rows() == 0 {
+            return Ok(());
+        }
+        self.send_batch()?;
+        self.rows += batch.num_rows() as u64;
+        self.send(Pending::Batch(batch))
+    }
+
     /// Rows pushed so far.
     pub fn rows(&self) -> u64 {
         self.rows + self.buffer.len() as u64
@@ -316,7 +338,12 @@ impl<T: TableRow> TableWriter<T> {
         }
         let rows = std::mem::replace(&mut self.buffer, Vec::with_capacity(BATCH_ROWS));
         self.rows += rows.len() as u64;
-        let sent = self.sender.as_ref().map(|s| s.send(rows).is_ok()).unwrap_or(false);
+        self.send(Pending::Rows(rows))
+    }
+
+    /// Hands work to the encoder; its error if it has stopped.
+    fn send(&mut self, pending: Pending<T>) -> Result<(), TableError> {
+        let sent = self.sender.as_ref().map(|s| s.send(pending).is_ok()).unwrap_or(false);
         if sent { Ok(()) } else { self.join().map(drop) }
     }
 
