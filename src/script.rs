@@ -151,7 +151,7 @@ pub fn is_token_boundary(before: Option<char>, after: Option<char>) -> bool {
 /// assert_eq!(guess_lang("서울 특별시"), "ko");
 /// ```
 pub fn guess_lang(text: &str) -> &'static str {
-    if text.is_ascii() {
+    if !has_char_from_u1000(text) {
         return "en";
     }
     let mut han = false;
@@ -170,6 +170,14 @@ pub fn guess_lang(text: &str) -> &'static str {
     } else {
         "en"
     }
+}
+
+/// Whether `text` holds a character at or above U+1000, below which none of the scripts
+/// [`guess_lang`] looks for starts (Hangul Jamo, at U+1100, is the lowest). Such a character
+/// begins with a byte of 0xE1 or more in UTF-8, so this is one branch-free pass over the
+/// bytes: Latin text with accents does not need decoding.
+fn has_char_from_u1000(text: &str) -> bool {
+    text.as_bytes().chunks(64).any(|chunk| chunk.iter().fold(0u8, |max, &b| max.max(b)) >= 0xE1)
 }
 
 #[cfg(test)]
@@ -220,6 +228,18 @@ mod tests {
             assert!(is_token_boundary(Some('a'), Some(c)) && is_token_boundary(Some(c), Some(c)));
         }
         assert!(!is_unsegmented('한'));
+    }
+
+    #[test]
+    fn the_shortcut_of_the_language_guess_misses_no_script_character() {
+        for c in all(0..=0x10FFFF) {
+            let mut utf8 = [0; 4];
+            let wide = has_char_from_u1000(c.encode_utf8(&mut utf8));
+            assert_eq!(wide, u32::from(c) >= 0x1000, "U+{:04X}", u32::from(c));
+            assert!(wide || !(is_han(c) || is_kana(c) || is_hangul(c)), "U+{:04X}", u32::from(c));
+        }
+        let long = format!("{}한", "é".repeat(100));
+        assert!(has_char_from_u1000(&long) && !has_char_from_u1000(&long[..200]));
     }
 
     #[test]

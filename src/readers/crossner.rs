@@ -121,6 +121,15 @@ impl Sentence {
         }
     }
 
+    /// The interned label of the previous token's tag when it is `label`: an `I-` tag
+    /// mostly continues the tag before it, and this spares it the search.
+    fn continued(&self, label: &str) -> Option<u32> {
+        match self.tags.last() {
+            Some(TagId::Begin(id) | TagId::Inside(id)) if self.labels[*id as usize] == label => Some(*id),
+            _ => None,
+        }
+    }
+
     /// Appends a token and its (already validated) tag.
     fn push(&mut self, token: &str, tag: Tag<'_>) {
         if !self.text.is_empty() {
@@ -140,7 +149,7 @@ impl Sentence {
         let tag = match tag {
             Tag::Outside => TagId::Outside,
             Tag::Begin(l) => TagId::Begin(self.intern(l)),
-            Tag::Inside(l) => TagId::Inside(self.intern(l)),
+            Tag::Inside(l) => TagId::Inside(self.continued(l).unwrap_or_else(|| self.intern(l))),
         };
         self.tags.push(tag);
     }
