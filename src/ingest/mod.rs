@@ -107,8 +107,11 @@ impl Sink for TableSink {
 
 impl TableSink {
     fn create(output: &Path) -> Result<TableSink, ReadError> {
+        // Two windows of unit batches may wait for the encoder, so handing over a parsed
+        // window does not hold up the parsing of the next one.
+        let queue = 2 * window_units();
         Ok(TableSink {
-            samples: TableWriter::create(output)?,
+            samples: TableWriter::with_queue(output, queue)?,
             quarantine: TableWriter::create(side_path(output, "quarantine"))?,
             counts: Counts::new("ingest"),
             problems: Vec::new(),
@@ -204,7 +207,7 @@ pub fn drive_units(
 ) -> Result<(), ReadError> {
     let mode = reader.merge();
     let batches = sink.takes_batches();
-    let window = rayon::current_num_threads().max(1) * UNITS_PER_THREAD;
+    let window = window_units();
     let mut writer = OrderedWriter { reader, stitcher: Stitcher::new(mode), file: None, sink };
     std::thread::scope(|scope| -> Result<(), ReadError> {
         let (tx, rx) = sync_channel(1);
@@ -262,6 +265,11 @@ fn prepare(mut part: Part, batches: bool, file: &FileContext) -> Result<Prepared
     });
     let batch = samples_to_batch(&samples).map_err(|e| TableError::Schema { path: file.path.clone(), source: e })?;
     Ok(Prepared { part, batch: Some((batch, failed)) })
+}
+
+/// Units parsed together: [`UNITS_PER_THREAD`] for each thread of the current pool.
+fn window_units() -> usize {
+    rayon::current_num_threads().max(1) * UNITS_PER_THREAD
 }
 
 /// Sends the units to the parsing side a window at a time; stops at the first error (which

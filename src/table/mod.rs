@@ -293,13 +293,20 @@ fn encode_batches<T: TableRow>(
 impl<T: TableRow> TableWriter<T> {
     /// Starts a table that will replace `path` when finished.
     pub fn create(path: impl AsRef<Path>) -> Result<Self, TableError> {
+        Self::with_queue(path, 2)
+    }
+
+    /// [`TableWriter::create`], letting `queue` batches wait for the encoder before a push
+    /// blocks: a producer that hands over many small batches at once (ingest, a unit's
+    /// batch each) then goes back to parsing instead of waiting for them to be encoded.
+    pub fn with_queue(path: impl AsRef<Path>, queue: usize) -> Result<Self, TableError> {
         let file = AtomicFile::create(path)?;
         let schema = T::schema();
         let props = writer_properties(&schema, &BTreeMap::new(), T::distinct_columns());
         let path = file.path().to_path_buf();
         let writer = ArrowWriter::try_new(HashingWriter::new(file.file()?), schema, Some(props))
             .map_err(|e| TableError::Parquet { path: path.clone(), source: e })?;
-        let (sender, receiver) = sync_channel(2);
+        let (sender, receiver) = sync_channel(queue.max(1));
         let worker = std::thread::Builder::new()
             .name("parquet-writer".into())
             .spawn(move || encode_batches(writer, receiver, path))
