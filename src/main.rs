@@ -20,9 +20,10 @@ unsafe extern "C" {
 
 /// Keeps memory that was freed mapped for reuse, instead of returning it to the OS a second
 /// later, unless `MIMALLOC_PURGE_DELAY` says otherwise. A run frees and allocates windows
-/// of input and batches of rows all the time; a purged page comes back as a fresh huge page
-/// the kernel must clear (a sixth of `crossner-ingest`'s CPU in a profile). Peak memory is
-/// what the run needed at its peak either way.
+/// of input and batches of rows all the time, and a purged page comes back as a fresh page
+/// the kernel must clear: fresh pages took 12–16 % of `crossner-ingest`'s CPU in profiles,
+/// and purging made its system time swing from run to run. Peak memory is what the run
+/// needed at its peak either way.
 fn keep_freed_memory() {
     if std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {
         // SAFETY: setting an option is thread-safe in mimalloc, and -1 is a valid delay.

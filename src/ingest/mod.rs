@@ -4,7 +4,8 @@
 //! Inputs are files or directories (expanded to the files the reader wants, sorted by path,
 //! so the output order never depends on the file system). One driver serves every format:
 //! a finder thread cuts each file into units ([`crate::readers::Unit`]) and hands them over
-//! a window at a time; the units of a window are parsed in parallel on the rayon pool and
+//! a window at a time; the units of a window are parsed in parallel on the rayon pool (for a
+//! table, each unit's samples are checked and made into one Arrow batch there too) and
 //! their parts written in input order, so memory is bounded by a few windows whatever the
 //! input size and the output is the same at any thread count. Passages that merge across
 //! units (IEPile, Pile-NER) are stitched here, in order ([`Stitcher`]).
