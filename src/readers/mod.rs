@@ -73,8 +73,11 @@ pub trait Sink {
     /// counted as written. The driver calls it only when [`Sink::takes_batches`]; this
     /// default reads the rows back and takes them one by one.
     fn samples_batch(&mut self, batch: RecordBatch) -> Result<(), ReadError> {
-        let samples = crate::model::schema::batch_to_samples(&batch)
-            .map_err(|e| ReadError::Input { path: PathBuf::new(), line: None, message: e.to_string() })?;
+        let samples = crate::model::schema::batch_to_samples(&batch).map_err(|e| ReadError::Input {
+            path: PathBuf::from("(a batch of samples)"),
+            line: None,
+            message: format!("expected rows of the samples table: {e}"),
+        })?;
         samples.into_iter().try_for_each(|s| self.sample(s))
     }
 }
@@ -515,6 +518,17 @@ pub(crate) fn open_file(path: &Path) -> Result<std::fs::File, ReadError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_sink_that_takes_rows_gets_a_batch_row_by_row() {
+        let samples: Vec<Sample> = (0..3)
+            .map(|i| Sample::new(format!("d/train/f:{i}"), "d", SourceFormat::Crossner, "train", "en", format!("text {i}")))
+            .collect();
+        let mut sink = VecSink::default();
+        assert!(!sink.takes_batches());
+        sink.samples_batch(crate::model::schema::samples_to_batch(&samples).unwrap()).unwrap();
+        assert_eq!((sink.samples, sink.counts.written), (samples, 3));
+    }
 
     #[test]
     fn context_from_upstream_and_flat_names() {
