@@ -245,6 +245,28 @@ mod tests {
     }
 
     #[test]
+    fn units_of_a_long_input_cross_reads_and_lose_no_byte_or_record() {
+        use crate::readers::crossner::{ends_sentence, CrossnerReader};
+        let sentence = "token\tO\nother\tB-x\n\n";
+        let count = (3 * READ + 2 * UNIT_BYTES) / sentence.len() + 1;
+        let input = sentence.repeat(count);
+        let file = CrossnerReader::default().file_state(std::path::Path::new("t/x_train.txt"));
+        let units: Vec<Unit> = LineUnits::new(file, input.as_bytes(), ends_sentence).map(Result::unwrap).collect();
+        assert!(units.len() >= 3, "{} units", units.len());
+        let (mut joined, mut next_record, mut next_line) = (Vec::new(), 0, 1);
+        for (i, unit) in units.iter().enumerate() {
+            let UnitBody::Lines { bytes, first_line, first_record, records } = &unit.body else { panic!("not lines") };
+            assert_eq!((unit.index, *first_record, *first_line), (i as u64, next_record, next_line));
+            assert!(i + 1 == units.len() || (bytes.len() >= UNIT_BYTES && bytes.ends_with(b"\n\n")));
+            assert_eq!(*records as usize, bytes.windows(2).filter(|w| w == b"\n\n").count());
+            next_record += records;
+            next_line += bytes.iter().filter(|&&b| b == b'\n').count() as u64;
+            joined.extend_from_slice(bytes);
+        }
+        assert_eq!((joined, next_record), (input.into_bytes(), count as u64));
+    }
+
+    #[test]
     fn a_bom_is_looked_for_on_the_first_line_of_the_file_only() {
         let mut out = Vec::new();
         let stats = for_each_line(b"\xEF\xBB\xBFa\n", 7, |n, l| {
