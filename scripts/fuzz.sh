@@ -3,6 +3,9 @@
 # at a time (default 1), seeded with the fixtures, and prints executions and coverage per
 # target, with the coverage at half time beside the end ("flat" when equal). libFuzzer's own
 # output is kept in fuzz/logs/TARGET.log. Used by `make fuzz`; see fuzz/README.md.
+# The corpus starts from the fixtures and from fuzz/seeds/TARGET (the minimised corpus of
+# the last long run, committed); FUZZ_SAVE=1 minimises each target's corpus after its run
+# and writes it back there, so the next run goes on from where this one stopped.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs="${FUZZ_S:-60}"
@@ -15,6 +18,7 @@ seed() { # target, then fixture globs
     local target=$1; shift
     mkdir -p "fuzz/corpus/$target"
     for f in "$@"; do [ -f "$f" ] && cp "$f" "fuzz/corpus/$target/$(echo "$f" | tr / _)"; done
+    if [ -d "fuzz/seeds/$target" ]; then cp fuzz/seeds/"$target"/* "fuzz/corpus/$target/"; fi
     local IFS=,
     dict_specs+=("$target=$*")
     return 0
@@ -39,17 +43,28 @@ targets="${FUZZ_TARGETS:-$(sed -n 's/^name = "\(.*\)"$/\1/p' fuzz/Cargo.toml | g
 jobs="${FUZZ_JOBS:-1}"
 mkdir -p fuzz/logs
 
+# -max_len: the seeds are whole fixture files (up to 250 KB), and an execution on an input
+# that long takes milliseconds; FUZZ_MAX_LEN raises the cap.
+max_len="${FUZZ_MAX_LEN:-16384}"
+
 run_one() { # target: runs it for $secs into fuzz/logs/TARGET.log, then prints its summary
     local t=$1 dict=()
     [ -f "fuzz/dict/$t.dict" ] && dict=(-dict="fuzz/dict/$t.dict")
-    # -max_len: the seeds are whole fixture files (up to 250 KB), and an execution on an input
-    # that long takes milliseconds; FUZZ_MAX_LEN raises the cap.
-    cargo fuzz run -s none "$t" "fuzz/corpus/$t" -- "${dict[@]}" -max_len="${FUZZ_MAX_LEN:-16384}" \
+    cargo fuzz run -s none "$t" "fuzz/corpus/$t" -- "${dict[@]}" -max_len="$max_len" \
         -max_total_time="$secs" -print_final_stats=1 -rss_limit_mb=2048 -malloc_limit_mb=1024 \
         >"fuzz/logs/$t.log" 2>&1 || true
+    [ "${FUZZ_SAVE:-0}" = 1 ] && save_seeds "$t"
     local row
     row=$(python3 scripts/fuzz_summary.py "$t" "fuzz/logs/$t.log")
     echo "$row" # one write, so rows of parallel runs do not interleave
+}
+
+save_seeds() { # target: minimises its corpus (inputs cut to max_len) into fuzz/seeds/TARGET
+    local t=$1
+    cargo fuzz cmin -s none "$t" "fuzz/corpus/$t" -- -max_len="$max_len" >>"fuzz/logs/$t.cmin.log" 2>&1 || return 0
+    rm -rf "fuzz/seeds/$t"
+    mkdir -p "fuzz/seeds/$t"
+    cp "fuzz/corpus/$t"/* "fuzz/seeds/$t/"
 }
 
 echo "target | seconds | executions | cov at half | cov at end | corpus | result"

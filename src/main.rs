@@ -3,7 +3,7 @@
 mod cmd;
 
 use clap::Parser;
-use std::ffi::{c_int, c_long};
+use std::ffi::{c_int, c_long, c_ulong};
 use std::process::ExitCode;
 
 /// mimalloc instead of the C library's malloc: ingest builds and drops millions of small
@@ -31,8 +31,31 @@ fn keep_freed_memory() {
     }
 }
 
+/// Turns transparent huge pages off for this process (Linux), unless `MIMALLOC_ALLOW_THP`
+/// is set. mimalloc asks for huge pages on its arenas, and each first touch of one makes the
+/// kernel clear 2 MiB: ingest's peak memory was 10-40 % higher with them (pile-ner 171
+/// against 120 MiB, iepile 205 against 146) for times within ±5 % either way. mimalloc
+/// reads its own option before `main`, so the process-wide switch is used.
+fn small_pages() {
+    #[cfg(target_os = "linux")]
+    if std::env::var_os("MIMALLOC_ALLOW_THP").is_none() {
+        // SAFETY: PR_SET_THP_DISABLE takes one integer flag and touches no memory of ours; a
+        // kernel that does not know it fails the call, which changes nothing.
+        unsafe { prctl(PR_SET_THP_DISABLE, 1 as c_ulong, 0 as c_ulong, 0 as c_ulong, 0 as c_ulong) };
+    }
+}
+
+#[cfg(target_os = "linux")]
+const PR_SET_THP_DISABLE: c_int = 41;
+
+#[cfg(target_os = "linux")]
+unsafe extern "C" {
+    fn prctl(option: c_int, ...) -> c_int;
+}
+
 fn main() -> ExitCode {
     keep_freed_memory();
+    small_pages();
     let cli = cmd::Cli::parse();
     match cmd::run(cli) {
         Ok(status) => status.into(),
@@ -90,5 +113,17 @@ mod tests {
         assert_eq!(get(), 1000);
         keep_freed_memory();
         assert_eq!(get(), -1);
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn huge_pages_are_off_unless_the_environment_allows_them() {
+        const PR_GET_THP_DISABLE: c_int = 42;
+        if std::env::var_os("MIMALLOC_ALLOW_THP").is_some() {
+            return;
+        }
+        small_pages();
+        // SAFETY: PR_GET_THP_DISABLE takes no argument and returns the flag.
+        assert_eq!(unsafe { prctl(PR_GET_THP_DISABLE, 0 as c_ulong, 0 as c_ulong, 0 as c_ulong, 0 as c_ulong) }, 1);
     }
 }

@@ -45,12 +45,34 @@ struct Envelope<'a> {
     task: Option<Cow<'a, str>>,
     #[serde(borrow)]
     source: Option<Cow<'a, str>>,
-    instruction: Option<String>,
-    output: Option<String>,
+    instruction: Option<Nested<Instruction>>,
+    output: Option<Nested<Output>>,
     id: Option<serde_json::Value>,
-    label: Option<String>,
+    label: Option<Nested<Vec<LabelledMention>>>,
     text: Option<String>,
     entity: Option<Vec<LabelledMention>>,
+}
+
+/// A JSON document held in a string field (IEPile's `instruction`, `output`, `label`),
+/// decoded as the field is read: the document is parsed straight from the JSON reader's
+/// unescaped view of the string, never copied into a `String` of its own. A document that
+/// does not parse is kept as its error, for the caller to report under its own reason.
+struct Nested<T>(Result<T, serde_json::Error>);
+
+impl<'de, T: serde::de::DeserializeOwned> Deserialize<'de> for Nested<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<T>(std::marker::PhantomData<T>);
+        impl<'de, T: serde::de::DeserializeOwned> Visitor<'de> for V<T> {
+            type Value = Nested<T>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<Nested<T>, E> {
+                Ok(Nested(serde_json::from_str(s)))
+            }
+        }
+        d.deserialize_str(V(std::marker::PhantomData))
+    }
 }
 
 /// The decoded `instruction` string.
@@ -131,8 +153,8 @@ impl IepileReader {
         let result = if let Some(text) = env.text {
             let labels = env.entity.unwrap_or_default();
             Ok(self.passage(raw, source, text, schema().unwrap_or_default(), labels.into_iter().map(|m| (m.entity_type, m.entity)).collect()))
-        } else if let Some(instruction) = env.instruction {
-            self.instructed(raw, source, &instruction, env.output, env.label)
+        } else if let Some(Nested(instruction)) = env.instruction {
+            self.instructed(raw, source, instruction, env.output, env.label)
         } else {
             Err(("unknown_variant", "expected `task/source/instruction/output`, `id/instruction/label` or `text/entity` fields".to_string()))
         };
@@ -155,16 +177,16 @@ impl IepileReader {
         &self,
         raw: &RawRecord,
         source: Option<&str>,
-        instruction: &str,
-        output: Option<String>,
-        label: Option<String>,
+        instruction: Result<Instruction, serde_json::Error>,
+        output: Option<Nested<Output>>,
+        label: Option<Nested<Vec<LabelledMention>>>,
     ) -> Result<Passage, (&'static str, String)> {
-        let ins: Instruction = serde_json::from_str(instruction)
+        let ins = instruction
             .map_err(|e| ("bad_instruction", format!("`instruction` must hold a JSON object with `schema` and `input`: {e}")))?;
         let answers: Vec<(String, String)> = match (output, label) {
-            (Some(out), _) => {
-                let Output(lists) = serde_json::from_str(&out)
-                    .map_err(|e| ("bad_output", format!("`output` must hold a JSON object of type -> list of mentions: {e}")))?;
+            (Some(Nested(out)), _) => {
+                let Output(lists) =
+                    out.map_err(|e| ("bad_output", format!("`output` must hold a JSON object of type -> list of mentions: {e}")))?;
                 let mut passage = self.passage(raw, source, ins.input, ins.schema, Vec::new());
                 for (i, (label, _)) in lists.iter().enumerate() {
                     if !passage.label_set.contains(label) {
@@ -180,8 +202,8 @@ impl IepileReader {
                 }
                 return Ok(passage);
             }
-            (None, Some(label)) => {
-                let items: Vec<LabelledMention> = serde_json::from_str(&label)
+            (None, Some(Nested(label))) => {
+                let items = label
                     .map_err(|e| ("bad_label", format!("`label` must hold a JSON list of {{entity, entity_type}}: {e}")))?;
                 items.into_iter().map(|m| (m.entity_type, m.entity)).collect()
             }
@@ -343,14 +365,23 @@ mod tests {
             r#"{"task": "NER", "instruction": "{\"input\": \"t\"}"}"#.to_string(),
             r#"{"something": "else"}"#.to_string(),
             r#"{"task": "NER", "source": "x"#.to_string(),
+            r#"{"task": "NER", "instruction": 5, "output": "{}"}"#.to_string(),
             good,
         ];
         let s = read_with(&IepileReader::default(), &input.join("\n"));
         let reasons: Vec<_> = s.quarantined.iter().map(|q| (q.line, q.reason.as_str())).collect();
         assert_eq!(
             reasons,
-            vec![(Some(1), "bad_instruction"), (Some(2), "bad_output"), (Some(3), "missing_output"), (Some(4), "unknown_variant"), (Some(5), "json_unterminated_string")]
+            vec![
+                (Some(1), "bad_instruction"),
+                (Some(2), "bad_output"),
+                (Some(3), "missing_output"),
+                (Some(4), "unknown_variant"),
+                (Some(5), "json_unterminated_string"),
+                (Some(6), "bad_record")
+            ]
         );
+        assert!(s.quarantined[5].message.contains("invalid type: integer `5`, expected a string"), "{}", s.quarantined[5].message);
         assert_eq!(s.samples.len(), 1);
     }
 

@@ -25,6 +25,7 @@
 
 use super::{FileState, ReadError, Unit, UnitBody};
 use crate::io::IoError;
+use bytes::{Bytes, BytesMut};
 use std::io::{self, BufRead};
 use std::sync::Arc;
 
@@ -40,6 +41,13 @@ const CHUNK_BYTES: usize = 1 << 20;
 /// The UTF-8 byte-order mark, skipped at the start of an input.
 const BOM: &[u8] = b"\xEF\xBB\xBF";
 
+/// Bytes of records are gathered in blocks of about this size, each record a shared view of
+/// its block: one allocation per block instead of one per record, and one free on whichever
+/// parsing thread drops the block's last record.
+const BLOCK_BYTES: usize = 1 << 20;
+/// A record starts a new block when less room than this is left in the current one.
+const BLOCK_MIN_ROOM: usize = 64 << 10;
+
 /// One top-level JSON value, as bytes, with where it started.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RawRecord {
@@ -47,8 +55,9 @@ pub struct RawRecord {
     pub index: u64,
     /// 1-based line on which the record starts.
     pub line: u64,
-    /// The record's bytes, exactly as in the file.
-    pub bytes: Vec<u8>,
+    /// The record's bytes, exactly as in the file (a view of a block shared with the
+    /// records read before and after it).
+    pub bytes: Bytes,
 }
 
 impl RawRecord {
@@ -141,7 +150,8 @@ pub struct JsonRecords<R: BufRead> {
     /// Whether the current record began at column 0 (a sequence's top-level values do).
     record_at_line_start: bool,
     index: u64,
-    current: Vec<u8>,
+    /// The current record (or broken stretch), at the end of the current block.
+    current: BytesMut,
     /// Whether the current record outgrew [`MAX_RECORD_BYTES`].
     oversized: bool,
     /// The open brackets of the current record.
@@ -156,8 +166,6 @@ pub struct JsonRecords<R: BufRead> {
     finished: bool,
     /// The input chunk being split, kept to reuse its allocation.
     chunk: Vec<u8>,
-    /// Record buffers handed back with [`JsonRecords::recycle`].
-    spare: Vec<Vec<u8>>,
     /// Whether every byte goes through [`JsonRecords::step`] (see [`JsonRecords::byte_at_a_time`]).
     byte_at_a_time: bool,
     /// Bytes skipped at the start (UTF-8 BOM), reported once.
@@ -180,7 +188,7 @@ impl<R: BufRead> JsonRecords<R> {
             record_start: 0,
             record_at_line_start: true,
             index: 0,
-            current: Vec::new(),
+            current: BytesMut::new(),
             oversized: false,
             stack: Vec::new(),
             broken: None,
@@ -190,7 +198,6 @@ impl<R: BufRead> JsonRecords<R> {
             io_error: None,
             finished: false,
             chunk: Vec::new(),
-            spare: Vec::new(),
             byte_at_a_time: false,
             bom: false,
             unclosed_array: false,
@@ -208,13 +215,6 @@ impl<R: BufRead> JsonRecords<R> {
     /// The layout detected from the first significant byte (`None` before it is seen).
     pub fn layout(&self) -> Option<Layout> {
         self.layout
-    }
-
-    /// Hands a record's buffer back so that a later record can reuse its allocation (callers
-    /// that process records in batches save one allocation per record).
-    pub fn recycle(&mut self, mut bytes: Vec<u8>) {
-        bytes.clear();
-        self.spare.push(bytes);
     }
 
     /// An I/O error that ended the stream early, if any.
@@ -238,17 +238,17 @@ impl<R: BufRead> JsonRecords<R> {
             self.emit_error("json_record_too_large", message, self.pos + 1);
             return;
         }
-        // Records of one file have similar sizes: start the next one with this one's room.
-        let room = self.current.len();
-        let next = self.spare.pop().unwrap_or_else(|| Vec::with_capacity(room));
-        let bytes = std::mem::replace(&mut self.current, next);
+        let bytes = self.current.split().freeze();
+        if self.current.capacity() < BLOCK_MIN_ROOM {
+            self.current = BytesMut::with_capacity(BLOCK_BYTES);
+        }
         self.pending.push_back(Ok(RawRecord { index: self.index, line: self.record_line, bytes }));
         self.index += 1;
     }
 
     /// Yields the stretch from the record's start to byte offset `end` as broken.
     fn emit_error(&mut self, reason: &'static str, message: String, end: u64) {
-        let mut bytes = std::mem::take(&mut self.current);
+        let mut bytes = self.current.split().to_vec();
         bytes.truncate(KEEP_ERROR_BYTES);
         let (index, line, start) = (self.index, self.record_line, self.record_start);
         self.pending.push_back(Err(SplitError { index, line, reason, message, start, end, bytes }));
@@ -275,7 +275,7 @@ impl<R: BufRead> JsonRecords<R> {
         self.record_line = self.line;
         self.record_start = self.pos;
         self.record_at_line_start = self.line_start;
-        self.current.push(b);
+        self.current.extend_from_slice(&[b]);
         match b {
             b'{' | b'[' => {
                 self.stack.push(b);
@@ -395,7 +395,7 @@ impl<R: BufRead> JsonRecords<R> {
                 if !b.is_ascii_whitespace() {
                     self.record_line = self.line;
                     self.record_start = self.pos;
-                    self.current.push(b);
+                    self.current.extend_from_slice(&[b]);
                     // Everything after the array is reported once, as one record.
                     self.broken = Some(("json_syntax", "content after the closing `]` of the array".into()));
                     State::Skip { in_string: false, escaped: false }
@@ -695,7 +695,7 @@ impl<R: BufRead> Iterator for JsonUnits<R> {
         if self.done {
             return None;
         }
-        let mut batch = Vec::new();
+        let mut batch = Vec::with_capacity(self.unit_records.min(UNIT_RECORDS));
         let mut bytes = 0;
         while batch.len() < self.unit_records && bytes < UNIT_BYTES {
             let Some(record) = self.records.next() else { break };
@@ -787,7 +787,7 @@ mod tests {
             .0
             .into_iter()
             .map(|r| match r {
-                Ok(r) => Ok((r.line, String::from_utf8(r.bytes).unwrap())),
+                Ok(r) => Ok((r.line, String::from_utf8(r.bytes.to_vec()).unwrap())),
                 Err(e) => Err((e.line, e.reason)),
             })
             .collect()
@@ -810,7 +810,7 @@ mod tests {
         let got = split("[{\"a\": 1}, {\"b\": ");
         assert_eq!(got, vec![Ok((1, "{\"a\": 1}".into())), Err((1, "json_truncated"))]);
         let mut it = JsonRecords::new("[{\"a\": 1}\n".as_bytes());
-        assert_eq!(it.next().unwrap().unwrap().bytes, b"{\"a\": 1}");
+        assert_eq!(it.next().unwrap().unwrap().bytes, &b"{\"a\": 1}"[..]);
         assert!(it.next().is_none(), "a missing `]` loses no record and invents none");
         assert!(it.unclosed_array);
     }
@@ -904,7 +904,7 @@ mod tests {
     #[test]
     fn bom_is_skipped_and_reported() {
         let (got, bom, _) = checked_split("\u{feff}[{\"a\": 1}]".as_bytes());
-        assert_eq!(got, vec![Ok(RawRecord { index: 0, line: 1, bytes: b"{\"a\": 1}".to_vec() })]);
+        assert_eq!(got, vec![Ok(RawRecord { index: 0, line: 1, bytes: Bytes::from_static(b"{\"a\": 1}") })]);
         assert!(bom);
     }
 

@@ -26,6 +26,7 @@ use super::{open_file, FileContext, FileState, Naming, Part, ReadError, Reader, 
 use crate::model::SourceFormat;
 use serde::de::IgnoredAny;
 use serde::Deserialize;
+use std::borrow::Cow;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -43,9 +44,10 @@ pub struct PileNerReader {
 
 /// A conversation record, or a SLIMER / GLiNER record (told apart by their fields).
 #[derive(Deserialize)]
-struct Record {
+struct Record<'a> {
     id: Option<serde_json::Value>,
-    conversations: Option<Vec<Turn>>,
+    #[serde(borrow)]
+    conversations: Option<Vec<Turn<'a>>>,
     #[serde(rename = "tagName")]
     tag_name: Option<String>,
     input: Option<String>,
@@ -55,10 +57,13 @@ struct Record {
     tokenized_text: Option<IgnoredAny>,
 }
 
+/// One turn, borrowed from the record's bytes unless it holds escapes.
 #[derive(Deserialize)]
-struct Turn {
-    from: String,
-    value: String,
+struct Turn<'a> {
+    #[serde(borrow)]
+    from: Cow<'a, str>,
+    #[serde(borrow)]
+    value: Cow<'a, str>,
 }
 
 fn is_human(from: &str) -> bool {
@@ -135,7 +140,7 @@ impl PileNerReader {
             let (label, definition) = question_label(&turn.value);
             if definition {
                 p.note("definition_question");
-                questions.push(turn.value.clone().into());
+                questions.push(turn.value.as_ref().into());
             }
             match turns.get(i + 1).filter(|a| is_model(&a.from)) {
                 Some(answer) => {
