@@ -149,18 +149,28 @@ pub fn ingest(
     let total: u64 = files.iter().filter_map(|f| std::fs::metadata(f).ok()).map(|m| m.len()).sum();
     progress.start(Some(total), ProgressUnit::Bytes);
     let reader = reader.as_ref();
-    // The inputs are digested on a thread of their own while they are parsed.
-    let (digests, driven) = std::thread::scope(|scope| {
-        let digests = scope.spawn(|| files.iter().map(|f| InputDigest::of(f)).collect::<Result<Vec<_>, _>>());
-        let driven = drive(reader, &files, params.shard, &mut sink, progress);
-        (digests.join(), driven)
+    // Inputs are digested as they are read; for a reader that cannot, on a thread of their
+    // own while they are parsed.
+    let (apart, read) = std::thread::scope(|scope| {
+        let apart = (!reader.digests_while_reading()).then(|| scope.spawn(|| digest_all(&files)));
+        let read = drive(reader, &files, params.shard, &mut sink, progress);
+        (apart.map(|h| h.join()), read)
     });
-    driven?;
-    let digests = digests.map_err(|_| thread_panicked(output))??;
+    let read = read?;
+    let digests = match apart {
+        Some(joined) => joined.map_err(|_| thread_panicked(output))??,
+        // A file the reader did not digest to its end (none does today) is read again.
+        None => files.iter().zip(read).map(|(f, d)| d.map_or_else(|| InputDigest::of(f), Ok)).collect::<Result<_, _>>()?,
+    };
     progress.finish();
     let mut provenance = Provenance::of(&params.params);
     provenance.inputs = digests;
     sink.finish(output, provenance)
+}
+
+/// The digests of `files`, each read for it.
+fn digest_all(files: &[PathBuf]) -> Result<Vec<InputDigest>, crate::io::IoError> {
+    files.iter().map(|f| InputDigest::of(f)).collect()
 }
 
 fn thread_panicked(path: &Path) -> ReadError {
@@ -168,21 +178,25 @@ fn thread_panicked(path: &Path) -> ReadError {
 }
 
 /// Reads `files` (as [`Reader::files`] gave them) into `sink`, file after file, parsing
-/// only the units `shard` owns (all when `None`).
+/// only the units `shard` owns (all when `None`). Returns each file's digest where the
+/// reader made it while reading ([`Reader::digests_while_reading`]).
 pub fn drive(
     reader: &dyn Reader,
     files: &[PathBuf],
     shard: Option<Shard>,
     sink: &mut dyn Sink,
     progress: &dyn Progress,
-) -> Result<(), ReadError> {
+) -> Result<Vec<Option<InputDigest>>, ReadError> {
+    let mut digests = Vec::with_capacity(files.len());
     for path in files {
         if reader.format() != crate::model::SourceFormat::Xmi {
             readers::check_text_encoding(path)?;
         }
-        drive_units(reader, reader.units(path)?, shard, sink, progress)?;
+        let file = drive_units(reader, reader.units(path)?, shard, sink, progress)?;
+        let digest = file.and_then(|f| f.digest.get().cloned());
+        digests.push(digest.map(|(size, sha256)| InputDigest { path: path.display().to_string(), size, sha256 }));
     }
-    Ok(())
+    Ok(digests)
 }
 
 /// Reads the units of one file into memory, unsharded (reader tests, small inputs).
@@ -198,14 +212,15 @@ fn owns(shard: Option<Shard>, mode: MergeMode, unit: &Unit) -> bool {
     shard.is_none_or(|s| s.owns(&unit.file.ctx.display(), index))
 }
 
-/// The driver proper, for the units of one file: see the module docs.
+/// The driver proper, for the units of one file: see the module docs. Returns the state of
+/// the file its last unit came from (none when it had no unit).
 pub fn drive_units(
     reader: &dyn Reader,
     units: Units<'_>,
     shard: Option<Shard>,
     sink: &mut dyn Sink,
     progress: &dyn Progress,
-) -> Result<(), ReadError> {
+) -> Result<Option<Arc<FileState>>, ReadError> {
     let mode = reader.merge();
     let batches = sink.takes_batches();
     let window = window_units();
@@ -355,13 +370,14 @@ impl OrderedWriter<'_, '_> {
     }
 
     /// Ends the file: passages still open are written, then the reader's file-level notes.
-    fn end(mut self) -> Result<(), ReadError> {
-        let Some(file) = self.file.take() else { return Ok(()) };
+    fn end(mut self) -> Result<Option<Arc<FileState>>, ReadError> {
+        let Some(file) = self.file.take() else { return Ok(None) };
         let last = self.stitcher.finish();
         if !last.is_empty() {
             emit(finish_all(last, &file.ctx, self.reader.format()), self.sink)?;
         }
-        self.reader.end_file(&file, self.sink.counts())
+        self.reader.end_file(&file, self.sink.counts())?;
+        Ok(Some(file))
     }
 }
 
@@ -434,5 +450,25 @@ mod tests {
         assert!(quarantined.iter().all(|q| q.reason == "invariant_violation" && q.file == input.display().to_string()));
         assert!(quarantined.iter().zip(&ids).all(|(q, id)| q.raw.contains(id)), "in input order");
         assert_eq!(quarantined.len(), ids.len());
+    }
+
+    #[test]
+    fn readers_that_digest_while_reading_record_each_file_s_size_and_sha256() {
+        use crate::readers::{b2nerd::B2nerdReader, iepile::IepileReader, pile_ner::PileNerReader};
+        let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+        let cases: Vec<(Box<dyn Reader>, &str)> = vec![
+            (Box::new(CrossnerReader::default()), "crossner/politics_train.txt"),
+            (Box::new(IepileReader::default()), "iepile/data_NER_train.json"),
+            (Box::new(PileNerReader::default()), "pile-ner/mit-restaurant_head.json"),
+            (Box::new(B2nerdReader::default()), "b2nerd/CoNLL2003/train.json"),
+        ];
+        for (reader, file) in cases {
+            assert!(reader.digests_while_reading(), "{file}");
+            let path = fixtures.join(file);
+            let mut sink = VecSink::default();
+            let digests = drive(reader.as_ref(), std::slice::from_ref(&path), None, &mut sink, &NoProgress).unwrap();
+            // Read apart, by the function every other input goes through.
+            assert_eq!(digests, vec![Some(InputDigest::of(&path).unwrap())], "{file}");
+        }
     }
 }

@@ -10,7 +10,7 @@
 //! sample's set and reported as `label_missing_from_labels_json:<label>` notes.
 
 use super::json_stream::{error_line, JsonUnits, RawRecord};
-use super::{open_file, Companion, FileState, Naming, Part, ReadError, Reader, Sink, Unit, UnitBody, Units};
+use super::{open_digested, Companion, FileState, Naming, Part, ReadError, Reader, Sink, Unit, UnitBody, Units};
 use crate::io::IoError;
 use crate::model::{CharIndex, Entity, SourceFormat, Span, Unaligned};
 use serde::Deserialize;
@@ -86,7 +86,7 @@ impl B2nerdReader {
         };
         let companion = Companion::at(file, read_labels_file);
         companion.set(labels);
-        Ok(Arc::new(FileState { ctx, labels: companion }))
+        Ok(FileState::with_labels(ctx, companion))
     }
 
     /// One record: a sample, or a quarantined record.
@@ -161,8 +161,12 @@ impl Reader for B2nerdReader {
     fn units<'a>(&'a self, path: &Path) -> Result<Units<'a>, ReadError> {
         let file = self.file_state(path)?;
         let notes = if file.labels.path().is_none() { vec!["no_labels_json"] } else { Vec::new() };
-        let input = std::io::BufReader::with_capacity(1 << 20, open_file(path)?);
+        let input = std::io::BufReader::with_capacity(1 << 20, open_digested(path, &file)?);
         Ok(Box::new(JsonUnits::new(file, input, notes)))
+    }
+
+    fn digests_while_reading(&self) -> bool {
+        true
     }
 
     fn parse(&self, unit: &Unit) -> Result<Part, ReadError> {

@@ -9,7 +9,7 @@
 //! quarantines its whole sentence, naming the first bad line.
 
 use super::lines::{for_each_line, Line, LineUnits};
-use super::{open_file, FileContext, FileState, Naming, Part, ReadError, Reader, Sink, Unit, UnitBody, Units};
+use super::{open_digested, FileContext, FileState, Naming, Part, ReadError, Reader, Sink, Unit, UnitBody, Units};
 use crate::model::{Entity, SourceFormat, Span};
 use std::path::Path;
 use std::sync::Arc;
@@ -306,7 +306,13 @@ impl Reader for CrossnerReader {
     }
 
     fn units<'a>(&'a self, path: &Path) -> Result<Units<'a>, ReadError> {
-        Ok(Box::new(LineUnits::new(self.file_state(path), open_file(path)?, ends_sentence)))
+        let file = self.file_state(path);
+        let input = open_digested(path, &file)?;
+        Ok(Box::new(LineUnits::new(file, input, ends_sentence)))
+    }
+
+    fn digests_while_reading(&self) -> bool {
+        true
     }
 
     fn parse(&self, unit: &Unit) -> Result<Part, ReadError> {

@@ -17,7 +17,7 @@
 
 use super::json_stream::{error_line, JsonUnits, RawRecord};
 use super::mentions::{edge_unit, parse_unit, MergeMode, Parsed, Passage};
-use super::{open_file, Companion, FileState, Naming, Part, ReadError, Reader, Unit, Units};
+use super::{open_digested, Companion, FileState, Naming, Part, ReadError, Reader, Unit, Units};
 use crate::io::IoError;
 use crate::model::SourceFormat;
 use crate::report::Counts;
@@ -260,8 +260,13 @@ impl Reader for IepileReader {
     }
 
     fn units<'a>(&'a self, path: &Path) -> Result<Units<'a>, ReadError> {
-        let input = std::io::BufReader::with_capacity(1 << 20, open_file(path)?);
-        Ok(Box::new(JsonUnits::new(self.file_state(path), input, Vec::new())))
+        let file = self.file_state(path);
+        let input = std::io::BufReader::with_capacity(1 << 20, open_digested(path, &file)?);
+        Ok(Box::new(JsonUnits::new(file, input, Vec::new())))
+    }
+
+    fn digests_while_reading(&self) -> bool {
+        true
     }
 
     fn parse(&self, unit: &Unit) -> Result<Part, ReadError> {
@@ -296,7 +301,7 @@ impl IepileReader {
     /// The state of input file `path`: its context and (not yet loaded) schema file.
     pub fn file_state(&self, path: &Path) -> Arc<FileState> {
         let ctx = self.naming.context(path, SourceFormat::Iepile);
-        Arc::new(FileState { ctx, labels: Companion::at(find_schema_file(path), read_schema_file) })
+        FileState::with_labels(ctx, Companion::at(find_schema_file(path), read_schema_file))
     }
 }
 

@@ -27,6 +27,7 @@ use crate::model::{QuarantineRecord, Sample, SourceFormat};
 use crate::report::Counts;
 use crate::table::TableError;
 use arrow_array::RecordBatch;
+use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
@@ -313,12 +314,20 @@ pub struct FileState {
     pub ctx: FileContext,
     /// The file's companion label list, if its format has one.
     pub labels: Companion,
+    /// The file's size and SHA-256, set when a reader opened with [`open_digested`] has
+    /// read it to its end.
+    pub digest: OnceLock<(u64, String)>,
 }
 
 impl FileState {
     /// A file without companion.
     pub fn new(ctx: FileContext) -> Arc<FileState> {
-        Arc::new(FileState { ctx, labels: Companion::none() })
+        FileState::with_labels(ctx, Companion::none())
+    }
+
+    /// A file with its companion label list.
+    pub fn with_labels(ctx: FileContext, labels: Companion) -> Arc<FileState> {
+        Arc::new(FileState { ctx, labels, digest: OnceLock::new() })
     }
 }
 
@@ -435,6 +444,13 @@ pub trait Reader: Sync {
     fn end_file(&self, _file: &FileState, _counts: &mut Counts) -> Result<(), ReadError> {
         Ok(())
     }
+
+    /// Whether [`units`](Reader::units) reads each file once from start to end through
+    /// [`open_digested`], so that its digest comes with the reading ([`FileState::digest`])
+    /// and ingest need not read the file a second time to record it.
+    fn digests_while_reading(&self) -> bool {
+        false
+    }
 }
 
 /// The reader for checked ingest parameters.
@@ -515,9 +531,59 @@ pub(crate) fn open_file(path: &Path) -> Result<std::fs::File, ReadError> {
     std::fs::File::open(path).map_err(|e| IoError::new(path, e).into())
 }
 
+/// Opens `path` (the file of `file`) for one pass from start to end that also digests it:
+/// at the end of the input, its size and SHA-256 go into [`FileState::digest`].
+pub(crate) fn open_digested(path: &Path, file: &Arc<FileState>) -> Result<Digesting<std::fs::File>, ReadError> {
+    Ok(Digesting { inner: open_file(path)?, hasher: Some(Sha256::new()), size: 0, file: file.clone() })
+}
+
+/// A reader that hashes what passes through it; see [`open_digested`].
+pub struct Digesting<R> {
+    inner: R,
+    /// `None` once the end was reached and the digest recorded.
+    hasher: Option<Sha256>,
+    size: u64,
+    file: Arc<FileState>,
+}
+
+impl<R: std::io::Read> std::io::Read for Digesting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if n > 0 {
+            if let Some(hasher) = &mut self.hasher {
+                hasher.update(&buf[..n]);
+                self.size += n as u64;
+            }
+        } else if !buf.is_empty()
+            && let Some(hasher) = self.hasher.take()
+        {
+            let _ = self.file.digest.set((self.size, crate::provenance::hex(&hasher.finalize())));
+        }
+        Ok(n)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_digest_is_recorded_only_at_the_end_of_the_input() {
+        use std::io::Read;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.txt");
+        std::fs::write(&path, b"abc\ndef\n").unwrap();
+        let file = FileState::new(FileContext::derive(&path, SourceFormat::Crossner, None, None, &LangPolicy::parse("auto")));
+        let mut input = open_digested(&path, &file).unwrap();
+        let mut buf = [0u8; 4];
+        assert_eq!(input.read(&mut buf).unwrap(), 4);
+        assert_eq!(input.read(&mut []).unwrap(), 0, "an empty read is not the end");
+        assert!(file.digest.get().is_none(), "not before the end");
+        let mut rest = Vec::new();
+        input.read_to_end(&mut rest).unwrap();
+        let expected = (8, crate::provenance::sha256_file(&path).unwrap());
+        assert_eq!(file.digest.get(), Some(&expected));
+    }
 
     #[test]
     fn a_sink_that_takes_rows_gets_a_batch_row_by_row() {

@@ -22,7 +22,7 @@
 
 use super::json_stream::{error_line, JsonUnits, RawRecord};
 use super::mentions::{edge_unit, parse_mention_list, parse_unit, unparsable_answer, ListSyntax, MergeMode, Parsed, Passage};
-use super::{open_file, FileContext, FileState, Naming, Part, ReadError, Reader, Unit, Units};
+use super::{open_digested, FileContext, FileState, Naming, Part, ReadError, Reader, Unit, Units};
 use crate::model::SourceFormat;
 use serde::de::IgnoredAny;
 use serde::Deserialize;
@@ -192,8 +192,13 @@ impl Reader for PileNerReader {
     }
 
     fn units<'a>(&'a self, path: &Path) -> Result<Units<'a>, ReadError> {
-        let input = std::io::BufReader::with_capacity(1 << 20, open_file(path)?);
-        Ok(Box::new(JsonUnits::new(self.file_state(path), input, Vec::new())))
+        let file = self.file_state(path);
+        let input = std::io::BufReader::with_capacity(1 << 20, open_digested(path, &file)?);
+        Ok(Box::new(JsonUnits::new(file, input, Vec::new())))
+    }
+
+    fn digests_while_reading(&self) -> bool {
+        true
     }
 
     fn parse(&self, unit: &Unit) -> Result<Part, ReadError> {
