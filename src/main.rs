@@ -33,7 +33,7 @@ fn keep_freed_memory() {
 
 /// Turns transparent huge pages off for this process (Linux), unless `MIMALLOC_ALLOW_THP`
 /// is set. mimalloc asks for huge pages on its arenas, and each first touch of one makes the
-/// kernel clear 2 MiB: ingest's peak memory was 10-40 % higher with them (pile-ner 171
+/// kernel clear 2 MiB: ingest's peak memory was 10-45 % higher with them (pile-ner 171
 /// against 120 MiB, iepile 205 against 146) for times within ±5 % either way. mimalloc
 /// reads its own option before `main`, so the process-wide switch is used.
 fn small_pages() {

@@ -538,7 +538,7 @@ pub(crate) fn open_digested(path: &Path, file: &Arc<FileState>) -> Result<Digest
 }
 
 /// A reader that hashes what passes through it; see [`open_digested`].
-pub struct Digesting<R> {
+pub(crate) struct Digesting<R> {
     inner: R,
     /// `None` once the end was reached and the digest recorded.
     hasher: Option<Sha256>,
