@@ -3,9 +3,9 @@
 # at a time (default 1), seeded with the fixtures, and prints executions and coverage per
 # target, with the coverage at half time beside the end ("flat" when equal). libFuzzer's own
 # output is kept in fuzz/logs/TARGET.log. Used by `make fuzz`; see fuzz/README.md.
-# The corpus starts from the fixtures and from fuzz/seeds/TARGET (the minimised corpus of
-# the last long run, committed); FUZZ_SAVE=1 minimises each target's corpus after its run
-# and writes it back there, so the next run goes on from where this one stopped.
+# The corpus starts from the fixtures and from fuzz/seeds/TARGET.tar.gz (the minimised
+# corpus of the last long run, committed); FUZZ_SAVE=1 minimises each target's corpus after
+# its run and writes it back there, so the next run goes on from where this one stopped.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs="${FUZZ_S:-60}"
@@ -18,7 +18,7 @@ seed() { # target, then fixture globs
     local target=$1; shift
     mkdir -p "fuzz/corpus/$target"
     for f in "$@"; do [ -f "$f" ] && cp "$f" "fuzz/corpus/$target/$(echo "$f" | tr / _)"; done
-    if [ -d "fuzz/seeds/$target" ]; then cp fuzz/seeds/"$target"/* "fuzz/corpus/$target/"; fi
+    if [ -f "fuzz/seeds/$target.tar.gz" ]; then tar -xzf "fuzz/seeds/$target.tar.gz" -C "fuzz/corpus/$target"; fi
     local IFS=,
     dict_specs+=("$target=$*")
     return 0
@@ -59,12 +59,14 @@ run_one() { # target: runs it for $secs into fuzz/logs/TARGET.log, then prints i
     echo "$row" # one write, so rows of parallel runs do not interleave
 }
 
-save_seeds() { # target: minimises its corpus (inputs cut to max_len) into fuzz/seeds/TARGET
+save_seeds() { # target: minimises its corpus (inputs cut to max_len) into fuzz/seeds/TARGET.tar.gz
     local t=$1
     cargo fuzz cmin -s none "$t" "fuzz/corpus/$t" -- -max_len="$max_len" >>"fuzz/logs/$t.cmin.log" 2>&1 || return 0
-    rm -rf "fuzz/seeds/$t"
-    mkdir -p "fuzz/seeds/$t"
-    cp "fuzz/corpus/$t"/* "fuzz/seeds/$t/"
+    mkdir -p fuzz/seeds
+    # Sorted names, no owners or times: the same corpus gives the same bytes.
+    tar --sort=name --owner=0 --group=0 --numeric-owner --mtime=@0 -C "fuzz/corpus/$t" -cf - . \
+        | gzip -n -9 >"fuzz/seeds/$t.tar.gz.tmp"
+    mv "fuzz/seeds/$t.tar.gz.tmp" "fuzz/seeds/$t.tar.gz"
 }
 
 echo "target | seconds | executions | cov at half | cov at end | corpus | result"
