@@ -72,13 +72,15 @@ test: model test-clients
 	$(CARGO) test --locked --doc
 
 ## fuzz: every cargo-fuzz target (or those in FUZZ_TARGETS) for FUZZ_S seconds (default 60),
-## FUZZ_JOBS at a time, seeded with the fixtures; prints executions and coverage per target
+## FUZZ_JOBS at a time, seeded with the fixtures and fuzz/seeds/ (FUZZ_SAVE=1 writes the
+## minimised corpora back there); prints executions and coverage per target
 ## (see fuzz/README.md). Not part of `make test`.
 FUZZ_S ?= 60
 FUZZ_JOBS ?= 1
 FUZZ_TARGETS ?=
+FUZZ_SAVE ?= 0
 fuzz:
-	FUZZ_S=$(FUZZ_S) FUZZ_JOBS=$(FUZZ_JOBS) FUZZ_TARGETS="$(FUZZ_TARGETS)" scripts/fuzz.sh
+	FUZZ_S=$(FUZZ_S) FUZZ_JOBS=$(FUZZ_JOBS) FUZZ_TARGETS="$(FUZZ_TARGETS)" FUZZ_SAVE=$(FUZZ_SAVE) scripts/fuzz.sh
 
 ## check-memory: peak RSS of ingest on generated >= 1 GB inputs of IEPile, Pile-NER, B2NERD
 ## and a zip of XMI (and on a quarter of each): must stay under 300 MiB. SIZE_MB changes the size.
