@@ -159,7 +159,7 @@ pub fn ingest(
     let read = read?;
     let digests = match apart {
         Some(joined) => joined.map_err(|_| thread_panicked(output))??,
-        // A file the reader did not digest to its end (none does today) is read again.
+        // Such a reader reads every file to its end; a file it did not is read again here.
         None => files.iter().zip(read).map(|(f, d)| d.map_or_else(|| InputDigest::of(f), Ok)).collect::<Result<_, _>>()?,
     };
     progress.finish();

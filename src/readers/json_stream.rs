@@ -45,7 +45,9 @@ const BOM: &[u8] = b"\xEF\xBB\xBF";
 /// its block: one allocation per block instead of one per record, and one free on whichever
 /// parsing thread drops the block's last record.
 const BLOCK_BYTES: usize = 1 << 20;
-/// A record starts a new block when less room than this is left in the current one.
+/// A record starts a new block when less room than this is left in the current one (or
+/// more than [`BLOCK_BYTES`]: the block grew for a long record, and short records must not
+/// keep that allocation alive).
 const BLOCK_MIN_ROOM: usize = 64 << 10;
 
 /// One top-level JSON value, as bytes, with where it started.
@@ -239,7 +241,7 @@ impl<R: BufRead> JsonRecords<R> {
             return;
         }
         let bytes = self.current.split().freeze();
-        if self.current.capacity() < BLOCK_MIN_ROOM {
+        if !(BLOCK_MIN_ROOM..=BLOCK_BYTES).contains(&self.current.capacity()) {
             self.current = BytesMut::with_capacity(BLOCK_BYTES);
         }
         self.pending.push_back(Ok(RawRecord { index: self.index, line: self.record_line, bytes }));
