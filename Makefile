@@ -71,10 +71,10 @@ test: model test-clients
 	$(CARGO) test --locked --all-targets
 	$(CARGO) test --locked --doc
 
-## fuzz: every cargo-fuzz target (or those in FUZZ_TARGETS) for FUZZ_S seconds (default 60),
-## FUZZ_JOBS at a time, seeded with the fixtures and fuzz/seeds/ (FUZZ_SAVE=1 writes the
-## minimised corpora back there); prints executions and coverage per target
-## (see fuzz/README.md). Not part of `make test`.
+## fuzz: every cargo-fuzz target (or those in FUZZ_TARGETS, each optionally `name:seconds`) for
+## FUZZ_S seconds (default 60), FUZZ_JOBS at a time, seeded with the fixtures and fuzz/seeds/
+## (FUZZ_SAVE=1 writes the minimised corpora back there); prints executions and coverage per
+## target (see fuzz/README.md). Not part of `make test`.
 FUZZ_S ?= 60
 FUZZ_JOBS ?= 1
 FUZZ_TARGETS ?=

@@ -6,10 +6,12 @@
 use nerprep::ingest::{read_units, IngestParams};
 use nerprep::model::SourceFormat;
 use nerprep::params::StageParams;
+use nerprep::readers::json_stream::{JsonUnits, UNIT_RECORDS};
 use nerprep::readers::mentions::MergeMode;
-use nerprep::readers::{self, Reader, VecSink};
+use nerprep::readers::{self, FileState, Reader, VecSink};
 use nerprep::report::Counts;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 /// A scratch directory of this fuzzing process.
 pub fn scratch() -> PathBuf {
@@ -68,4 +70,40 @@ pub fn read_and_check_with(reader: &mut dyn Reader, files: &[(&str, &[u8])]) -> 
         panic!("the counts do not balance: {e}");
     }
     Some(all)
+}
+
+/// The mention readers (IEPile, Pile-NER) merge consecutive records of one passage into one
+/// sample by default (`--merge consecutive`), also across the units an input is cut into (the
+/// ingest driver stitches them). `data` is read whole and cut into units of `cut` records:
+/// both reads must keep the invariants and give the same samples, quarantine and counts, for
+/// where the cuts fall must not change the output. `file` gives the reader's state of the
+/// input file, fresh for each read.
+pub fn check_merge_across_units(reader: &dyn Reader, file: impl Fn() -> Arc<FileState>, data: &[u8], cut: usize) {
+    assert_eq!(reader.merge(), MergeMode::Consecutive, "the reader under test merges consecutive records");
+    let read = |unit_records: usize| {
+        let units = JsonUnits::new(file(), std::io::Cursor::new(data.to_vec()), Vec::new()).with_unit_records(unit_records);
+        let sink = read_units(reader, Box::new(units)).ok()?;
+        for sample in &sink.samples {
+            if let Err(e) = sample.check() {
+                panic!("a merged sample breaks the table invariants (units of {unit_records} records): {e}\n{sample:?}");
+            }
+        }
+        if let Err(e) = sink.counts.check() {
+            panic!("the counts do not balance (units of {unit_records} records): {e}");
+        }
+        Some(sink)
+    };
+    match (read(UNIT_RECORDS), read(cut)) {
+        (Some(whole), Some(pieces)) => {
+            assert_eq!(whole.samples, pieces.samples, "samples differ with units of {cut} records");
+            assert_eq!(whole.quarantined, pieces.quarantined, "quarantine differs with units of {cut} records");
+            assert_eq!(whole.counts, pieces.counts, "counts differ with units of {cut} records");
+        }
+        (None, None) => {}
+        (whole, pieces) => panic!(
+            "the input is readable {} whole but {} in units of {cut} records",
+            if whole.is_some() { "as a" } else { "not as a" },
+            if pieces.is_some() { "it is" } else { "not" }
+        ),
+    }
 }

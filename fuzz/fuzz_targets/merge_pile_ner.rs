@@ -1,0 +1,17 @@
+//! Pile-NER with the default `--merge consecutive`: the one-type records of one passage merge
+//! into one sample, and cutting the input into units of 1 to 3 records (the first byte
+//! chooses) gives the same samples, quarantine and counts as reading it whole (see common.rs).
+#![no_main]
+
+#[path = "common.rs"]
+mod common;
+
+use libfuzzer_sys::fuzz_target;
+use nerprep::readers::pile_ner::PileNerReader;
+use std::path::Path;
+
+fuzz_target!(|data: &[u8]| {
+    let reader = PileNerReader::default();
+    let cut = 1 + data.first().map_or(0, |b| usize::from(b % 3));
+    common::check_merge_across_units(&reader, || reader.file_state(Path::new("/nonexistent/fuzz/train.json")), data, cut);
+});
