@@ -61,15 +61,21 @@ pub fn read_and_check_with(reader: &mut dyn Reader, files: &[(&str, &[u8])]) -> 
         all.quarantined.extend(sink.quarantined);
         all.counts.absorb(&sink.counts);
     }
-    for sample in &all.samples {
+    check_invariants(&all, "");
+    Some(all)
+}
+
+/// Panics when a sample of `sink` breaks the table invariants or its counts do not balance;
+/// `how` says how the input was read, for the message.
+fn check_invariants(sink: &VecSink, how: &str) {
+    for sample in &sink.samples {
         if let Err(e) = sample.check() {
-            panic!("a sample breaks the table invariants: {e}\n{sample:?}");
+            panic!("a sample breaks the table invariants{how}: {e}\n{sample:?}");
         }
     }
-    if let Err(e) = all.counts.check() {
-        panic!("the counts do not balance: {e}");
+    if let Err(e) = sink.counts.check() {
+        panic!("the counts do not balance{how}: {e}");
     }
-    Some(all)
 }
 
 /// The mention readers (IEPile, Pile-NER) merge consecutive records of one passage into one
@@ -83,14 +89,7 @@ pub fn check_merge_across_units(reader: &dyn Reader, file: impl Fn() -> Arc<File
     let read = |unit_records: usize| {
         let units = JsonUnits::new(file(), std::io::Cursor::new(data.to_vec()), Vec::new()).with_unit_records(unit_records);
         let sink = read_units(reader, Box::new(units)).ok()?;
-        for sample in &sink.samples {
-            if let Err(e) = sample.check() {
-                panic!("a merged sample breaks the table invariants (units of {unit_records} records): {e}\n{sample:?}");
-            }
-        }
-        if let Err(e) = sink.counts.check() {
-            panic!("the counts do not balance (units of {unit_records} records): {e}");
-        }
+        check_invariants(&sink, &format!(" (merged, units of {unit_records} records)"));
         Some(sink)
     };
     match (read(UNIT_RECORDS), read(cut)) {
