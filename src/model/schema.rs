@@ -124,6 +124,8 @@ pub fn samples_to_batch(samples: &[Sample]) -> Result<RecordBatch, ArrowError> {
     let mut unaligned = struct_list_builder(unaligned_fields());
     let mut relations = struct_list_builder(relation_fields());
     let mut meta = StringBuilder::new();
+    // Each sample's meta is serialised here, not through a copy of it.
+    let mut json = Vec::new();
 
     for s in samples {
         id.append_value(&s.id);
@@ -169,7 +171,9 @@ pub fn samples_to_batch(samples: &[Sample]) -> Result<RecordBatch, ArrowError> {
         }
         relations.append(true);
 
-        meta.append_value(serde_json::Value::Object(s.meta.clone()).to_string());
+        json.clear();
+        serde_json::to_writer(&mut json, &s.meta).map_err(|e| invalid(format!("sample {}: meta: {e}", s.id)))?;
+        meta.append_value(std::str::from_utf8(&json).map_err(|e| invalid(e.to_string()))?);
     }
 
     let columns: Vec<ArrayRef> = vec![

@@ -161,10 +161,10 @@ impl IepileReader {
         match result {
             Ok(mut p) => {
                 if let Some(task) = env.task {
-                    p.meta.insert("task".into(), task.into_owned().into());
+                    p.set_meta("task", task.into_owned().into());
                 }
                 if let Some(id) = env.id {
-                    p.meta.insert("iepile_id".into(), id);
+                    p.set_meta("iepile_id", id);
                 }
                 Parsed::Passage(p)
             }
@@ -227,8 +227,8 @@ impl IepileReader {
             passage.dataset = Some(source.to_string());
         }
         let from_schema = !schema.is_empty();
-        for label in &schema {
-            passage.ask(label);
+        for label in schema {
+            passage.ask_owned(label);
         }
         let mut grouped: Vec<(String, Vec<String>)> = Vec::new();
         for (label, mention) in answers {

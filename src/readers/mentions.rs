@@ -124,8 +124,10 @@ pub struct Passage {
     pub label_set: Vec<String>,
     /// Answers that could not be parsed, reported as they came.
     pub unaligned: Vec<Unaligned>,
-    /// Source extras for the sample's `meta`.
-    pub meta: serde_json::Map<String, serde_json::Value>,
+    /// Source extras for the sample's `meta`, in insertion order, each key once ([`Passage::set_meta`]).
+    /// A plain list: most passages merge into an earlier one and are dropped, and a map
+    /// per record cost an allocation or two more than the one it holds.
+    pub meta: Vec<(&'static str, serde_json::Value)>,
     /// The answers to align.
     pub answers: Answers,
     /// Things tolerated while parsing, for [`crate::report::Counts::note`].
@@ -150,10 +152,25 @@ impl Passage {
         }
     }
 
+    /// Sets meta `key` (replacing an earlier value of it).
+    pub fn set_meta(&mut self, key: &'static str, value: serde_json::Value) {
+        match self.meta.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, v)) => *v = value,
+            None => self.meta.push((key, value)),
+        }
+    }
+
     /// Adds `label` to the label set unless it is there already.
     pub fn ask(&mut self, label: &str) {
         if !self.label_set.iter().any(|l| l == label) {
             self.label_set.push(label.to_string());
+        }
+    }
+
+    /// [`Passage::ask`] for a label the caller owns: no copy is made.
+    pub fn ask_owned(&mut self, label: String) {
+        if !self.label_set.contains(&label) {
+            self.label_set.push(label);
         }
     }
 
@@ -166,9 +183,7 @@ impl Passage {
     /// united, unparsable answers and notes kept, meta keys of the first record win.
     fn absorb(&mut self, other: Passage) {
         for label in other.label_set {
-            if !self.label_set.contains(&label) {
-                self.label_set.push(label);
-            }
+            self.ask_owned(label);
         }
         let mut pairs = other.answers.pairs.into_iter().peekable();
         while let Some((label, first)) = pairs.next() {
@@ -183,7 +198,9 @@ impl Passage {
             *self.notes.entry(k).or_default() += v;
         }
         for (k, v) in other.meta {
-            self.meta.entry(k).or_insert(v);
+            if !self.meta.iter().any(|(have, _)| *have == k) {
+                self.meta.push((k, v));
+            }
         }
         self.records += other.records;
     }
@@ -191,7 +208,7 @@ impl Passage {
     /// Builds the sample (id, dataset, split and language from `ctx` unless the passage has
     /// its own dataset), aligns the answers, and returns it with the notes to count.
     pub fn finish(self, ctx: &FileContext, format: SourceFormat, options: &AlignOptions) -> (Sample, BTreeMap<String, u64>) {
-        let Passage { index, dataset, text, label_set, unaligned, mut meta, answers, mut notes, records } = self;
+        let Passage { index, dataset, text, label_set, unaligned, meta, answers, mut notes, records } = self;
         let dataset = dataset.unwrap_or_else(|| ctx.dataset.clone());
         let id = format!("{}/{}/{}:{}", dataset, ctx.split, ctx.stem, index);
         let lang = ctx.lang.lang_for(&text);
@@ -206,10 +223,10 @@ impl Passage {
                 *notes.entry(k).or_default() += v;
             }
         }
+        sample.meta = meta.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
         if records > 1 {
-            meta.insert("merged_records".into(), records.into());
+            sample.meta.insert("merged_records".into(), records.into());
         }
-        sample.meta = meta;
         (sample, notes)
     }
 }

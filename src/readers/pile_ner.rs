@@ -99,7 +99,7 @@ impl PileNerReader {
         if let (Some(tag), Some(input), Some(output)) = (&record.tag_name, record.input, &record.output) {
             let mut p = Passage::new(raw.index, input);
             if let Some(id) = record.pair_id {
-                p.meta.insert("source_id".into(), id.into());
+                p.set_meta("source_id", id.into());
             }
             Self::answer(&mut p, tag, output, &mut Vec::new());
             return Parsed::Passage(p);
@@ -122,9 +122,9 @@ impl PileNerReader {
         let mut p = Passage::new(raw.index, text.to_string());
         if let Some(id) = id {
             let id = id.as_str().map(str::to_string).unwrap_or_else(|| id.to_string());
-            p.meta.insert("source_id".into(), id.into());
+            p.set_meta("source_id", id.into());
         }
-        let mut asked: Vec<String> = Vec::new();
+        let mut asked: Vec<&str> = Vec::new();
         let mut questions: Vec<serde_json::Value> = Vec::new();
         let mut i = 1;
         while i < turns.len() {
@@ -157,17 +157,17 @@ impl PileNerReader {
             p.note("no_questions");
         }
         if !questions.is_empty() {
-            p.meta.insert("questions".into(), questions.into());
+            p.set_meta("questions", questions.into());
         }
         Parsed::Passage(p)
     }
 
     /// Records one (type, answer) pair; `asked` tracks types already asked in this record.
-    fn answer(p: &mut Passage, label: &str, answer: &str, asked: &mut Vec<String>) {
-        if asked.iter().any(|a| a == label) {
+    fn answer<'l>(p: &mut Passage, label: &'l str, answer: &str, asked: &mut Vec<&'l str>) {
+        if asked.contains(&label) {
             p.note("type_asked_twice");
         } else {
-            asked.push(label.to_string());
+            asked.push(label);
         }
         p.ask(label);
         match parse_mention_list(answer) {
