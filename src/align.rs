@@ -329,8 +329,24 @@ fn find_verbatim(view: &TextView<'_>, groups: &[Group<'_>], options: &AlignOptio
     (spans, of_group)
 }
 
+/// Up to this many bytes of text, [`find_all`] checks the places where the needle's last
+/// byte occurs instead of building a `memmem` searcher, whose setup costs more than a
+/// sentence's scan.
+const SHORT_TEXT: usize = 1024;
+
 /// Every (possibly overlapping) byte range where `needle` occurs in `haystack`, in order.
 fn find_all(haystack: &str, needle: &str) -> Vec<(usize, usize)> {
+    let (h, n) = (haystack.as_bytes(), needle.as_bytes());
+    if let Some(&last) = n.last().filter(|_| h.len() <= SHORT_TEXT) {
+        // `i` is where the needle would start if its last byte is the one found.
+        let ends = h.get(n.len() - 1..).unwrap_or_default();
+        return memchr::memchr_iter(last, ends).filter(|&i| h[i..].starts_with(n)).map(|i| (i, i + n.len())).collect();
+    }
+    find_all_memmem(haystack, needle)
+}
+
+/// [`find_all`] with a `memmem` searcher, for long texts and the empty needle.
+fn find_all_memmem(haystack: &str, needle: &str) -> Vec<(usize, usize)> {
     let mut out = Vec::new();
     let finder = memchr::memmem::Finder::new(needle);
     let step = needle.chars().next().map_or(1, char::len_utf8);
@@ -659,6 +675,13 @@ mod tests {
         }
 
         /// The Aho-Corasick path and the `str::find` path give identical alignments.
+        #[test]
+        fn the_short_text_search_finds_what_memmem_finds((text, mentions) in case_strategy()) {
+            for (_, needle) in &mentions {
+                prop_assert_eq!(find_all(&text, needle), find_all_memmem(&text, needle));
+            }
+        }
+
         #[test]
         fn automaton_and_scan_agree((text, mentions) in case_strategy()) {
             let scan = align(&text, &mentions, &AlignOptions { automaton_from: usize::MAX, ..Default::default() });

@@ -15,6 +15,7 @@
 //! sentence comes in several records: they are merged per [`MergeMode`] and the merged
 //! answers aligned with [`crate::align`] (mentions carry no offsets).
 
+use super::json_scan::{set_once, Scan};
 use super::json_stream::{error_line, JsonUnits, RawRecord};
 use super::mentions::{edge_unit, parse_unit, MergeMode, Parsed, Passage};
 use super::{open_digested, Companion, FileState, Naming, Part, ReadError, Reader, Unit, Units};
@@ -24,6 +25,7 @@ use crate::report::Counts;
 use serde::de::{Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
 use std::borrow::Cow;
+use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -39,7 +41,7 @@ pub struct IepileReader {
 }
 
 /// Any of the three variants; which fields are present says which one it is.
-#[derive(Deserialize)]
+#[derive(Deserialize, Debug)]
 struct Envelope<'a> {
     #[serde(borrow)]
     task: Option<Cow<'a, str>>,
@@ -57,6 +59,7 @@ struct Envelope<'a> {
 /// decoded as the field is read: the document is parsed straight from the JSON reader's
 /// unescaped view of the string, never copied into a `String` of its own. A document that
 /// does not parse is kept as its error, for the caller to report under its own reason.
+#[derive(Debug)]
 struct Nested<T>(Result<T, serde_json::Error>);
 
 impl<'de, T: serde::de::DeserializeOwned> Deserialize<'de> for Nested<T> {
@@ -76,7 +79,7 @@ impl<'de, T: serde::de::DeserializeOwned> Deserialize<'de> for Nested<T> {
 }
 
 /// The decoded `instruction` string.
-#[derive(Deserialize)]
+#[derive(Deserialize, Debug)]
 struct Instruction {
     #[serde(default)]
     schema: Vec<String>,
@@ -84,13 +87,14 @@ struct Instruction {
 }
 
 /// One `{entity, entity_type}` item (test `label`, pre-conversion `entity`).
-#[derive(Deserialize)]
+#[derive(Deserialize, Debug)]
 struct LabelledMention {
     entity: String,
     entity_type: String,
 }
 
 /// The decoded `output` string: `{type: [mention, ...]}` with the key order kept.
+#[derive(Debug)]
 struct Output(Vec<(String, Vec<String>)>);
 
 impl<'de> Deserialize<'de> for Output {
@@ -111,6 +115,60 @@ impl<'de> Deserialize<'de> for Output {
         }
         d.deserialize_map(V)
     }
+}
+
+thread_local! {
+    /// The unescaped `instruction` or `output` document of the record being read.
+    static DOCUMENT: RefCell<String> = const { RefCell::new(String::new()) };
+}
+
+/// A training record `{task, source, instruction, output}` in the usual shape, read with
+/// [`Scan`]; `None` leaves the record to serde_json (see [`super::json_scan`] for why the
+/// two read alike). Nearly every record of a corpus takes this path.
+fn scan_envelope(bytes: &[u8]) -> Option<Envelope<'_>> {
+    let mut scan = Scan::from_bytes(bytes)?;
+    let (mut task, mut source, mut instruction, mut output) = (None, None, None, None);
+    DOCUMENT.with_borrow_mut(|doc| {
+        scan.object(|key, s| match key {
+            "task" => set_once(&mut task, s.string()?),
+            "source" => set_once(&mut source, s.string()?),
+            "instruction" => set_once(&mut instruction, scan_nested(s, doc, scan_instruction)?),
+            "output" => set_once(&mut output, scan_nested(s, doc, scan_output)?),
+            _ => None,
+        })
+    })?;
+    scan.end()?;
+    let (instruction, output) = (Some(Nested(Ok(instruction?))), Some(Nested(Ok(output?))));
+    Some(Envelope { task, source, instruction, output, id: None, label: None, text: None, entity: None })
+}
+
+/// The JSON document held in the string at `s`, unescaped into `doc` and read by `read`.
+fn scan_nested<T>(s: &mut Scan<'_>, doc: &mut String, read: fn(Scan<'_>) -> Option<T>) -> Option<T> {
+    doc.clear();
+    s.string_into(doc)?;
+    read(Scan::new(doc))
+}
+
+fn scan_instruction(mut s: Scan<'_>) -> Option<Instruction> {
+    let (mut prompt, mut schema, mut input) = (None, None, None);
+    s.object(|key, s| match key {
+        "instruction" => set_once(&mut prompt, s.skip_string()?),
+        "schema" => set_once(&mut schema, s.strings()?),
+        "input" => set_once(&mut input, s.string()?.into_owned()),
+        _ => None,
+    })?;
+    s.end()?;
+    Some(Instruction { schema: schema.unwrap_or_default(), input: input? })
+}
+
+fn scan_output(mut s: Scan<'_>) -> Option<Output> {
+    let mut lists = Vec::new();
+    s.object(|key, s| {
+        lists.push((key.to_string(), s.strings()?));
+        Some(())
+    })?;
+    s.end()?;
+    Some(Output(lists))
 }
 
 /// Finds the schema file of a pre-conversion file: the stem's `sample` replaced by
@@ -139,7 +197,7 @@ impl IepileReader {
         let ctx = &file.ctx;
         // The schema file matters only to pre-conversion records: loaded on first need.
         let schema = || file.labels.get().as_ref().ok().cloned().flatten();
-        let env: Envelope = match serde_json::from_slice(&raw.bytes) {
+        let env: Envelope = match scan_envelope(&raw.bytes).map_or_else(|| serde_json::from_slice(&raw.bytes), Ok) {
             Ok(e) => e,
             Err(e) => {
                 let reason = if e.is_data() { "bad_record" } else { "json_syntax" };
@@ -403,7 +461,125 @@ mod tests {
         assert_eq!((sample.meta["iepile_id"].as_str(), sample.lang.as_str()), (Some("abc"), "zh"));
     }
 
+    /// When the scanner reads a record, serde_json reads it too, to the same values.
+    fn scan_agrees(bytes: &[u8]) -> bool {
+        let Some(scanned) = scan_envelope(bytes) else { return false };
+        let text = String::from_utf8_lossy(bytes);
+        let parsed: Envelope = serde_json::from_slice(bytes).unwrap_or_else(|e| panic!("scanned what serde_json refuses ({e}): {text}"));
+        assert_eq!(format!("{scanned:?}"), format!("{parsed:?}"), "{text}");
+        true
+    }
+
+    #[test]
+    fn the_scanner_reads_the_fixture_records_as_serde_json_does() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+        for (file, every_line) in [("iepile/data_NER_train.json", true), ("iepile/data_RE_train.json", false), ("bad/iepile_bad_output.json", false)] {
+            let bytes = std::fs::read(dir.join(file)).unwrap();
+            let lines: Vec<&[u8]> = bytes.split(|&b| b == b'\n').filter(|l| !l.is_empty()).collect();
+            let scanned = lines.iter().filter(|l| scan_agrees(l)).count();
+            if every_line {
+                assert_eq!(scanned, lines.len(), "{file}: every training record takes the fast path");
+            }
+        }
+        for file in std::fs::read_dir(dir.join("iepile")).unwrap() {
+            scan_agrees(&std::fs::read(file.unwrap().path()).unwrap());
+        }
+    }
+
+    #[test]
+    fn the_scanner_leaves_the_unusual_to_serde_json() {
+        let leaves = [
+            r#"{"task": "NER", "task": "NER", "instruction": "{\"input\": \"t\"}", "output": "{}"}"#,
+            r#"{"task": "N\u0045R", "instruction": "{\"input\": \"t\"}", "output": "{}"}"#,
+            r#"{"task": "NER", "instruction": "{\"input\": \"t\"}", "output": "{}", "extra": 1}"#,
+            r#"{"task": "NER", "instruction": "{\"input\": \"t\", \"x\": 1}", "output": "{}"}"#,
+            r#"{"task": "NER", "instruction": "{\"input\": \"t\"}", "output": "{\"a\": [1]}"}"#,
+            r#"{"task": "NER", "instruction": "{\"input\": \"t\"} x", "output": "{}"}"#,
+            r#"{"task": "NER", "instruction": "{\"schema\": []}", "output": "{}"}"#,
+            r#"{"task": "NER", "instruction": "{\"input\": \"t\"}"}"#,
+            r#"{"task": "NER", "instruction": "{\"input\": \"t\"}", "output": "{}"} ,"#,
+        ];
+        for record in leaves {
+            assert!(scan_envelope(record.as_bytes()).is_none(), "{record}");
+        }
+        let plain = r#" {"output": "{\"人物\": [\"胡\"], \"人物\": []}", "instruction": "{\"input\": \"胡\\\"\\/\"}"}  "#;
+        assert!(scan_agrees(plain.as_bytes()), "any key order, a type answered twice, escapes in the nested document");
+    }
+
+    /// A record of the training shape, its members in any order, with now and then a
+    /// duplicate or unknown member, rare escapes and characters, or a few bytes edited; and
+    /// whether it is clean (none of those).
+    fn arbitrary_record() -> impl proptest::strategy::Strategy<Value = (Vec<u8>, bool)> {
+        use proptest::prelude::*;
+        let rare = ["\n", "\t", "\u{1}", "\u{7f}", "{", "]", "/", "é"];
+        let common = ["a", "人物", " ", "\"", "\\", "b c"];
+        let piece = proptest::sample::select([common.repeat(3), rare.to_vec()].concat());
+        let text = proptest::collection::vec(piece, 0..5).prop_map(|p| p.concat());
+        let list = proptest::collection::vec(text.clone(), 0..3);
+        let member = |k: &str, v: String| format!("{}: {v}", serde_json::to_string(k).unwrap());
+        let shuffled = |mut members: Vec<String>, by: usize| {
+            let n = members.len().max(1);
+            members.rotate_left(by % n);
+            format!("{{{}}}", members.join(", "))
+        };
+        let extra = proptest::sample::select(vec!["", "", "", "", "task", "id", "other"]);
+        (
+            (proptest::option::of(text.clone()), proptest::option::weighted(0.8, list.clone()), proptest::option::weighted(0.9, text.clone())),
+            proptest::collection::vec((text.clone(), list), 0..3),
+            (proptest::option::of(text.clone()), proptest::option::of(text.clone()), extra.clone(), extra),
+            (any::<usize>(), any::<bool>(), proptest::bool::weighted(0.1)),
+            proptest::collection::vec((any::<proptest::sample::Index>(), proptest::sample::select(vec!["", "\\", "\"", "u", ",", ":", "}", " ", "\n", "\u{1}", "é"])), 0..2),
+        )
+            .prop_map(move |((prompt, schema, input), output, (task, source, extra_inner, extra_outer), (order, odd, edit), edits)| {
+                // The rarer escapes JSON allows: `\/` and `\u`.
+                let literal = |s: &str| {
+                    let quoted = serde_json::to_string(s).unwrap();
+                    if odd { quoted.replace('/', "\\/").replace('é', "\\u00e9") } else { quoted }
+                };
+                let list_of = |l: &[String]| format!("[{}]", l.iter().map(|m| literal(m)).collect::<Vec<_>>().join(", "));
+                let mut inner = Vec::new();
+                inner.extend(prompt.map(|p| member("instruction", literal(&p))));
+                inner.extend(schema.map(|l| member("schema", list_of(&l))));
+                inner.extend(input.map(|t| member("input", literal(&t))));
+                inner.extend((!extra_inner.is_empty()).then(|| member(extra_inner, literal("x"))));
+                let output = shuffled(output.iter().map(|(k, l)| member(k, list_of(l))).collect(), order);
+                let mut outer = vec![member("instruction", literal(&shuffled(inner, order / 7))), member("output", literal(&output))];
+                outer.extend(task.map(|t| member("task", literal(&t))));
+                outer.extend(source.map(|t| member("source", literal(&t))));
+                outer.extend((!extra_outer.is_empty()).then(|| member(extra_outer, literal("NER"))));
+                let mut bytes = shuffled(outer, order / 49).into_bytes();
+                let edits = if edit { edits } else { Vec::new() };
+                for (at, insert) in &edits {
+                    let i = at.index(bytes.len() + 1);
+                    if insert.is_empty() && i < bytes.len() { bytes.remove(i); } else { bytes.splice(i..i, insert.bytes()); }
+                }
+                (bytes, edits.is_empty() && !odd)
+            })
+    }
+
+    #[test]
+    fn the_record_generator_reaches_the_scanner() {
+        use proptest::strategy::{Strategy, ValueTree};
+        let mut runner = proptest::test_runner::TestRunner::deterministic();
+        let (mut scanned, mut clean, mut escaped) = (0, 0, 0);
+        for _ in 0..2000 {
+            let (bytes, is_clean) = arbitrary_record().new_tree(&mut runner).unwrap().current();
+            clean += usize::from(is_clean);
+            if scan_agrees(&bytes) {
+                scanned += 1;
+                escaped += usize::from(bytes.windows(4).any(|w| w == br#"\\\""#));
+            }
+        }
+        assert!(scanned > 200 && escaped > 50 && clean > scanned / 2, "scanned {scanned}, with escaped quotes {escaped}, clean {clean}");
+    }
+
     proptest::proptest! {
+        #[test]
+        fn the_scanner_never_reads_a_record_otherwise_than_serde_json((bytes, _clean) in arbitrary_record()) {
+            scan_agrees(&bytes);
+        }
+
+
         /// Random sentences and answers drawn from them, split over records: every record is
         /// accounted for and every mention is placed or reported.
         #[test]

@@ -16,6 +16,7 @@
 pub mod b2nerd;
 pub mod crossner;
 pub mod iepile;
+pub mod json_scan;
 pub mod json_stream;
 pub mod lines;
 pub mod mentions;

@@ -1,0 +1,238 @@
+//! A small JSON scanner for the shape nearly every record of the mention readers has:
+//! objects whose values are strings or lists of strings, strings with the short escapes.
+//!
+//! It exists for speed: IEPile nests JSON documents inside strings, and serde_json spends
+//! most of a record's time on them (unescaping into a fresh buffer, matching fields through
+//! visitors). The scanner reads the common record with `memchr` and one reused buffer, and
+//! refuses everything else by returning `None`: numbers, literals, `\u` escapes, unknown
+//! keys, duplicates, anything malformed. The caller then parses the record with serde_json,
+//! which decides and words every error. So the scanner never accepts a document serde_json
+//! would reject, and never reads one differently (tests and the IEPile fuzz target compare
+//! the two).
+
+use std::borrow::Cow;
+
+/// A cursor over one JSON document (valid UTF-8 by construction: it is a `&str`).
+#[derive(Debug)]
+pub struct Scan<'a> {
+    text: &'a str,
+    at: usize,
+}
+
+/// Whether any byte is a control character, which JSON strings must escape.
+fn has_control(bytes: &[u8]) -> bool {
+    // A fold without early exit, so the compiler vectorises it.
+    bytes.iter().fold(false, |found, &b| found | (b < 0x20))
+}
+
+/// The character a short escape (`\n`, `\"`, ...) stands for; `None` for `\u` and invalid ones.
+fn unescape(code: u8) -> Option<char> {
+    Some(match code {
+        b'"' => '"',
+        b'\\' => '\\',
+        b'/' => '/',
+        b'b' => '\u{8}',
+        b'f' => '\u{c}',
+        b'n' => '\n',
+        b'r' => '\r',
+        b't' => '\t',
+        _ => return None,
+    })
+}
+
+impl<'a> Scan<'a> {
+    /// A scanner at the start of `text`.
+    pub fn new(text: &'a str) -> Scan<'a> {
+        Scan { text, at: 0 }
+    }
+
+    /// A scanner over `bytes`, if they are UTF-8 (serde_json refuses invalid UTF-8 in any
+    /// string; refusing it anywhere is the safe side).
+    pub fn from_bytes(bytes: &'a [u8]) -> Option<Scan<'a>> {
+        std::str::from_utf8(bytes).ok().map(Scan::new)
+    }
+
+    fn bytes(&self) -> &'a [u8] {
+        self.text.as_bytes()
+    }
+
+    /// The next byte after JSON whitespace, not consumed.
+    fn peek(&mut self) -> Option<u8> {
+        let bytes = self.bytes();
+        while let Some(b' ' | b'\t' | b'\n' | b'\r') = bytes.get(self.at) {
+            self.at += 1;
+        }
+        bytes.get(self.at).copied()
+    }
+
+    /// Consumes `byte` (after whitespace), or refuses.
+    fn expect(&mut self, byte: u8) -> Option<()> {
+        (self.peek()? == byte).then(|| self.at += 1)
+    }
+
+    /// The end of the document: only whitespace may follow.
+    pub fn end(mut self) -> Option<()> {
+        self.peek().is_none().then_some(())
+    }
+
+    /// A string without escapes (keys, short values), borrowed.
+    pub fn plain_string(&mut self) -> Option<&'a str> {
+        self.expect(b'"')?;
+        let start = self.at;
+        let len = memchr::memchr2(b'"', b'\\', &self.bytes()[start..])?;
+        let end = start + len;
+        if self.bytes()[end] != b'"' || has_control(&self.bytes()[start..end]) {
+            return None;
+        }
+        self.at = end + 1;
+        Some(&self.text[start..end])
+    }
+
+    /// A string, borrowed when it holds no escape.
+    pub fn string(&mut self) -> Option<Cow<'a, str>> {
+        let start = self.at;
+        if let Some(s) = self.plain_string() {
+            return Some(Cow::Borrowed(s));
+        }
+        self.at = start;
+        let mut out = String::new();
+        self.string_into(&mut out)?;
+        Some(Cow::Owned(out))
+    }
+
+    /// Appends the unescaped content of a string to `out`.
+    pub fn string_into(&mut self, out: &mut String) -> Option<()> {
+        self.string_content(Some(out))
+    }
+
+    /// Passes over a string, checking it as [`Scan::string_into`] does, copying nothing.
+    pub fn skip_string(&mut self) -> Option<()> {
+        self.string_content(None)
+    }
+
+    fn string_content(&mut self, mut out: Option<&mut String>) -> Option<()> {
+        self.expect(b'"')?;
+        loop {
+            let start = self.at;
+            let end = start + memchr::memchr2(b'"', b'\\', &self.bytes()[start..])?;
+            if has_control(&self.bytes()[start..end]) {
+                return None;
+            }
+            // `"` and `\` are ASCII, so both ends are character boundaries.
+            if let Some(out) = out.as_deref_mut() {
+                out.push_str(&self.text[start..end]);
+            }
+            if self.bytes()[end] == b'"' {
+                self.at = end + 1;
+                return Some(());
+            }
+            let c = unescape(*self.bytes().get(end + 1)?)?;
+            if let Some(out) = out.as_deref_mut() {
+                out.push(c);
+            }
+            self.at = end + 2;
+        }
+    }
+
+    /// A list of strings.
+    pub fn strings(&mut self) -> Option<Vec<String>> {
+        let mut out = Vec::new();
+        self.expect(b'[')?;
+        if self.peek()? == b']' {
+            self.at += 1;
+            return Some(out);
+        }
+        loop {
+            out.push(self.string()?.into_owned());
+            match self.peek()? {
+                b',' => self.at += 1,
+                b']' => {
+                    self.at += 1;
+                    return Some(out);
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    /// An object: `field` reads the value of each key (escape-free keys only), in order.
+    pub fn object(&mut self, mut field: impl FnMut(&'a str, &mut Scan<'a>) -> Option<()>) -> Option<()> {
+        self.expect(b'{')?;
+        if self.peek()? == b'}' {
+            self.at += 1;
+            return Some(());
+        }
+        loop {
+            let key = self.plain_string()?;
+            self.expect(b':')?;
+            field(key, self)?;
+            match self.peek()? {
+                b',' => self.at += 1,
+                b'}' => {
+                    self.at += 1;
+                    return Some(());
+                }
+                _ => return None,
+            }
+        }
+    }
+}
+
+/// Sets `slot` once; a second value for it (a duplicate key) refuses the document.
+pub fn set_once<T>(slot: &mut Option<T>, value: T) -> Option<()> {
+    slot.is_none().then(|| *slot = Some(value))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn strings_of(doc: &str) -> Option<Vec<String>> {
+        let mut scan = Scan::new(doc);
+        let out = scan.strings()?;
+        scan.end().map(|()| out)
+    }
+
+    #[test]
+    fn lists_of_strings_read_as_serde_json_reads_them_or_are_refused() {
+        let cases = [
+            r#"[]"#,
+            r#" [ "a" , "b" ] "#,
+            r#"["with \"quotes\" and \\ and \/ \n\t\r\b\f"]"#,
+            r#"["人物", "地理位置"]"#,
+            r#"["\u0041"]"#,
+            r#"["a",]"#,
+            r#"["a" "b"]"#,
+            r#"["a"] x"#,
+            r#"[1]"#,
+            r#"[null]"#,
+            "[\"tab\there\"]",
+            r#"["bad \q escape"]"#,
+            r#"["open"#,
+            r#"["#,
+        ];
+        for doc in cases {
+            let serde = serde_json::from_str::<Vec<String>>(doc).ok();
+            match strings_of(doc) {
+                Some(v) => assert_eq!(Some(v), serde, "{doc}"),
+                None => assert!(doc.contains("\\u") || serde.is_none(), "refused a plain valid document: {doc}"),
+            }
+        }
+    }
+
+    #[test]
+    fn objects_give_keys_in_order_and_duplicates_can_be_refused() {
+        let mut seen = Vec::new();
+        let mut scan = Scan::new(r#"{"a": "x", "b": ["y"]}"#);
+        let read = scan.object(|k, s| {
+            seen.push(k);
+            if k == "a" { s.string().map(drop) } else { s.strings().map(drop) }
+        });
+        assert_eq!((read, seen), (Some(()), vec!["a", "b"]));
+        let mut one = None;
+        let mut scan = Scan::new(r#"{"a": "x", "a": "y"}"#);
+        assert_eq!(scan.object(|_, s| set_once(&mut one, s.string()?)), None);
+        assert_eq!(Scan::new(r#"{"a\"b": "x"}"#).object(|_, s| s.string().map(drop)), None, "escaped keys are refused");
+        assert_eq!(Scan::new("{}").object(|_, _| None), Some(()));
+    }
+}
