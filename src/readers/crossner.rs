@@ -80,7 +80,9 @@ struct Sentence {
     labels: Vec<String>,
     /// True when a token holds whitespace, so the text cannot be split back into tokens.
     spaced_token: bool,
-    raw: String,
+    /// Where each of its lines lies in the unit (start, length), for the raw text of a
+    /// quarantine record: copying every line for the rare sentence that fails cost more.
+    raw: Vec<(usize, usize)>,
     defect: Option<Defect>,
 }
 
@@ -104,11 +106,22 @@ impl Sentence {
         }
     }
 
-    fn push_raw(&mut self, line: &str) {
-        if self.raw.len() < crate::model::QuarantineRecord::RAW_LIMIT {
-            self.raw.push_str(line);
-            self.raw.push('\n');
+    fn push_raw(&mut self, at: usize, len: usize) {
+        self.raw.push((at, len));
+    }
+
+    /// The sentence's lines as text, each ended by `\n`, up to the first line that starts at
+    /// or after [`crate::model::QuarantineRecord::RAW_LIMIT`] bytes.
+    fn raw_text(&self, unit: &[u8]) -> String {
+        let mut raw = String::new();
+        for &(at, len) in &self.raw {
+            if raw.len() >= crate::model::QuarantineRecord::RAW_LIMIT {
+                break;
+            }
+            raw.push_str(&String::from_utf8_lossy(&unit[at..at + len]));
+            raw.push('\n');
         }
+        raw
     }
 
     fn intern(&mut self, label: &str) -> u32 {
@@ -208,7 +221,7 @@ fn is_blank(line: &str) -> bool {
 }
 
 impl CrossnerReader {
-    fn flush(&self, ctx: &FileContext, index: &mut u64, s: &mut Sentence, sink: &mut dyn Sink) -> Result<(), ReadError> {
+    fn flush(&self, ctx: &FileContext, unit: &[u8], index: &mut u64, s: &mut Sentence, sink: &mut dyn Sink) -> Result<(), ReadError> {
         if s.is_empty() {
             return Ok(());
         }
@@ -216,16 +229,19 @@ impl CrossnerReader {
         *index += 1;
         sink.counts().read += 1;
         if let Some(d) = s.defect.take() {
-            let q = ctx.quarantine(Some(d.line), Some(record), d.reason, d.message, &s.raw);
+            let q = ctx.quarantine(Some(d.line), Some(record), d.reason, d.message, &s.raw_text(unit));
             s.clear();
             return sink.quarantine(q);
         }
         let (entities, repaired) = s.entities();
         sink.counts().note("repaired_bio", repaired);
-        let mut sample = ctx.new_sample(SourceFormat::Crossner, record, s.text.clone());
+        // The sample takes the text; the next sentence starts from a buffer of this size.
+        let next = String::with_capacity(s.text.len());
+        let text = std::mem::replace(&mut s.text, next);
+        let mut sample = ctx.new_sample(SourceFormat::Crossner, record, text);
         if s.spaced_token {
             // Splitting the text on spaces would not give the tokens back: keep them.
-            let tokens: Vec<&str> = s.tokens.iter().map(|t| &s.text[t.bytes.0 as usize..t.bytes.1 as usize]).collect();
+            let tokens: Vec<&str> = s.tokens.iter().map(|t| &sample.text[t.bytes.0 as usize..t.bytes.1 as usize]).collect();
             sample.meta.insert("tokens".into(), serde_json::json!(tokens));
         }
         for e in &entities {
@@ -241,6 +257,12 @@ impl CrossnerReader {
 
 const FIELDS: &str = "expected 2 tab-separated fields (TOKEN<TAB>TAG)";
 
+/// The first tab of a line. Most CoNLL lines are a dozen bytes, shorter than what a
+/// `memchr` call is worth.
+fn find_tab(line: &[u8]) -> Option<usize> {
+    if line.len() < 32 { line.iter().position(|&b| b == b'\t') } else { memchr::memchr(b'\t', line) }
+}
+
 impl CrossnerReader {
     /// The state of input file `path`.
     pub fn file_state(&self, path: &Path) -> Arc<FileState> {
@@ -251,32 +273,32 @@ impl CrossnerReader {
     fn read_lines(&self, ctx: &FileContext, bytes: &[u8], first_line: u64, first_record: u64, sink: &mut dyn Sink) -> Result<(), ReadError> {
         let mut index = first_record;
         let mut s = Sentence::default();
-        let stats = for_each_line(bytes, first_line, |line_no, line| {
+        let stats = for_each_line(bytes, first_line, |line_no, at, line| {
             let line = match line {
                 Line::Text(l) => l,
-                Line::Invalid(bytes, e) => {
-                    s.push_raw(&String::from_utf8_lossy(bytes));
+                Line::Invalid(invalid, e) => {
+                    s.push_raw(at, invalid.len());
                     s.reject(line_no, "invalid_utf8", format!("expected UTF-8 text: {e}"));
                     return Ok(());
                 }
             };
             if is_blank(line) {
-                self.flush(ctx, &mut index, &mut s, sink)?;
+                self.flush(ctx, bytes, &mut index, &mut s, sink)?;
                 return Ok(());
             }
             if line.starts_with("-DOCSTART-") {
                 sink.counts().note("docstart", 1);
-                self.flush(ctx, &mut index, &mut s, sink)?;
+                self.flush(ctx, bytes, &mut index, &mut s, sink)?;
                 return Ok(());
             }
-            s.push_raw(line);
+            s.push_raw(at, line.len());
             if s.defect.is_some() {
                 return Ok(()); // already quarantined: only its raw lines are kept
             }
-            let split = memchr::memchr(b'\t', line.as_bytes()).map(|i| (&line[..i], &line[i + 1..]));
+            let split = find_tab(line.as_bytes()).map(|i| (&line[..i], &line[i + 1..]));
             match split {
                 None => s.reject(line_no, "bad_field_count", format!("{FIELDS}, found 1")),
-                Some((_, rest)) if memchr::memchr(b'\t', rest.as_bytes()).is_some() => {
+                Some((_, rest)) if find_tab(rest.as_bytes()).is_some() => {
                     let n = line.split('\t').count();
                     s.reject(line_no, "bad_field_count", format!("{FIELDS}, found {n}"));
                 }
@@ -292,7 +314,7 @@ impl CrossnerReader {
         })?;
         sink.counts().note("crlf", stats.crlf);
         sink.counts().note("bom", u64::from(stats.bom));
-        self.flush(ctx, &mut index, &mut s, sink)
+        self.flush(ctx, bytes, &mut index, &mut s, sink)
     }
 }
 

@@ -42,13 +42,14 @@ fn split_line(raw: &[u8], stats: &mut LineStats) -> usize {
     }
 }
 
-/// Calls `f(line_number, line)` for every line of `input` (a unit, held whole in memory),
-/// numbered from `first_line` (1-based; a byte-order mark is looked for only when that is
-/// the file's first line). The lines are borrowed from `input`: nothing is copied.
+/// Calls `f(line_number, at, line)` for every line of `input` (a unit, held whole in
+/// memory), numbered from `first_line` (1-based; a byte-order mark is looked for only when
+/// that is the file's first line); `at` is where the line starts in `input`. The lines are
+/// borrowed from `input`: nothing is copied.
 pub fn for_each_line(
     input: &[u8],
     first_line: u64,
-    mut f: impl FnMut(u64, Line<'_>) -> Result<(), ReadError>,
+    mut f: impl FnMut(u64, usize, Line<'_>) -> Result<(), ReadError>,
 ) -> Result<LineStats, ReadError> {
     let mut stats = LineStats::default();
     let mut line_no = first_line.saturating_sub(1);
@@ -61,9 +62,12 @@ pub fn for_each_line(
     };
     // One UTF-8 check for the whole unit; only a unit that fails it is checked line by line.
     let whole = std::str::from_utf8(region).ok();
+    let skipped = input.len() - region.len();
+    // One searcher over the unit: a search per line would set up again for every short line.
+    let mut newlines = memchr::memchr_iter(b'\n', region);
     let mut pos = 0;
     while pos < region.len() {
-        let stop = memchr::memchr(b'\n', &region[pos..]).map_or(region.len(), |i| pos + i);
+        let stop = newlines.next().unwrap_or(region.len());
         let len = split_line(&region[pos..stop], &mut stats);
         line_no += 1;
         let line = match whole {
@@ -73,7 +77,7 @@ pub fn for_each_line(
                 Err(e) => Line::Invalid(&region[pos..pos + len], e),
             },
         };
-        f(line_no, line)?;
+        f(line_no, skipped + pos, line)?;
         pos = stop + 1;
     }
     Ok(stats)
@@ -220,7 +224,12 @@ mod tests {
 
     fn lines(input: &[u8]) -> (Vec<(u64, Result<String, Vec<u8>>)>, LineStats) {
         let mut out = Vec::new();
-        let stats = for_each_line(input, 1, |n, l| {
+        let stats = for_each_line(input, 1, |n, at, l| {
+            let bytes = match l {
+                Line::Text(t) => t.as_bytes(),
+                Line::Invalid(b, _) => b,
+            };
+            assert_eq!(&input[at..at + bytes.len()], bytes, "line {n} starts at {at}");
             out.push((n, match l {
                 Line::Text(t) => Ok(t.to_string()),
                 Line::Invalid(b, _) => Err(b.to_vec()),
@@ -269,7 +278,7 @@ mod tests {
     #[test]
     fn a_bom_is_looked_for_on_the_first_line_of_the_file_only() {
         let mut out = Vec::new();
-        let stats = for_each_line(b"\xEF\xBB\xBFa\n", 7, |n, l| {
+        let stats = for_each_line(b"\xEF\xBB\xBFa\n", 7, |n, _, l| {
             out.push((n, l == Line::Text("\u{feff}a")));
             Ok(())
         })
