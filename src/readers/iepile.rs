@@ -490,7 +490,7 @@ mod tests {
     fn the_scanner_leaves_the_unusual_to_serde_json() {
         let leaves = [
             r#"{"task": "NER", "task": "NER", "instruction": "{\"input\": \"t\"}", "output": "{}"}"#,
-            r#"{"task": "N\u0045R", "instruction": "{\"input\": \"t\"}", "output": "{}"}"#,
+            r#"{"task": "N\ud800R", "instruction": "{\"input\": \"t\"}", "output": "{}"}"#,
             r#"{"task": "NER", "instruction": "{\"input\": \"t\"}", "output": "{}", "extra": 1}"#,
             r#"{"task": "NER", "instruction": "{\"input\": \"t\", \"x\": 1}", "output": "{}"}"#,
             r#"{"task": "NER", "instruction": "{\"input\": \"t\"}", "output": "{\"a\": [1]}"}"#,
@@ -502,7 +502,7 @@ mod tests {
         for record in leaves {
             assert!(scan_envelope(record.as_bytes()).is_none(), "{record}");
         }
-        let plain = r#" {"output": "{\"人物\": [\"胡\"], \"人物\": []}", "instruction": "{\"input\": \"胡\\\"\\/\"}"}  "#;
+        let plain = r#" {"output": "{\"人物\": [\"胡\"], \"人物\": []}", "instruction": "{\"input\": \"胡\\\"\\/\\u80e1\"}", "task": "N\u0045R"}  "#;
         assert!(scan_agrees(plain.as_bytes()), "any key order, a type answered twice, escapes in the nested document");
     }
 

@@ -20,6 +20,7 @@
 //! not in the passage (aligner), a type asked twice (answers united), a question without an
 //! answer, an answer without a question. A record without the `Text:` turn is quarantined.
 
+use super::json_scan::{set_once, Scan};
 use super::json_stream::{error_line, JsonUnits, RawRecord};
 use super::mentions::{edge_unit, parse_mention_list, parse_unit, unparsable_answer, ListSyntax, MergeMode, Parsed, Passage};
 use super::{open_digested, FileContext, FileState, Naming, Part, ReadError, Reader, Unit, Units};
@@ -43,7 +44,7 @@ pub struct PileNerReader {
 }
 
 /// A conversation record, or a SLIMER / GLiNER record (told apart by their fields).
-#[derive(Deserialize)]
+#[derive(Deserialize, Debug)]
 struct Record<'a> {
     id: Option<serde_json::Value>,
     #[serde(borrow)]
@@ -58,12 +59,45 @@ struct Record<'a> {
 }
 
 /// One turn, borrowed from the record's bytes unless it holds escapes.
-#[derive(Deserialize)]
+#[derive(Deserialize, Debug)]
 struct Turn<'a> {
     #[serde(borrow)]
     from: Cow<'a, str>,
     #[serde(borrow)]
     value: Cow<'a, str>,
+}
+
+/// A conversation record `{id, conversations}` in the usual shape, read with [`Scan`];
+/// `None` leaves the record to serde_json (see [`super::json_scan`] for why the two read
+/// alike).
+fn scan_record(bytes: &[u8]) -> Option<Record<'_>> {
+    let mut scan = Scan::from_bytes(bytes)?;
+    let (mut id, mut conversations) = (None, None);
+    scan.object(|key, s| match key {
+        "id" => set_once(&mut id, serde_json::Value::String(s.string()?.into_owned())),
+        "conversations" => {
+            let mut turns = Vec::new();
+            s.array(|s| {
+                turns.push(scan_turn(s)?);
+                Some(())
+            })?;
+            set_once(&mut conversations, turns)
+        }
+        _ => None,
+    })?;
+    scan.end()?;
+    let conversations = Some(conversations?);
+    Some(Record { id, conversations, tag_name: None, input: None, output: None, pair_id: None, tokenized_text: None })
+}
+
+fn scan_turn<'a>(s: &mut Scan<'a>) -> Option<Turn<'a>> {
+    let (mut from, mut value) = (None, None);
+    s.object(|key, s| match key {
+        "from" => set_once(&mut from, s.string()?),
+        "value" => set_once(&mut value, s.string()?),
+        _ => None,
+    })?;
+    Some(Turn { from: from?, value: value? })
 }
 
 fn is_human(from: &str) -> bool {
@@ -85,7 +119,7 @@ pub fn question_label(question: &str) -> (&str, bool) {
 
 impl PileNerReader {
     fn parse_record(&self, ctx: &FileContext, raw: &RawRecord) -> Parsed {
-        let record: Record = match serde_json::from_slice(&raw.bytes) {
+        let record: Record = match scan_record(&raw.bytes).map_or_else(|| serde_json::from_slice(&raw.bytes), Ok) {
             Ok(r) => r,
             Err(e) => {
                 let reason = if e.is_data() { "bad_record" } else { "json_syntax" };
@@ -225,6 +259,70 @@ impl PileNerReader {
 mod tests {
     use super::*;
     use crate::readers::VecSink;
+
+    /// When the scanner reads a record, serde_json reads it too, to the same values.
+    fn scan_agrees(bytes: &[u8]) -> bool {
+        let Some(scanned) = scan_record(bytes) else { return false };
+        let text = String::from_utf8_lossy(bytes);
+        let parsed: Record = serde_json::from_slice(bytes).unwrap_or_else(|e| panic!("scanned what serde_json refuses ({e}): {text}"));
+        assert_eq!(format!("{scanned:?}"), format!("{parsed:?}"), "{text}");
+        true
+    }
+
+    /// The raw records of a file, as the splitter cuts them.
+    fn raw_records(path: &Path) -> Vec<Vec<u8>> {
+        let file = PileNerReader::default().file_state(path);
+        let units = JsonUnits::new(file, std::io::Cursor::new(std::fs::read(path).unwrap()), Vec::new());
+        let mut out = Vec::new();
+        for unit in units {
+            if let crate::readers::UnitBody::Records(records) = unit.unwrap().body {
+                out.extend(records.into_iter().flatten().map(|r| r.bytes.to_vec()));
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn the_scanner_reads_the_fixture_records_as_serde_json_does() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/pile-ner");
+        for (file, conversations) in [
+            ("CrossNER_science_head.json", true),
+            ("mit-restaurant_head.json", true),
+            ("SLIMER_pileNER_FalseDef_validation_head.jsonl", false),
+            ("GLiNER_examples_sample_data_NOT_pile-ner.json", false),
+        ] {
+            let records = raw_records(&dir.join(file));
+            let scanned = records.iter().filter(|r| scan_agrees(r)).count();
+            assert!(!records.is_empty() && (scanned == records.len()) == conversations, "{file}: {scanned} of {} scanned", records.len());
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_scanner_never_reads_a_record_otherwise_than_serde_json(
+            turns in proptest::collection::vec((
+                proptest::sample::select(vec!["human", "gpt", "x\"y", "other"]),
+                proptest::collection::vec(proptest::sample::select(vec!["Text: a", "人物", "[\"b\"]", "\\", "\n", "\u{1}", "/"]), 0..4),
+                0usize..12,
+            ), 0..4),
+            id in proptest::option::of(proptest::sample::select(vec!["\"7\"", "7", "null", "\"a\\/b\""])),
+            edit in proptest::option::of((proptest::arbitrary::any::<proptest::sample::Index>(), proptest::sample::select(vec!["", "\\", "\"", "u", ",", "}", "]", " "]))),
+        ) {
+            // Each turn: its members in either order, now and then one missing or repeated.
+            let turn = |(from, pieces, shape): &(&str, Vec<&str>, usize)| {
+                let (f, v) = (format!("\"from\": {}", serde_json::to_string(from).unwrap()), format!("\"value\": {}", serde_json::to_string(&pieces.concat()).unwrap()));
+                match shape { 0 => format!("{{{v}}}"), 1 => format!("{{{v}, {f}}}"), 2 => format!("{{{f}, {f}, {v}}}"), _ => format!("{{{f}, {v}}}") }
+            };
+            let conversations = format!("\"conversations\": [{}]", turns.iter().map(turn).collect::<Vec<_>>().join(", "));
+            let record = match id { Some(id) => format!("{{\"id\": {id}, {conversations}}}"), None => format!("{{{conversations}}}") };
+            let mut bytes = record.into_bytes();
+            if let Some((at, insert)) = edit {
+                let i = at.index(bytes.len() + 1);
+                if insert.is_empty() && i < bytes.len() { bytes.remove(i); } else { bytes.splice(i..i, insert.bytes()); }
+            }
+            scan_agrees(&bytes);
+        }
+    }
 
     fn read(input: &str) -> VecSink {
         let reader = PileNerReader::default();
