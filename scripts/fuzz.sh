@@ -29,6 +29,16 @@ seed() { # target, then fixture globs
 }
 seed json_splitter fixtures/b2nerd/*/train.json fixtures/iepile/*.json fixtures/pile-ner/*.json* fixtures/bad/*.json
 seed json_lines_resync fixtures/consensus/*.jsonl
+# The scanner reads one record: its seeds are single records of the fixtures.
+seed json_scan fixtures/iepile/data_NER_train.json fixtures/pile-ner/CrossNER_science_head.json
+python3 - fuzz/corpus/json_scan fixtures/iepile/data_NER_train.json fixtures/pile-ner/CrossNER_science_head.json <<'PY'
+import json, sys
+out, iepile, pile = sys.argv[1:]
+records = open(iepile, encoding="utf-8").read().splitlines()[:20]
+records += [json.dumps(r) for r in json.load(open(pile, encoding="utf-8"))[:20]]
+for i, r in enumerate(records):
+    open(f"{out}/record_{i:02d}.json", "w", encoding="utf-8").write(r)
+PY
 seed reader_crossner fixtures/crossner/*.txt fixtures/bad/crossner_*.txt
 seed reader_b2nerd fixtures/b2nerd/*/train.json fixtures/bad/b2nerd_*.json fixtures/edge/b2nerd_*.json
 seed reader_iepile fixtures/iepile/*.json fixtures/bad/iepile_*.json

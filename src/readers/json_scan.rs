@@ -214,6 +214,16 @@ impl<'a> Scan<'a> {
     }
 }
 
+/// Whether `scanned`, a scanner's reading of `bytes` (`None`: it left them to serde_json),
+/// is serde_json's: `Err` says how the two differ. For the tests and the `json_scan` fuzz
+/// target, which hold each fast path to the slow one.
+pub fn matches_serde<'a, T: serde::Deserialize<'a> + std::fmt::Debug>(bytes: &'a [u8], scanned: Option<T>) -> Result<bool, String> {
+    let Some(scanned) = scanned else { return Ok(false) };
+    let parsed: T = serde_json::from_slice(bytes).map_err(|e| format!("scanned what serde_json refuses: {e}"))?;
+    let (scanned, parsed) = (format!("{scanned:?}"), format!("{parsed:?}"));
+    if scanned == parsed { Ok(true) } else { Err(format!("scanned {scanned}, serde_json read {parsed}")) }
+}
+
 /// Sets `slot` once; a second value for it (a duplicate key) refuses the document.
 pub fn set_once<T>(slot: &mut Option<T>, value: T) -> Option<()> {
     slot.is_none().then(|| *slot = Some(value))
