@@ -1,5 +1,5 @@
 //! A small JSON scanner for the shape nearly every record of the mention readers has:
-//! objects whose values are strings or lists of strings, strings with the short escapes.
+//! objects whose values are strings, lists of strings or lists of such objects.
 //!
 //! It exists for speed: IEPile nests JSON documents inside strings, and serde_json spends
 //! most of a record's time on them (unescaping into a fresh buffer, matching fields through
@@ -7,8 +7,8 @@
 //! refuses everything else by returning `None`: numbers, literals, lone surrogates, unknown
 //! keys, duplicates, anything malformed. The caller then parses the record with serde_json,
 //! which decides and words every error. So the scanner never accepts a document serde_json
-//! would reject, and never reads one differently (tests and the IEPile fuzz target compare
-//! the two).
+//! would reject, and never reads one differently (the readers' tests and the `json_scan`
+//! fuzz target compare the two).
 
 use std::borrow::Cow;
 
