@@ -459,11 +459,7 @@ pub fn close_truncated(s: &str) -> Vec<String> {
                 }
                 keep(&mut cuts, Cut { at: i + 1, stack: stack.clone() });
             }
-            '}' | ']' => {
-                if stack.pop() != Some(c) {
-                    return Vec::new();
-                }
-            }
+            '}' | ']' if stack.pop() != Some(c) => return Vec::new(),
             ',' if !stack.is_empty() => keep(&mut cuts, Cut { at: i, stack: stack.clone() }),
             _ => {}
         }

@@ -90,8 +90,7 @@ fn final_tables(recipe: &Recipe, manifest: &Manifest) -> Vec<(String, PathBuf)> 
             let last = manifest
                 .steps
                 .iter()
-                .filter(|s| matches!(s.stage.as_str(), "ingest" | "map" | "prune") && s.id.ends_with(&format!("/{}", i.name)))
-                .last()?;
+                .rfind(|s| matches!(s.stage.as_str(), "ingest" | "map" | "prune") && s.id.ends_with(&format!("/{}", i.name)))?;
             Some((i.name.clone(), PathBuf::from(&last.outputs.first()?.path)))
         })
         .collect()

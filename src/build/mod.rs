@@ -183,7 +183,7 @@ pub fn build(
             continue;
         }
         if up_to_date {
-            let o = old.cloned().unwrap_or_else(|| StepRecord::default());
+            let o = old.cloned().unwrap_or_else(StepRecord::default);
             outcomes.push(StepOutcome { id: step.id.clone(), status: StepStatus::Cached, counts: o.counts.clone(), seconds: o.seconds });
             manifest.steps.push(o);
             manifest.write(&manifest_path)?;
@@ -507,7 +507,7 @@ fn run_step(
         Action::Prune { table, embeddings } => {
             let Some(params) = &recipe.stages.prune else { return Ok((None, Vec::new())) };
             let valid = params.check().map_err(|e| fail(&e))?;
-            crate::prune::prune_tables(&[table.clone()], &[embeddings.clone()], &step.outputs[0], &valid, progress).map_err(|e| fail(&e))?;
+            crate::prune::prune_tables(std::slice::from_ref(table), std::slice::from_ref(embeddings), &step.outputs[0], &valid, progress).map_err(|e| fail(&e))?;
             crate::table::read_counts(&step.outputs[0]).map_err(|e| fail(&e))?
         }
         Action::Emit { params, table, .. } => {

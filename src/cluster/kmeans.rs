@@ -30,7 +30,7 @@ impl Matrix {
     /// Rows of `dim` values from `data` (`data.len()` must be a multiple of `dim`, `dim > 0`).
     pub fn new(dim: usize, data: Vec<f32>) -> Matrix {
         assert!(
-            dim > 0 && data.len() % dim == 0,
+            dim > 0 && data.len().is_multiple_of(dim),
             "a matrix of {} values is not rows of {dim}",
             data.len()
         );

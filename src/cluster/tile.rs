@@ -20,7 +20,7 @@ const COLS: usize = 2;
 /// cleared first. Every row must hold `dim` values.
 pub(crate) fn dots(rows: &[&[f32]], centroids: &[f32], dim: usize, out: &mut Vec<f32>) {
     assert!(
-        dim > 0 && centroids.len() % dim == 0,
+        dim > 0 && centroids.len().is_multiple_of(dim),
         "centroids of {dim} values"
     );
     let cents: Vec<&[f32]> = centroids.chunks_exact(dim).collect();

@@ -388,7 +388,7 @@ impl Embeddings {
 
     /// Wraps row-major `data`; fails unless its length is a multiple of `dim`.
     pub fn from_vec(dim: usize, data: Vec<f32>) -> Result<Embeddings, EmbedError> {
-        if dim == 0 || data.len() % dim != 0 {
+        if dim == 0 || !data.len().is_multiple_of(dim) {
             return Err(EmbedError::Shape(format!("{} values do not make rows of {dim}", data.len())));
         }
         Ok(Embeddings { dim, data })

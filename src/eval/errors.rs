@@ -134,7 +134,7 @@ pub fn classify(
 ) -> Vec<ErrorCase> {
     let mut cases = Vec::with_capacity(wrong.len() + missed.len());
     for p in wrong {
-        let in_set = label_set.is_none_or(|set| set.iter().any(|l| *l == p.label));
+        let in_set = label_set.is_none_or(|set| set.contains(&p.label));
         let (kind, g) = classify_prediction(p, gold, in_set);
         cases.push(ErrorCase { kind, predicted: Some(p.clone()), gold: g.cloned() });
     }
@@ -241,7 +241,7 @@ mod tests {
         let labels = labels();
         let french = g[1].clone();
         // Nothing predicted near "French": omitted.
-        let cases = classify(&g, &[], &[french.clone()], Some(&labels));
+        let cases = classify(&g, &[], std::slice::from_ref(&french), Some(&labels));
         assert_eq!(cases.len(), 1);
         assert_eq!(cases[0].kind, ErrorType::OmittedMention);
         // "French" predicted with the wrong label: one wrong-type error, not also an omission.

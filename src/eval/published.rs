@@ -104,7 +104,7 @@ pub struct PublishedScoring {
 }
 
 /// A gold mention the string scorers see: an entity or an unaligned mention of `label`.
-fn gold_mentions<'s>(sample: &'s Sample, keep: impl Fn(&str) -> bool) -> (Vec<(&'s str, &'s str)>, u64) {
+fn gold_mentions(sample: &Sample, keep: impl Fn(&str) -> bool) -> (Vec<(&str, &str)>, u64) {
     let readable = |u: &&Unaligned| u.reason != "answer_unparsable";
     let mut out: Vec<(&str, &str)> =
         sample.entities.iter().filter(|e| keep(&e.label)).map(|e| (e.label.as_str(), e.text.as_str())).collect();

@@ -81,11 +81,10 @@ const NORMALISE_ROWS_PER_TASK: usize = 1024;
 /// non-finite value or only zeros. A refused vector is left as it was.
 fn scale_to_unit(v: &mut [f32]) -> Result<(), String> {
     let norm = sum_of_squares(v).sqrt();
-    if !norm.is_finite() {
-        if let Some(pos) = v.iter().position(|x| !x.is_finite()) {
+    if !norm.is_finite()
+        && let Some(pos) = v.iter().position(|x| !x.is_finite()) {
             return Err(format!("holds {} at position {pos}", v[pos]));
         }
-    }
     if norm == 0.0 || !norm.is_finite() {
         return Err("is all zeros".into());
     }

@@ -869,7 +869,7 @@ mod tests {
         assert_eq!(errors.len(), 1);
         let (start, end) = (errors[0].start as usize, errors[0].end as usize);
         assert_eq!(&input[start..end], "{\"id\": [}");
-        assert_eq!(errors[0].bytes, input[start..end].as_bytes());
+        assert_eq!(errors[0].bytes, &input.as_bytes()[start..end]);
     }
 
     /// Issue 18, defect 11: a broken last record was counted twice when a newline followed.

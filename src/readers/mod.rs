@@ -168,7 +168,7 @@ const SPLITS: [(&str, &str); 6] =
 pub fn split_from_stem(stem: &str) -> Option<&'static str> {
     stem.split(['_', '-', '.'])
         .filter_map(|tok| SPLITS.iter().find(|(name, _)| tok.eq_ignore_ascii_case(name)).map(|(_, s)| *s))
-        .last()
+        .next_back()
 }
 
 /// The stem with its split token removed (`music_dev` → `music`).

@@ -852,11 +852,10 @@ fn check_references(cas: &Cas, roles: &[Roles], plan: &TypePlan) -> Result<(), X
         if r.relation {
             features.extend(["Governor", "Dependent"]);
         }
-        if r.entity {
-            if let Some(links) = plan.link_features.get(cas.type_name(fs)) {
+        if r.entity
+            && let Some(links) = plan.link_features.get(cas.type_name(fs)) {
                 features.extend(links.iter().map(String::as_str));
             }
-        }
         if r.array {
             features.push("elements");
         }

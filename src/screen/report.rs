@@ -42,7 +42,7 @@ const TOP_MENTIONS: usize = 5;
 static EMPTY: LazyLock<PairTally> = LazyLock::new(PairTally::default);
 
 /// The tally of pair `p` (empty when its target dataset had nothing to search).
-pub fn tally_of<'s>(screen: &'s Screen, p: usize) -> &'s PairTally {
+pub fn tally_of(screen: &Screen, p: usize) -> &PairTally {
     let d = screen.corpus.types[screen.pairs[p].target].dataset;
     screen.targets[d].tallies.get(&p).unwrap_or(&*EMPTY)
 }

@@ -474,15 +474,14 @@ pub fn word_diff(old: &str, new: &str) -> Vec<WordOp> {
             i += 1;
         }
     }
-    let ops = runs
+    runs
         .into_iter()
         .map(|(k, s)| match k {
             0 => WordOp::Same(s),
             1 => WordOp::Removed(s),
             _ => WordOp::Added(s),
         })
-        .collect();
-    ops
+        .collect()
 }
 
 /// Measures, for each change, the entities and samples of the table at `data` it concerns,

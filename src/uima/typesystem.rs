@@ -301,11 +301,10 @@ impl TypeSystem {
     fn validate(&self) -> Result<(), TypeSystemError> {
         let invalid = |message: String| TypeSystemError::Invalid { origin: self.origin.clone(), message };
         for t in self.types.values() {
-            if let Some(sup) = &t.supertype {
-                if !self.types.contains_key(sup) {
+            if let Some(sup) = &t.supertype
+                && !self.types.contains_key(sup) {
                     return Err(invalid(format!("type {} has supertype {sup}, which is not defined", t.name)));
                 }
-            }
             for f in &t.features {
                 for range in std::iter::once(&f.range).chain(&f.element_type) {
                     if !self.types.contains_key(range) {

@@ -247,10 +247,8 @@ pub fn parse<'a>(text: &'a str, keep: &mut dyn FnMut(&str) -> bool) -> Result<Ca
             }
         };
         match event {
-            Event::Decl(d) => {
-                if d.version().is_ok_and(|v| v.as_ref() == "1.1") {
-                    version = XmlVersion::Explicit1_1;
-                }
+            Event::Decl(d) if d.version().is_ok_and(|v| v.as_ref() == "1.1") => {
+                version = XmlVersion::Explicit1_1;
             }
             Event::Start(ref e) | Event::Empty(ref e) => {
                 let empty = matches!(event, Event::Empty(_));
@@ -341,11 +339,10 @@ pub fn parse<'a>(text: &'a str, keep: &mut dyn FnMut(&str) -> bool) -> Result<Ca
                 match depth {
                     1 => open = None,
                     2 => {
-                        if let Some(o) = open.as_mut() {
-                            if let (Some(i), Some(child)) = (o.fs, o.child.take()) {
+                        if let Some(o) = open.as_mut()
+                            && let (Some(i), Some(child)) = (o.fs, o.child.take()) {
                                 cas.fss[i].features.push((Cow::Borrowed(child), Cow::Owned(std::mem::take(&mut o.value))));
                             }
-                        }
                     }
                     _ => {}
                 }

@@ -28,7 +28,7 @@ fn every_dataset_matches_an_independent_count() {
     let dir = tempfile::tempdir().unwrap();
     for (ds, split) in DATASETS {
         let file = fixture(&format!("b2nerd/{ds}/{split}.json"));
-        let (out, _) = ingest(dir.path(), ds, "b2nerd", &[file.clone()], 0);
+        let (out, _) = ingest(dir.path(), ds, "b2nerd", std::slice::from_ref(&file), 0);
         let samples = read_checked(&out);
         let (records, by_type) = independent_counts(&file);
         assert_eq!(samples.len(), records, "{ds}");

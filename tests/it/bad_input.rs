@@ -33,7 +33,7 @@ fn bad_input_exits_1_names_file_and_line_and_keeps_good_records() {
     let dir = tempfile::tempdir().unwrap();
     for (i, (file, format, line, reason, good)) in KNOWN_BAD.iter().enumerate() {
         let path = fixture(&format!("bad/{file}"));
-        let (out, stderr) = ingest(dir.path(), &format!("b{i}"), format, &[path.clone()], 1);
+        let (out, stderr) = ingest(dir.path(), &format!("b{i}"), format, std::slice::from_ref(&path), 1);
         let location = format!("{}:{line}: {reason}", path.display());
         assert!(stderr.contains(&location), "{file}: expected `{location}` in:\n{stderr}");
         assert_eq!(read_checked(&out).len(), *good, "{file}");

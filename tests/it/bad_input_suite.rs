@@ -79,13 +79,12 @@ fn unescape(text: &str) -> Vec<u8> {
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
-        if bytes[i] == b'\\' && bytes.get(i + 1) == Some(&b'x') && i + 4 <= bytes.len() {
-            if let Ok(b) = u8::from_str_radix(&text[i + 2..i + 4], 16) {
+        if bytes[i] == b'\\' && bytes.get(i + 1) == Some(&b'x') && i + 4 <= bytes.len()
+            && let Ok(b) = u8::from_str_radix(&text[i + 2..i + 4], 16) {
                 out.push(b);
                 i += 4;
                 continue;
             }
-        }
         out.push(bytes[i]);
         i += 1;
     }

@@ -9,11 +9,10 @@ const FILES: [&str; 3] = ["crossner/politics_train.txt", "crossner/music_train.t
 fn count_b_tags(text: &str) -> BTreeMap<String, usize> {
     let mut m = BTreeMap::new();
     for line in text.lines() {
-        if let Some((_, tag)) = line.split_once('\t') {
-            if let Some(label) = tag.strip_prefix("B-") {
+        if let Some((_, tag)) = line.split_once('\t')
+            && let Some(label) = tag.strip_prefix("B-") {
                 *m.entry(label.to_string()).or_default() += 1;
             }
-        }
     }
     m
 }

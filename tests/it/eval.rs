@@ -122,7 +122,7 @@ fn perturb(text: &str, gold: &[Entity], labels: &[String], counter: &mut usize, 
             _ => out.push(e.clone()),
         }
     }
-    if sample_no % 3 == 0 {
+    if sample_no.is_multiple_of(3) {
         let first_word = text.split(' ').next().unwrap_or("");
         let span = Span::new(0, first_word.chars().count() as u32).unwrap();
         if !span.is_empty() && !gold.iter().any(|e| e.span == span && e.label == labels[0]) {

@@ -129,7 +129,7 @@ fn every_view_of_every_real_fixture_matches_cassis() {
         let args = ["--typesystem", &t, "--entity-type", entity_type, "--label-feature", label_feature, "--all-views", &d];
         let (out, _) = ingest_xmi(dir.path(), &format!("c{i}"), &args, 0);
         let ours: Vec<Seen> = read_checked(&out).iter().map(seen_by_nerprep).collect();
-        let theirs: Vec<Seen> = cassis_dump(&ts, entity_type, label_feature, &[doc.clone()]).iter().map(seen_by_cassis).collect();
+        let theirs: Vec<Seen> = cassis_dump(&ts, entity_type, label_feature, std::slice::from_ref(&doc)).iter().map(seen_by_cassis).collect();
         assert_eq!(ours, theirs, "{}", doc.display());
         entities += ours.iter().map(|s| s.entities.len()).sum::<usize>();
     }
