@@ -172,45 +172,32 @@ impl<'a> Scan<'a> {
     }
 
     /// A list: `item` reads each element, in order.
-    pub fn array(&mut self, mut item: impl FnMut(&mut Scan<'a>) -> Option<()>) -> Option<()> {
-        self.expect(b'[')?;
-        if self.peek()? == b']' {
-            self.at += 1;
-            return Some(());
-        }
-        loop {
-            item(self)?;
-            match self.peek()? {
-                b',' => self.at += 1,
-                b']' => {
-                    self.at += 1;
-                    return Some(());
-                }
-                _ => return None,
-            }
-        }
+    pub fn array(&mut self, item: impl FnMut(&mut Scan<'a>) -> Option<()>) -> Option<()> {
+        self.elements(b'[', b']', item)
     }
 
     /// An object: `field` reads the value of each key (escape-free keys only), in order.
     pub fn object(&mut self, mut field: impl FnMut(&'a str, &mut Scan<'a>) -> Option<()>) -> Option<()> {
-        self.expect(b'{')?;
-        if self.peek()? == b'}' {
-            self.at += 1;
-            return Some(());
-        }
-        loop {
-            let key = self.plain_string()?;
-            self.expect(b':')?;
-            field(key, self)?;
-            match self.peek()? {
-                b',' => self.at += 1,
-                b'}' => {
-                    self.at += 1;
-                    return Some(());
+        self.elements(b'{', b'}', |s| {
+            let key = s.plain_string()?;
+            s.expect(b':')?;
+            field(key, s)
+        })
+    }
+
+    /// `open`, then elements read by `element` and separated by commas, then `close`.
+    fn elements(&mut self, open: u8, close: u8, mut element: impl FnMut(&mut Scan<'a>) -> Option<()>) -> Option<()> {
+        self.expect(open)?;
+        if self.peek()? != close {
+            loop {
+                element(self)?;
+                if self.peek()? != b',' {
+                    break;
                 }
-                _ => return None,
+                self.at += 1;
             }
         }
+        self.expect(close)
     }
 }
 
