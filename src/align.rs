@@ -674,7 +674,7 @@ mod tests {
             prop_assert_eq!(noted as usize, a.unaligned.len());
         }
 
-        /// The Aho-Corasick path and the `str::find` path give identical alignments.
+        /// Short texts are searched without `memmem`, with the same results.
         #[test]
         fn the_short_text_search_finds_what_memmem_finds((text, mentions) in case_strategy()) {
             for (_, needle) in &mentions {
@@ -682,6 +682,7 @@ mod tests {
             }
         }
 
+        /// The Aho-Corasick path and the `str::find` path give identical alignments.
         #[test]
         fn automaton_and_scan_agree((text, mentions) in case_strategy()) {
             let scan = align(&text, &mentions, &AlignOptions { automaton_from: usize::MAX, ..Default::default() });

@@ -14,6 +14,9 @@
 //! schema (in its order) is the `label_set`. IEPile asks a few types per record, so one
 //! sentence comes in several records: they are merged per [`MergeMode`] and the merged
 //! answers aligned with [`crate::align`] (mentions carry no offsets).
+//!
+//! Training records of the usual shape are read by the [`super::json_scan`] scanner, the
+//! rest by serde_json; the two read a record alike.
 
 use super::json_scan::{set_once, Scan};
 use super::json_stream::{error_line, JsonUnits, RawRecord};

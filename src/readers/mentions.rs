@@ -124,9 +124,9 @@ pub struct Passage {
     pub label_set: Vec<String>,
     /// Answers that could not be parsed, reported as they came.
     pub unaligned: Vec<Unaligned>,
-    /// Source extras for the sample's `meta`, in insertion order, each key once ([`Passage::set_meta`]).
-    /// A plain list: most passages merge into an earlier one and are dropped, and a map
-    /// per record cost an allocation or two more than the one it holds.
+    /// Source extras for the sample's `meta`, in insertion order, each key once
+    /// ([`Passage::set_meta`]). A plain list: most passages merge into an earlier one and
+    /// are dropped, and a map per record cost an allocation or two more than the list.
     pub meta: Vec<(&'static str, serde_json::Value)>,
     /// The answers to align.
     pub answers: Answers,

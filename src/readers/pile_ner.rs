@@ -19,6 +19,9 @@
 //! unambiguous), unparsable answers (kept in `unaligned` as `answer_unparsable`), mentions
 //! not in the passage (aligner), a type asked twice (answers united), a question without an
 //! answer, an answer without a question. A record without the `Text:` turn is quarantined.
+//!
+//! Conversation records of the usual shape are read by the [`super::json_scan`] scanner, the
+//! rest by serde_json; the two read a record alike.
 
 use super::json_scan::{set_once, Scan};
 use super::json_stream::{error_line, JsonUnits, RawRecord};
