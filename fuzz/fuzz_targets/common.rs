@@ -10,7 +10,7 @@ use nerprep::readers::json_stream::{JsonUnits, UNIT_RECORDS};
 use nerprep::readers::mentions::MergeMode;
 use nerprep::readers::{self, FileState, Reader, VecSink};
 use nerprep::report::Counts;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// A scratch directory of this fuzzing process.
@@ -80,14 +80,16 @@ fn check_invariants(sink: &VecSink, how: &str) {
 
 /// The mention readers (IEPile, Pile-NER) merge consecutive records of one passage into one
 /// sample by default (`--merge consecutive`), also across the units an input is cut into (the
-/// ingest driver stitches them). `data` is read whole and cut into units of `cut` records:
-/// both reads must keep the invariants and give the same samples, quarantine and counts, for
-/// where the cuts fall must not change the output. `file` gives the reader's state of the
-/// input file, fresh for each read.
-pub fn check_merge_across_units(reader: &dyn Reader, file: impl Fn() -> Arc<FileState>, data: &[u8], cut: usize) {
+/// ingest driver stitches them). `data` is read whole and cut into units of 1 to 3 records
+/// (its first byte chooses): both reads must keep the invariants and give the same samples,
+/// quarantine and counts, for where the cuts fall must not change the output. `file_state`
+/// gives the reader's state of an input file, fresh for each read.
+pub fn check_merge_across_units(reader: &dyn Reader, file_state: impl Fn(&Path) -> Arc<FileState>, data: &[u8]) {
     assert_eq!(reader.merge(), MergeMode::Consecutive, "the reader under test merges consecutive records");
+    let cut = 1 + data.first().map_or(0, |b| usize::from(b % 3));
     let read = |unit_records: usize| {
-        let units = JsonUnits::new(file(), std::io::Cursor::new(data.to_vec()), Vec::new()).with_unit_records(unit_records);
+        let file = file_state(Path::new("/nonexistent/fuzz/train.json"));
+        let units = JsonUnits::new(file, std::io::Cursor::new(data.to_vec()), Vec::new()).with_unit_records(unit_records);
         let sink = read_units(reader, Box::new(units)).ok()?;
         check_invariants(&sink, &format!(" (merged, units of {unit_records} records)"));
         Some(sink)

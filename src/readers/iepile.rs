@@ -18,7 +18,7 @@
 //! Training records of the usual shape are read by the [`super::json_scan`] scanner, the
 //! rest by serde_json; the two read a record alike.
 
-use super::json_scan::{set_once, Scan};
+use super::json_scan::{scan_or_parse, set_once, Scan};
 use super::json_stream::{error_line, JsonUnits, RawRecord};
 use super::mentions::{edge_unit, parse_unit, MergeMode, Parsed, Passage};
 use super::{open_digested, Companion, FileState, Naming, Part, ReadError, Reader, Unit, Units};
@@ -153,7 +153,7 @@ fn scan_envelope(bytes: &[u8]) -> Option<Envelope<'_>> {
 /// Whether the scanner reads `bytes` (an IEPile record) as serde_json does
 /// ([`super::json_scan::matches_serde`]).
 pub fn scan_matches_serde(bytes: &[u8]) -> Result<bool, String> {
-    super::json_scan::matches_serde(bytes, scan_envelope(bytes))
+    super::json_scan::matches_serde(bytes, scan_envelope)
 }
 
 /// The JSON document held in the string at `s`, unescaped into `doc` and read by `read`.
@@ -211,7 +211,7 @@ impl IepileReader {
         let ctx = &file.ctx;
         // The schema file matters only to pre-conversion records: loaded on first need.
         let schema = || file.labels.get().as_ref().ok().cloned().flatten();
-        let env: Envelope = match scan_envelope(&raw.bytes).map_or_else(|| serde_json::from_slice(&raw.bytes), Ok) {
+        let env: Envelope = match scan_or_parse(&raw.bytes, scan_envelope) {
             Ok(e) => e,
             Err(e) => {
                 let reason = if e.is_data() { "bad_record" } else { "json_syntax" };

@@ -201,11 +201,17 @@ impl<'a> Scan<'a> {
     }
 }
 
-/// Whether `scanned`, a scanner's reading of `bytes` (`None`: it left them to serde_json),
-/// is serde_json's: `Err` says how the two differ. For the tests and the `json_scan` fuzz
+/// A record read by `scan` when it takes it, else by serde_json: the one way the readers
+/// use a scanner, so a refused record gets serde_json's reading and error.
+pub fn scan_or_parse<'a, T: serde::Deserialize<'a>>(bytes: &'a [u8], scan: fn(&'a [u8]) -> Option<T>) -> serde_json::Result<T> {
+    scan(bytes).map_or_else(|| serde_json::from_slice(bytes), Ok)
+}
+
+/// Whether `scan` reads `bytes` as serde_json does: `Ok(false)` when it leaves them to
+/// serde_json, `Err` saying how the two differ. For the tests and the `json_scan` fuzz
 /// target, which hold each fast path to the slow one.
-pub fn matches_serde<'a, T: serde::Deserialize<'a> + std::fmt::Debug>(bytes: &'a [u8], scanned: Option<T>) -> Result<bool, String> {
-    let Some(scanned) = scanned else { return Ok(false) };
+pub fn matches_serde<'a, T: serde::Deserialize<'a> + std::fmt::Debug>(bytes: &'a [u8], scan: fn(&'a [u8]) -> Option<T>) -> Result<bool, String> {
+    let Some(scanned) = scan(bytes) else { return Ok(false) };
     let parsed: T = serde_json::from_slice(bytes).map_err(|e| format!("scanned what serde_json refuses: {e}"))?;
     let (scanned, parsed) = (format!("{scanned:?}"), format!("{parsed:?}"));
     if scanned == parsed { Ok(true) } else { Err(format!("scanned {scanned}, serde_json read {parsed}")) }

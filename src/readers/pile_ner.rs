@@ -23,7 +23,7 @@
 //! Conversation records of the usual shape are read by the [`super::json_scan`] scanner, the
 //! rest by serde_json; the two read a record alike.
 
-use super::json_scan::{set_once, Scan};
+use super::json_scan::{scan_or_parse, set_once, Scan};
 use super::json_stream::{error_line, JsonUnits, RawRecord};
 use super::mentions::{edge_unit, parse_mention_list, parse_unit, unparsable_answer, ListSyntax, MergeMode, Parsed, Passage};
 use super::{open_digested, FileContext, FileState, Naming, Part, ReadError, Reader, Unit, Units};
@@ -96,7 +96,7 @@ fn scan_record(bytes: &[u8]) -> Option<Record<'_>> {
 /// Whether the scanner reads `bytes` (a Pile-NER record) as serde_json does
 /// ([`super::json_scan::matches_serde`]).
 pub fn scan_matches_serde(bytes: &[u8]) -> Result<bool, String> {
-    super::json_scan::matches_serde(bytes, scan_record(bytes))
+    super::json_scan::matches_serde(bytes, scan_record)
 }
 
 fn scan_turn<'a>(s: &mut Scan<'a>) -> Option<Turn<'a>> {
@@ -128,7 +128,7 @@ pub fn question_label(question: &str) -> (&str, bool) {
 
 impl PileNerReader {
     fn parse_record(&self, ctx: &FileContext, raw: &RawRecord) -> Parsed {
-        let record: Record = match scan_record(&raw.bytes).map_or_else(|| serde_json::from_slice(&raw.bytes), Ok) {
+        let record: Record = match scan_or_parse(&raw.bytes, scan_record) {
             Ok(r) => r,
             Err(e) => {
                 let reason = if e.is_data() { "bad_record" } else { "json_syntax" };
