@@ -3,14 +3,13 @@
 //! knows column names and types; stages that add columns extend it here (SPEC §1).
 
 use super::{Entity, QuarantineRecord, Relation, Sample, SourceFormat, Span, Unaligned};
-use arrow_array::builder::{
-    ListBuilder, StringBuilder, StringDictionaryBuilder, StructBuilder, UInt32Builder, UInt64Builder,
-};
+use arrow_array::builder::{StringBuilder, StringDictionaryBuilder, UInt64Builder};
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Float32Type, Int8Type, UInt32Type, UInt64Type};
 use arrow_array::{
-    Array, ArrayRef, FixedSizeListArray, Float32Array, ListArray, RecordBatch, StringArray, StructArray,
+    Array, ArrayRef, FixedSizeListArray, Float32Array, ListArray, RecordBatch, StringArray, StructArray, UInt32Array,
 };
+use arrow_buffer::{OffsetBuffer, ScalarBuffer};
 use arrow_schema::{ArrowError, DataType, Field, Fields, Schema, SchemaRef};
 use std::sync::{Arc, LazyLock};
 
@@ -97,97 +96,150 @@ pub fn quarantine_schema() -> SchemaRef {
     QUARANTINE_SCHEMA.clone()
 }
 
-fn struct_list_builder(fields: Fields) -> ListBuilder<StructBuilder> {
-    let item = Field::new("item", DataType::Struct(fields.clone()), false);
-    ListBuilder::new(StructBuilder::from_fields(fields, 0)).with_field(Arc::new(item))
+/// A list-of-structs column from its struct fields' columns and the list offsets.
+fn struct_list(fields: Fields, columns: Vec<ArrayRef>, offsets: Vec<i32>) -> Result<ArrayRef, ArrowError> {
+    let values = StructArray::try_new(fields.clone(), columns, None)?;
+    let item = Arc::new(Field::new("item", DataType::Struct(fields), false));
+    Ok(Arc::new(ListArray::try_new(item, offsets_of(offsets)?, Arc::new(values), None)?))
 }
 
-fn field_str(b: &mut StructBuilder, i: usize) -> &mut StringBuilder {
-    b.field_builder::<StringBuilder>(i).expect("schema: string field")
+/// List offsets, checked to start at 0 and never decrease.
+fn offsets_of(offsets: Vec<i32>) -> Result<OffsetBuffer<i32>, ArrowError> {
+    if offsets.first() != Some(&0) || offsets.windows(2).any(|w| w[1] < w[0]) {
+        return Err(invalid("list offsets out of order"));
+    }
+    Ok(OffsetBuffer::new(ScalarBuffer::from(offsets)))
 }
 
-fn field_u32(b: &mut StructBuilder, i: usize) -> &mut UInt32Builder {
-    b.field_builder::<UInt32Builder>(i).expect("schema: u32 field")
+/// The next list offset after `len` more items; a batch of over 2³¹ items is refused.
+fn next_offset(offsets: &[i32], len: usize) -> Result<i32, ArrowError> {
+    let last = offsets.last().copied().unwrap_or(0);
+    i32::try_from(len).ok().and_then(|n| last.checked_add(n)).ok_or_else(|| invalid("a batch holds over 2^31 list items"))
 }
 
-/// Converts samples to one record batch of [`samples_schema`].
-pub fn samples_to_batch(samples: &[Sample]) -> Result<RecordBatch, ArrowError> {
-    let mut id = StringBuilder::new();
-    let mut dataset = StringBuilder::new();
-    let mut format = StringDictionaryBuilder::<Int8Type>::new();
-    let mut split = StringBuilder::new();
-    let mut lang = StringBuilder::new();
-    let mut text = StringBuilder::new();
-    let mut entities = struct_list_builder(entity_fields());
-    let mut label_set = ListBuilder::new(StringBuilder::new())
-        .with_field(Arc::new(Field::new("item", DataType::Utf8, false)));
-    let mut unaligned = struct_list_builder(unaligned_fields());
-    let mut relations = struct_list_builder(relation_fields());
-    let mut meta = StringBuilder::new();
+/// A string builder sized for `values` (count and bytes known up front: no regrowth).
+fn sized_strings<'a>(values: impl Iterator<Item = &'a str> + Clone) -> StringBuilder {
+    StringBuilder::with_capacity(values.clone().count(), values.map(str::len).sum())
+}
+
+/// The `entities` column of `samples`.
+fn entities_column(samples: &[Sample]) -> Result<ArrayRef, ArrowError> {
+    let all = || samples.iter().flat_map(|s| &s.entities);
+    let n = all().count();
+    let (mut start, mut end) = (Vec::with_capacity(n), Vec::with_capacity(n));
+    let mut label = sized_strings(all().map(|e| e.label.as_str()));
+    let mut text = sized_strings(all().map(|e| e.text.as_str()));
+    let (mut archetype, mut identifier, mut layer) = (StringBuilder::new(), StringBuilder::new(), StringBuilder::new());
+    let mut offsets = Vec::with_capacity(samples.len() + 1);
+    offsets.push(0);
+    for s in samples {
+        for e in &s.entities {
+            start.push(e.span.start());
+            end.push(e.span.end());
+            label.append_value(&e.label);
+            text.append_value(&e.text);
+            archetype.append_option(e.archetype.as_deref());
+            identifier.append_option(e.identifier.as_deref());
+            layer.append_option(e.layer.as_deref());
+        }
+        offsets.push(next_offset(&offsets, s.entities.len())?);
+    }
+    let columns: Vec<ArrayRef> = vec![
+        Arc::new(UInt32Array::from(start)),
+        Arc::new(UInt32Array::from(end)),
+        Arc::new(label.finish()),
+        Arc::new(text.finish()),
+        Arc::new(archetype.finish()),
+        Arc::new(identifier.finish()),
+        Arc::new(layer.finish()),
+    ];
+    struct_list(entity_fields(), columns, offsets)
+}
+
+/// The `unaligned` column of `samples`.
+fn unaligned_column(samples: &[Sample]) -> Result<ArrayRef, ArrowError> {
+    let (mut label, mut text, mut reason) = (StringBuilder::new(), StringBuilder::new(), StringBuilder::new());
+    let mut offsets = Vec::with_capacity(samples.len() + 1);
+    offsets.push(0);
+    for s in samples {
+        for u in &s.unaligned {
+            label.append_value(&u.label);
+            text.append_value(&u.text);
+            reason.append_value(&u.reason);
+        }
+        offsets.push(next_offset(&offsets, s.unaligned.len())?);
+    }
+    let columns: Vec<ArrayRef> = vec![Arc::new(label.finish()), Arc::new(text.finish()), Arc::new(reason.finish())];
+    struct_list(unaligned_fields(), columns, offsets)
+}
+
+/// The `relations` column of `samples`.
+fn relations_column(samples: &[Sample]) -> Result<ArrayRef, ArrowError> {
+    let (mut head, mut tail, mut label) = (Vec::new(), Vec::new(), StringBuilder::new());
+    let mut offsets = Vec::with_capacity(samples.len() + 1);
+    offsets.push(0);
+    for s in samples {
+        for r in &s.relations {
+            head.push(r.head);
+            tail.push(r.tail);
+            label.append_value(&r.label);
+        }
+        offsets.push(next_offset(&offsets, s.relations.len())?);
+    }
+    let columns: Vec<ArrayRef> = vec![Arc::new(UInt32Array::from(head)), Arc::new(UInt32Array::from(tail)), Arc::new(label.finish())];
+    struct_list(relation_fields(), columns, offsets)
+}
+
+/// The `label_set` column of `samples`.
+fn label_set_column(samples: &[Sample]) -> Result<ArrayRef, ArrowError> {
+    let mut labels = sized_strings(samples.iter().flat_map(|s| &s.label_set).map(String::as_str));
+    let mut offsets = Vec::with_capacity(samples.len() + 1);
+    offsets.push(0);
+    for s in samples {
+        for l in &s.label_set {
+            labels.append_value(l);
+        }
+        offsets.push(next_offset(&offsets, s.label_set.len())?);
+    }
+    let item = Arc::new(Field::new("item", DataType::Utf8, false));
+    Ok(Arc::new(ListArray::try_new(item, offsets_of(offsets)?, Arc::new(labels.finish()), None)?))
+}
+
+/// The `meta` column of `samples`: each sample's meta serialised as a JSON object.
+fn meta_column(samples: &[Sample]) -> Result<ArrayRef, ArrowError> {
+    let mut meta = StringBuilder::with_capacity(samples.len(), 2 * samples.len());
     // Each sample's meta is serialised here, not through a copy of it.
     let mut json = Vec::new();
-
     for s in samples {
-        id.append_value(&s.id);
-        dataset.append_value(&s.dataset);
-        format.append_value(s.source_format.as_str());
-        split.append_value(&s.split);
-        lang.append_value(&s.lang);
-        text.append_value(&s.text);
-
-        let eb = entities.values();
-        for e in &s.entities {
-            field_u32(eb, 0).append_value(e.span.start());
-            field_u32(eb, 1).append_value(e.span.end());
-            field_str(eb, 2).append_value(&e.label);
-            field_str(eb, 3).append_value(&e.text);
-            field_str(eb, 4).append_option(e.archetype.as_deref());
-            field_str(eb, 5).append_option(e.identifier.as_deref());
-            field_str(eb, 6).append_option(e.layer.as_deref());
-            eb.append(true);
-        }
-        entities.append(true);
-
-        for l in &s.label_set {
-            label_set.values().append_value(l);
-        }
-        label_set.append(true);
-
-        let ub = unaligned.values();
-        for u in &s.unaligned {
-            field_str(ub, 0).append_value(&u.label);
-            field_str(ub, 1).append_value(&u.text);
-            field_str(ub, 2).append_value(&u.reason);
-            ub.append(true);
-        }
-        unaligned.append(true);
-
-        let rb = relations.values();
-        for r in &s.relations {
-            field_u32(rb, 0).append_value(r.head);
-            field_u32(rb, 1).append_value(r.tail);
-            field_str(rb, 2).append_value(&r.label);
-            rb.append(true);
-        }
-        relations.append(true);
-
         json.clear();
         serde_json::to_writer(&mut json, &s.meta).map_err(|e| invalid(format!("sample {}: meta: {e}", s.id)))?;
         meta.append_value(std::str::from_utf8(&json).map_err(|e| invalid(e.to_string()))?);
     }
+    Ok(Arc::new(meta.finish()))
+}
 
+/// Converts samples to one record batch of [`samples_schema`]. Every column is built with
+/// its size known, straight from the samples.
+pub fn samples_to_batch(samples: &[Sample]) -> Result<RecordBatch, ArrowError> {
+    let column = |value: fn(&Sample) -> &str| {
+        let mut b = sized_strings(samples.iter().map(value));
+        samples.iter().for_each(|s| b.append_value(value(s)));
+        Arc::new(b.finish()) as ArrayRef
+    };
+    let mut format = StringDictionaryBuilder::<Int8Type>::with_capacity(samples.len(), 8, 64);
+    samples.iter().for_each(|s| format.append_value(s.source_format.as_str()));
     let columns: Vec<ArrayRef> = vec![
-        Arc::new(id.finish()),
-        Arc::new(dataset.finish()),
+        column(|s| &s.id),
+        column(|s| &s.dataset),
         Arc::new(format.finish()),
-        Arc::new(split.finish()),
-        Arc::new(lang.finish()),
-        Arc::new(text.finish()),
-        Arc::new(entities.finish()),
-        Arc::new(label_set.finish()),
-        Arc::new(unaligned.finish()),
-        Arc::new(relations.finish()),
-        Arc::new(meta.finish()),
+        column(|s| &s.split),
+        column(|s| &s.lang),
+        column(|s| &s.text),
+        entities_column(samples)?,
+        label_set_column(samples)?,
+        unaligned_column(samples)?,
+        relations_column(samples)?,
+        meta_column(samples)?,
     ];
     RecordBatch::try_new(samples_schema(), columns)
 }

@@ -41,9 +41,9 @@ const CHUNK_BYTES: usize = 1 << 20;
 /// The UTF-8 byte-order mark, skipped at the start of an input.
 const BOM: &[u8] = b"\xEF\xBB\xBF";
 
-/// Bytes of records are gathered in blocks of about this size, each record a shared view of
-/// its block: one allocation per block instead of one per record, and one free on whichever
-/// parsing thread drops the block's last record.
+/// A record that spans two reads is gathered in a block of about this size, each such
+/// record a shared view of its block (a record within one read is a view of that read's
+/// buffer, see [`JsonRecords::window`]).
 const BLOCK_BYTES: usize = 1 << 20;
 /// A record starts a new block when less room than this is left in the current one (or
 /// more than [`BLOCK_BYTES`]: the block grew for a long record, and short records must not
@@ -152,8 +152,19 @@ pub struct JsonRecords<R: BufRead> {
     /// Whether the current record began at column 0 (a sequence's top-level values do).
     record_at_line_start: bool,
     index: u64,
-    /// The current record (or broken stretch), at the end of the current block.
+    /// The current record (or broken stretch), at the end of the current block, when it
+    /// was not kept in place (see `lazy`).
     current: BytesMut,
+    /// The input read last, frozen: a record that lies wholly in it is yielded as a view of
+    /// it, so its bytes are never copied. One allocation per read, freed by whichever parsing
+    /// thread drops its last record.
+    window: Bytes,
+    /// Index in `window` of the byte being stepped.
+    at: usize,
+    /// While `current` is empty, the kept bytes of the current record may be left in place:
+    /// they are `window[start..end]`. Whatever reads or edits `current` copies them there
+    /// first ([`JsonRecords::materialize`]).
+    lazy: Option<(usize, usize)>,
     /// Whether the current record outgrew [`MAX_RECORD_BYTES`].
     oversized: bool,
     /// The open brackets of the current record.
@@ -166,8 +177,6 @@ pub struct JsonRecords<R: BufRead> {
     pending: std::collections::VecDeque<Result<RawRecord, SplitError>>,
     io_error: Option<io::Error>,
     finished: bool,
-    /// The input chunk being split, kept to reuse its allocation.
-    chunk: Vec<u8>,
     /// Whether every byte goes through [`JsonRecords::step`] (see [`JsonRecords::byte_at_a_time`]).
     byte_at_a_time: bool,
     /// Bytes skipped at the start (UTF-8 BOM), reported once.
@@ -191,6 +200,9 @@ impl<R: BufRead> JsonRecords<R> {
             record_at_line_start: true,
             index: 0,
             current: BytesMut::new(),
+            window: Bytes::new(),
+            at: 0,
+            lazy: None,
             oversized: false,
             stack: Vec::new(),
             broken: None,
@@ -199,7 +211,6 @@ impl<R: BufRead> JsonRecords<R> {
             pending: Default::default(),
             io_error: None,
             finished: false,
-            chunk: Vec::new(),
             byte_at_a_time: false,
             bom: false,
             unclosed_array: false,
@@ -224,9 +235,45 @@ impl<R: BufRead> JsonRecords<R> {
         self.io_error.take()
     }
 
+    /// The most bytes kept of the record (or broken stretch) being read.
+    fn cap(&self) -> usize {
+        if matches!(self.state, State::Skip { .. }) { KEEP_ERROR_BYTES } else { MAX_RECORD_BYTES }
+    }
+
+    /// Keeps `window[from..to]`, which ends at or after the current byte and follows what was
+    /// kept before, in place when it can ([`JsonRecords::lazy`]), else copied.
+    fn keep_run(&mut self, from: usize, to: usize) {
+        match self.lazy {
+            Some((start, end)) if end == from && to - start <= self.cap() => self.lazy = Some((start, to)),
+            None if self.current.is_empty() && to - from <= self.cap() => self.lazy = Some((from, to)),
+            _ => {
+                let window = self.window.clone();
+                self.keep(&window[from..to]);
+            }
+        }
+    }
+
+    /// Keeps the byte being stepped.
+    fn keep_byte(&mut self) {
+        self.keep_run(self.at, self.at + 1);
+    }
+
+    /// Copies the bytes kept in place into `current`.
+    fn materialize(&mut self) {
+        if let Some((start, end)) = self.lazy.take() {
+            self.current.extend_from_slice(&self.window[start..end]);
+        }
+    }
+
+    /// How many bytes of the record (or broken stretch) are kept.
+    fn kept_len(&self) -> usize {
+        self.current.len() + self.lazy.map_or(0, |(start, end)| end - start)
+    }
+
     /// Appends bytes to the record (or broken stretch), within the caps.
     fn keep(&mut self, bytes: &[u8]) {
-        let cap = if matches!(self.state, State::Skip { .. }) { KEEP_ERROR_BYTES } else { MAX_RECORD_BYTES };
+        self.materialize();
+        let cap = self.cap();
         let room = cap.saturating_sub(self.current.len());
         if bytes.len() > room {
             self.oversized = true;
@@ -235,6 +282,12 @@ impl<R: BufRead> JsonRecords<R> {
     }
 
     fn emit_record(&mut self) {
+        if let Some((start, end)) = self.lazy.take() {
+            let bytes = self.window.slice(start..end);
+            self.pending.push_back(Ok(RawRecord { index: self.index, line: self.record_line, bytes }));
+            self.index += 1;
+            return;
+        }
         if self.oversized {
             let message = format!("the record is longer than {MAX_RECORD_BYTES} bytes");
             self.emit_error("json_record_too_large", message, self.pos + 1);
@@ -250,6 +303,7 @@ impl<R: BufRead> JsonRecords<R> {
 
     /// Yields the stretch from the record's start to byte offset `end` as broken.
     fn emit_error(&mut self, reason: &'static str, message: String, end: u64) {
+        self.materialize();
         let mut bytes = self.current.split().to_vec();
         bytes.truncate(KEEP_ERROR_BYTES);
         let (index, line, start) = (self.index, self.record_line, self.record_start);
@@ -263,6 +317,7 @@ impl<R: BufRead> JsonRecords<R> {
     fn break_record(&mut self, reason: &'static str, message: String) -> State {
         self.broken = Some((reason, message));
         self.stack.clear();
+        self.materialize();
         self.current.truncate(KEEP_ERROR_BYTES);
         State::Skip { in_string: false, escaped: false }
     }
@@ -277,7 +332,7 @@ impl<R: BufRead> JsonRecords<R> {
         self.record_line = self.line;
         self.record_start = self.pos;
         self.record_at_line_start = self.line_start;
-        self.current.extend_from_slice(&[b]);
+        self.keep_byte();
         match b {
             b'{' | b'[' => {
                 self.stack.push(b);
@@ -297,6 +352,7 @@ impl<R: BufRead> JsonRecords<R> {
         self.record_line = line;
         self.record_start = start;
         self.record_at_line_start = false;
+        self.materialize();
         self.current.extend_from_slice(&text);
         self.stack.push(b'{');
         State::InRecord { in_string: false, escaped: false }
@@ -306,7 +362,7 @@ impl<R: BufRead> JsonRecords<R> {
     fn probe_outside_string(&mut self, b: u8) {
         let probe = std::mem::replace(&mut self.probe, Probe::Idle);
         self.probe = match (probe, b) {
-            (_, b',') => Probe::Comma { cut: self.current.len(), pos: self.pos },
+            (_, b',') => Probe::Comma { cut: self.kept_len(), pos: self.pos },
             (Probe::Comma { cut, pos }, b'{') if self.signature.is_some() => {
                 Probe::Brace { cut, pos, line: self.line, start: self.pos, text: vec![b'{'] }
             }
@@ -343,6 +399,7 @@ impl<R: BufRead> JsonRecords<R> {
             return None;
         }
         // A new element starts inside the current record or skipped stretch.
+        self.materialize();
         self.current.truncate(cut.min(self.current.len()));
         match self.state {
             State::Skip { .. } => self.end_skip(pos),
@@ -378,16 +435,20 @@ impl<R: BufRead> JsonRecords<R> {
             State::Scalar => {
                 // A bare scalar (number, literal): it ends at a separator.
                 let ends = b.is_ascii_whitespace() || b == b',' || (b == b']' && self.layout == Some(Layout::Array));
-                if ends && serde_json::from_slice::<serde_json::Value>(&self.current).is_err() {
+                let invalid = ends && {
+                    self.materialize();
+                    serde_json::from_slice::<serde_json::Value>(&self.current).is_err()
+                };
+                if invalid {
                     // Not a literal or number after all: broken up to the next boundary.
                     let message = format!("`{}` is not a JSON value", String::from_utf8_lossy(&self.current));
-                    self.keep(&[b]);
+                    self.keep_byte();
                     self.break_record("json_syntax", message)
                 } else if ends {
                     self.emit_record();
                     if b == b']' { State::Done } else { State::Between }
                 } else {
-                    self.keep(&[b]);
+                    self.keep_byte();
                     State::Scalar
                 }
             }
@@ -397,7 +458,7 @@ impl<R: BufRead> JsonRecords<R> {
                 if !b.is_ascii_whitespace() {
                     self.record_line = self.line;
                     self.record_start = self.pos;
-                    self.current.extend_from_slice(&[b]);
+                    self.keep_byte();
                     // Everything after the array is reported once, as one record.
                     self.broken = Some(("json_syntax", "content after the closing `]` of the array".into()));
                     State::Skip { in_string: false, escaped: false }
@@ -419,10 +480,10 @@ impl<R: BufRead> JsonRecords<R> {
             // JSON strings cannot hold a raw newline: the record is broken here.
             self.probe = Probe::Idle;
             let state = self.break_record("json_unterminated_string", "a string runs past the end of its line".into());
-            self.keep(b"\n");
+            self.keep_byte();
             return state;
         }
-        self.keep(&[b]);
+        self.keep_byte();
         let closes = !escaped && b == b'"';
         if let Some(state) = self.probe_string(&[b], closes) {
             return state;
@@ -450,7 +511,7 @@ impl<R: BufRead> JsonRecords<R> {
         if self.layout == Some(Layout::Array) {
             self.probe_outside_string(b);
         }
-        self.keep(&[b]);
+        self.keep_byte();
         match b {
             b'"' => State::InRecord { in_string: true, escaped: false },
             b'{' | b'[' if self.stack.len() >= MAX_DEPTH => {
@@ -490,12 +551,12 @@ impl<R: BufRead> JsonRecords<R> {
         }
         if b == b'\n' {
             // Strings cannot span lines: a new line starts outside any string.
-            self.keep(b"\n");
+            self.keep_byte();
             self.probe = Probe::Idle;
             return State::Skip { in_string: false, escaped: false };
         }
         if in_string {
-            self.keep(&[b]);
+            self.keep_byte();
             let closes = !escaped && b == b'"';
             if let Some(state) = self.probe_string(&[b], closes) {
                 return state;
@@ -509,7 +570,7 @@ impl<R: BufRead> JsonRecords<R> {
         if self.layout == Some(Layout::Array) {
             self.probe_outside_string(b);
         }
-        self.keep(&[b]);
+        self.keep_byte();
         State::Skip { in_string: b == b'"', escaped: false }
     }
 
@@ -525,7 +586,7 @@ impl<R: BufRead> JsonRecords<R> {
         self.finished = true;
     }
 
-    /// Consumes from `chunk[start..]` the bytes of the current record that change nothing but
+    /// Consumes from `chunk[start..]` (`chunk` is the window) the bytes of the current record that change nothing but
     /// the bracket stack and whether a string is open, and returns where it stopped; the byte
     /// there (if any) goes through [`JsonRecords::step`]. It stops before every byte that can end
     /// or break the record, start a line, or move the element probe, so the result is the same
@@ -585,7 +646,7 @@ impl<R: BufRead> JsonRecords<R> {
             self.state = State::InRecord { in_string, escaped: false };
         }
         if i > start {
-            self.keep(&chunk[start..i]);
+            self.keep_run(start, i);
             self.pos += (i - start) as u64;
         }
         i
@@ -610,14 +671,11 @@ impl<R: BufRead> JsonRecords<R> {
 
     fn fill(&mut self) {
         while self.pending.is_empty() && !self.finished {
-            let mut chunk = std::mem::take(&mut self.chunk);
-            chunk.resize(CHUNK_BYTES, 0);
+            // A fresh buffer per read: the records read from it keep it alive.
+            let mut chunk = BytesMut::zeroed(CHUNK_BYTES);
             let n = match self.input.read(&mut chunk) {
                 Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {
-                    self.chunk = chunk;
-                    continue;
-                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => {
                     self.io_error = Some(e);
                     self.finished = true;
@@ -629,23 +687,28 @@ impl<R: BufRead> JsonRecords<R> {
                 return;
             }
             let n = if self.pos == 0 { self.read_bom_whole(&mut chunk, n) } else { n };
+            chunk.truncate(n);
+            self.window = chunk.freeze();
+            let window = self.window.clone();
             let mut i = 0;
-            if self.state == State::Start && self.pos == 0 && !self.bom && chunk[..n].starts_with(BOM) {
+            if self.state == State::Start && self.pos == 0 && !self.bom && window.starts_with(BOM) {
                 self.bom = true;
                 self.pos = 3;
                 i = 3;
             }
             while i < n {
                 if !self.byte_at_a_time {
-                    i = self.fast_forward(&chunk[..n], i);
+                    i = self.fast_forward(&window, i);
                     if i == n {
                         break;
                     }
                 }
-                self.step(chunk[i]);
+                self.at = i;
+                self.step(window[i]);
                 i += 1;
             }
-            self.chunk = chunk;
+            // The next read goes to another buffer: a record still open continues in `current`.
+            self.materialize();
         }
     }
 }
@@ -793,6 +856,16 @@ mod tests {
                 Err(e) => Err((e.line, e.reason)),
             })
             .collect()
+    }
+
+    #[test]
+    fn records_within_one_read_are_views_of_its_buffer() {
+        let input = b"{\"a\": 1}\n{\"b\": [2]}\n";
+        let (records, ..) = split_all(input, usize::MAX, false);
+        let (a, b) = (records[0].as_ref().unwrap(), records[1].as_ref().unwrap());
+        // Not copied: the second lies in the same buffer, where the input has it.
+        assert_eq!(b.bytes.as_ptr() as usize - a.bytes.as_ptr() as usize, 9);
+        assert_eq!((&a.bytes[..], &b.bytes[..]), (&b"{\"a\": 1}"[..], &b"{\"b\": [2]}"[..]));
     }
 
     #[test]
