@@ -38,6 +38,9 @@ pub const KEEP_ERROR_BYTES: usize = 1 << 20;
 /// Bytes read from the input at a time (as large as the readers' buffers, so that a
 /// `BufReader` hands them over without copying).
 const CHUNK_BYTES: usize = 1 << 20;
+/// A read goes into the room a short read left in the buffer before it (a pipe hands over
+/// 64 KiB at a time) while that room holds at least this much; else into a fresh buffer.
+const MIN_READ_ROOM: usize = 64 << 10;
 /// The UTF-8 byte-order mark, skipped at the start of an input.
 const BOM: &[u8] = b"\xEF\xBB\xBF";
 
@@ -161,6 +164,8 @@ pub struct JsonRecords<R: BufRead> {
     window: Bytes,
     /// Index in `window` of the byte being stepped.
     at: usize,
+    /// The room after `window` in its buffer, where the next read goes.
+    room: BytesMut,
     /// While `current` is empty, the kept bytes of the current record may be left in place:
     /// they are `window[start..end]`. Whatever reads or edits `current` copies them there
     /// first ([`JsonRecords::materialize`]).
@@ -202,6 +207,7 @@ impl<R: BufRead> JsonRecords<R> {
             current: BytesMut::new(),
             window: Bytes::new(),
             at: 0,
+            room: BytesMut::new(),
             lazy: None,
             oversized: false,
             stack: Vec::new(),
@@ -671,11 +677,17 @@ impl<R: BufRead> JsonRecords<R> {
 
     fn fill(&mut self) {
         while self.pending.is_empty() && !self.finished {
-            // A fresh buffer per read: the records read from it keep it alive.
-            let mut chunk = BytesMut::zeroed(CHUNK_BYTES);
+            // The records of a read keep its buffer alive: the next read goes after them.
+            let mut chunk = std::mem::take(&mut self.room);
+            if chunk.len() < MIN_READ_ROOM {
+                chunk = BytesMut::zeroed(CHUNK_BYTES);
+            }
             let n = match self.input.read(&mut chunk) {
                 Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {
+                    self.room = chunk;
+                    continue;
+                }
                 Err(e) => {
                     self.io_error = Some(e);
                     self.finished = true;
@@ -687,8 +699,8 @@ impl<R: BufRead> JsonRecords<R> {
                 return;
             }
             let n = if self.pos == 0 { self.read_bom_whole(&mut chunk, n) } else { n };
-            chunk.truncate(n);
-            self.window = chunk.freeze();
+            self.window = chunk.split_to(n).freeze();
+            self.room = chunk;
             let window = self.window.clone();
             let mut i = 0;
             if self.state == State::Start && self.pos == 0 && !self.bom && window.starts_with(BOM) {
@@ -860,12 +872,16 @@ mod tests {
 
     #[test]
     fn records_within_one_read_are_views_of_its_buffer() {
-        let input = b"{\"a\": 1}\n{\"b\": [2]}\n";
-        let (records, ..) = split_all(input, usize::MAX, false);
-        let (a, b) = (records[0].as_ref().unwrap(), records[1].as_ref().unwrap());
-        // Not copied: the second lies in the same buffer, where the input has it.
-        assert_eq!(b.bytes.as_ptr() as usize - a.bytes.as_ptr() as usize, 9);
-        assert_eq!((&a.bytes[..], &b.bytes[..]), (&b"{\"a\": 1}"[..], &b"{\"b\": [2]}"[..]));
+        let input = b"{\"a\": 1}\n{\"b\": 2}\n";
+        // One read, and short reads (a pipe's) of one line each: the second read goes
+        // into the same buffer, after the first.
+        for cap in [usize::MAX, 9] {
+            let (records, ..) = split_all(input, cap, false);
+            let (a, b) = (records[0].as_ref().unwrap(), records[1].as_ref().unwrap());
+            // Not copied: the second lies in the same buffer, where the input has it.
+            assert_eq!(b.bytes.as_ptr() as usize - a.bytes.as_ptr() as usize, 9, "reads of {cap}");
+            assert_eq!((&a.bytes[..], &b.bytes[..]), (&b"{\"a\": 1}"[..], &b"{\"b\": 2}"[..]));
+        }
     }
 
     #[test]

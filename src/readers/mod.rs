@@ -484,12 +484,25 @@ pub fn expand_inputs(wants: &dyn Fn(&Path) -> bool, inputs: &[PathBuf], counts: 
             out.extend(wanted);
             counts.note(NOTE_UNWANTED_FILE, unwanted.len() as u64);
         } else if input.exists() {
+            check_regular_file(input)?;
             out.push(input.clone());
         } else {
             return Err(IoError::new(input, std::io::Error::new(std::io::ErrorKind::NotFound, "no such file or directory")).into());
         }
     }
     Ok(out)
+}
+
+/// Refuses an input that is not a regular file (a pipe such as `<(zcat x.gz)`, a device):
+/// an input is opened more than once (the encoding check, the digest), and a pipe hands
+/// its bytes over only once, so what the first opening read would be lost to the second.
+pub fn check_regular_file(path: &Path) -> Result<(), ReadError> {
+    let meta = std::fs::metadata(path).map_err(|e| IoError::new(path, e))?;
+    if meta.is_file() {
+        return Ok(());
+    }
+    let message = "not a regular file (a pipe or a device?): inputs are read more than once, so write it to a file first";
+    Err(ReadError::Input { path: path.to_path_buf(), line: None, message: message.into() })
 }
 
 /// Note: a file found in an input directory that the format does not read.
@@ -567,6 +580,19 @@ impl<R: std::io::Read> std::io::Read for Digesting<R> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_pipe_is_refused_before_anything_reads_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("in.json");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+        if !made.is_ok_and(|s| s.success()) {
+            return; // no mkfifo here: nothing to check
+        }
+        // Opening a pipe without a writer would block: refusing it must not open it.
+        let err = expand_inputs(&|_| true, &[fifo.clone()], &mut Counts::new("ingest")).unwrap_err().to_string();
+        assert!(err.contains("in.json") && err.contains("not a regular file"), "{err}");
+    }
 
     #[test]
     fn a_digest_is_recorded_only_at_the_end_of_the_input() {

@@ -417,6 +417,7 @@ impl XmiReader {
                     }
                 }
             } else {
+                super::check_regular_file(input)?;
                 let parent = input.parent().map(Path::to_path_buf).unwrap_or_default();
                 let name = if is_zip(input) { file_stem(input) } else { root_name(&parent) };
                 let root = Root { dir: parent, name };
