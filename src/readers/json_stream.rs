@@ -23,6 +23,7 @@
 //! too, so memory stays bounded whatever the input; of a broken stretch at most
 //! [`KEEP_ERROR_BYTES`] are kept for quarantine.
 
+use super::json_scan::memchr3_near;
 use super::{FileState, ReadError, Unit, UnitBody};
 use crate::io::IoError;
 use bytes::{Bytes, BytesMut};
@@ -607,14 +608,14 @@ impl<R: BufRead> JsonRecords<R> {
         if !matches!(self.probe, Probe::Idle) {
             // The probe follows the bytes: only a string's plain run is taken, and shown to it.
             if in_string {
-                i += memchr::memchr3(b'"', b'\\', b'\n', &chunk[i..]).unwrap_or(n - i);
+                i += memchr3_near(b'"', b'\\', b'\n', &chunk[i..]).unwrap_or(n - i);
                 let _ = self.probe_string(&chunk[start..i], false);
             }
         } else {
             let array = self.layout == Some(Layout::Array);
             while i < n {
                 if in_string {
-                    let Some(k) = memchr::memchr3(b'"', b'\\', b'\n', &chunk[i..]) else {
+                    let Some(k) = memchr3_near(b'"', b'\\', b'\n', &chunk[i..]) else {
                         i = n;
                         break;
                     };
