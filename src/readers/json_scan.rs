@@ -49,6 +49,7 @@ pub(crate) fn memchr3_near(a: u8, b: u8, c: u8, haystack: &[u8]) -> Option<usize
 /// passes and two calls each.
 #[inline]
 fn string_stop(bytes: &[u8]) -> Option<usize> {
+    #[cfg_attr(not(target_arch = "x86_64"), allow(unused_mut))]
     let mut at = 0;
     #[cfg(target_arch = "x86_64")]
     while let Some(block) = bytes[at..].first_chunk::<16>() {
