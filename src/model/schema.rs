@@ -9,7 +9,7 @@ use arrow_array::types::{Float32Type, Int8Type, UInt32Type, UInt64Type};
 use arrow_array::{
     Array, ArrayRef, FixedSizeListArray, Float32Array, ListArray, RecordBatch, StringArray, StructArray, UInt32Array,
 };
-use arrow_buffer::{OffsetBuffer, ScalarBuffer};
+use arrow_buffer::OffsetBuffer;
 use arrow_schema::{ArrowError, DataType, Field, Fields, Schema, SchemaRef};
 use std::sync::{Arc, LazyLock};
 
@@ -97,52 +97,45 @@ pub fn quarantine_schema() -> SchemaRef {
 }
 
 /// A list-of-structs column from its struct fields' columns and the list offsets.
-fn struct_list(fields: Fields, columns: Vec<ArrayRef>, offsets: Vec<i32>) -> Result<ArrayRef, ArrowError> {
+fn struct_list(fields: Fields, columns: Vec<ArrayRef>, offsets: OffsetBuffer<i32>) -> Result<ArrayRef, ArrowError> {
     let values = StructArray::try_new(fields.clone(), columns, None)?;
     let item = Arc::new(Field::new("item", DataType::Struct(fields), false));
-    Ok(Arc::new(ListArray::try_new(item, offsets_of(offsets)?, Arc::new(values), None)?))
+    Ok(Arc::new(ListArray::try_new(item, offsets, Arc::new(values), None)?))
 }
 
-/// List offsets, checked to start at 0 and never decrease.
-fn offsets_of(offsets: Vec<i32>) -> Result<OffsetBuffer<i32>, ArrowError> {
-    if offsets.first() != Some(&0) || offsets.windows(2).any(|w| w[1] < w[0]) {
-        return Err(invalid("list offsets out of order"));
+/// The offsets of a list column whose list in each sample has `len` items; a batch of
+/// over 2³¹ items in all is refused.
+fn offsets_by(samples: &[Sample], len: impl Fn(&Sample) -> usize) -> Result<OffsetBuffer<i32>, ArrowError> {
+    let total: usize = samples.iter().map(&len).sum();
+    if i32::try_from(total).is_err() {
+        return Err(invalid(format!("a batch holds {total} list items, more than 2^31")));
     }
-    Ok(OffsetBuffer::new(ScalarBuffer::from(offsets)))
+    Ok(OffsetBuffer::from_lengths(samples.iter().map(len)))
 }
 
-/// The next list offset after `len` more items; a batch of over 2³¹ items is refused.
-fn next_offset(offsets: &[i32], len: usize) -> Result<i32, ArrowError> {
-    let last = offsets.last().copied().unwrap_or(0);
-    i32::try_from(len).ok().and_then(|n| last.checked_add(n)).ok_or_else(|| invalid("a batch holds over 2^31 list items"))
+/// A string column of `values`, its size known up front (count and bytes): no regrowth.
+fn strings<'a>(values: impl Iterator<Item = &'a str> + Clone) -> ArrayRef {
+    let mut b = StringBuilder::with_capacity(values.clone().count(), values.clone().map(str::len).sum());
+    values.for_each(|v| b.append_value(v));
+    Arc::new(b.finish())
 }
 
-/// A string builder sized for `values` (count and bytes known up front: no regrowth).
-fn sized_strings<'a>(values: impl Iterator<Item = &'a str> + Clone) -> StringBuilder {
-    StringBuilder::with_capacity(values.clone().count(), values.map(str::len).sum())
-}
-
-/// The `entities` column of `samples`.
+/// The `entities` column of `samples`, in one pass over the entities (the largest list).
 fn entities_column(samples: &[Sample]) -> Result<ArrayRef, ArrowError> {
     let all = || samples.iter().flat_map(|s| &s.entities);
     let n = all().count();
     let (mut start, mut end) = (Vec::with_capacity(n), Vec::with_capacity(n));
-    let mut label = sized_strings(all().map(|e| e.label.as_str()));
-    let mut text = sized_strings(all().map(|e| e.text.as_str()));
-    let (mut archetype, mut identifier, mut layer) = (StringBuilder::new(), StringBuilder::new(), StringBuilder::new());
-    let mut offsets = Vec::with_capacity(samples.len() + 1);
-    offsets.push(0);
-    for s in samples {
-        for e in &s.entities {
-            start.push(e.span.start());
-            end.push(e.span.end());
-            label.append_value(&e.label);
-            text.append_value(&e.text);
-            archetype.append_option(e.archetype.as_deref());
-            identifier.append_option(e.identifier.as_deref());
-            layer.append_option(e.layer.as_deref());
-        }
-        offsets.push(next_offset(&offsets, s.entities.len())?);
+    let sized = |bytes: usize| StringBuilder::with_capacity(n, bytes);
+    let (mut label, mut text) = (sized(all().map(|e| e.label.len()).sum()), sized(all().map(|e| e.text.len()).sum()));
+    let (mut archetype, mut identifier, mut layer) = (sized(0), sized(0), sized(0));
+    for e in all() {
+        start.push(e.span.start());
+        end.push(e.span.end());
+        label.append_value(&e.label);
+        text.append_value(&e.text);
+        archetype.append_option(e.archetype.as_deref());
+        identifier.append_option(e.identifier.as_deref());
+        layer.append_option(e.layer.as_deref());
     }
     let columns: Vec<ArrayRef> = vec![
         Arc::new(UInt32Array::from(start)),
@@ -153,56 +146,36 @@ fn entities_column(samples: &[Sample]) -> Result<ArrayRef, ArrowError> {
         Arc::new(identifier.finish()),
         Arc::new(layer.finish()),
     ];
-    struct_list(entity_fields(), columns, offsets)
+    struct_list(entity_fields(), columns, offsets_by(samples, |s| s.entities.len())?)
 }
 
 /// The `unaligned` column of `samples`.
 fn unaligned_column(samples: &[Sample]) -> Result<ArrayRef, ArrowError> {
-    let (mut label, mut text, mut reason) = (StringBuilder::new(), StringBuilder::new(), StringBuilder::new());
-    let mut offsets = Vec::with_capacity(samples.len() + 1);
-    offsets.push(0);
-    for s in samples {
-        for u in &s.unaligned {
-            label.append_value(&u.label);
-            text.append_value(&u.text);
-            reason.append_value(&u.reason);
-        }
-        offsets.push(next_offset(&offsets, s.unaligned.len())?);
-    }
-    let columns: Vec<ArrayRef> = vec![Arc::new(label.finish()), Arc::new(text.finish()), Arc::new(reason.finish())];
-    struct_list(unaligned_fields(), columns, offsets)
+    let all = || samples.iter().flat_map(|s| &s.unaligned);
+    let columns = vec![
+        strings(all().map(|u| u.label.as_str())),
+        strings(all().map(|u| u.text.as_str())),
+        strings(all().map(|u| u.reason.as_str())),
+    ];
+    struct_list(unaligned_fields(), columns, offsets_by(samples, |s| s.unaligned.len())?)
 }
 
 /// The `relations` column of `samples`.
 fn relations_column(samples: &[Sample]) -> Result<ArrayRef, ArrowError> {
-    let (mut head, mut tail, mut label) = (Vec::new(), Vec::new(), StringBuilder::new());
-    let mut offsets = Vec::with_capacity(samples.len() + 1);
-    offsets.push(0);
-    for s in samples {
-        for r in &s.relations {
-            head.push(r.head);
-            tail.push(r.tail);
-            label.append_value(&r.label);
-        }
-        offsets.push(next_offset(&offsets, s.relations.len())?);
-    }
-    let columns: Vec<ArrayRef> = vec![Arc::new(UInt32Array::from(head)), Arc::new(UInt32Array::from(tail)), Arc::new(label.finish())];
-    struct_list(relation_fields(), columns, offsets)
+    let all = || samples.iter().flat_map(|s| &s.relations);
+    let columns: Vec<ArrayRef> = vec![
+        Arc::new(UInt32Array::from_iter_values(all().map(|r| r.head))),
+        Arc::new(UInt32Array::from_iter_values(all().map(|r| r.tail))),
+        strings(all().map(|r| r.label.as_str())),
+    ];
+    struct_list(relation_fields(), columns, offsets_by(samples, |s| s.relations.len())?)
 }
 
 /// The `label_set` column of `samples`.
 fn label_set_column(samples: &[Sample]) -> Result<ArrayRef, ArrowError> {
-    let mut labels = sized_strings(samples.iter().flat_map(|s| &s.label_set).map(String::as_str));
-    let mut offsets = Vec::with_capacity(samples.len() + 1);
-    offsets.push(0);
-    for s in samples {
-        for l in &s.label_set {
-            labels.append_value(l);
-        }
-        offsets.push(next_offset(&offsets, s.label_set.len())?);
-    }
+    let labels = strings(samples.iter().flat_map(|s| &s.label_set).map(String::as_str));
     let item = Arc::new(Field::new("item", DataType::Utf8, false));
-    Ok(Arc::new(ListArray::try_new(item, offsets_of(offsets)?, Arc::new(labels.finish()), None)?))
+    Ok(Arc::new(ListArray::try_new(item, offsets_by(samples, |s| s.label_set.len())?, labels, None)?))
 }
 
 /// The `meta` column of `samples`: each sample's meta serialised as a JSON object.
@@ -221,11 +194,7 @@ fn meta_column(samples: &[Sample]) -> Result<ArrayRef, ArrowError> {
 /// Converts samples to one record batch of [`samples_schema`]. Every column is built with
 /// its size known, straight from the samples.
 pub fn samples_to_batch(samples: &[Sample]) -> Result<RecordBatch, ArrowError> {
-    let column = |value: fn(&Sample) -> &str| {
-        let mut b = sized_strings(samples.iter().map(value));
-        samples.iter().for_each(|s| b.append_value(value(s)));
-        Arc::new(b.finish()) as ArrayRef
-    };
+    let column = |value: fn(&Sample) -> &str| strings(samples.iter().map(value));
     let mut format = StringDictionaryBuilder::<Int8Type>::with_capacity(samples.len(), 8, 64);
     samples.iter().for_each(|s| format.append_value(s.source_format.as_str()));
     let columns: Vec<ArrayRef> = vec![
