@@ -10,6 +10,7 @@
 //! would reject, and never reads one differently (the readers' tests and the `json_scan`
 //! fuzz target compare the two).
 
+use super::byte_search::mask16;
 use std::borrow::Cow;
 
 /// A cursor over one JSON document (valid UTF-8 by construction: it is a `&str`).
@@ -19,29 +20,6 @@ pub struct Scan<'a> {
     at: usize,
 }
 
-/// Where `a`, `b` or `c` first occurs in `haystack`, as [`memchr::memchr3`] has it, but
-/// quicker when it is among the first 16 bytes, as it is between the escapes of a JSON
-/// document nested in a string (IEPile's `\"` every few bytes): one SSE2 comparison of
-/// those bytes before the general search, which costs more to set up than that.
-#[inline]
-pub(crate) fn memchr3_near(a: u8, b: u8, c: u8, haystack: &[u8]) -> Option<usize> {
-    #[cfg(target_arch = "x86_64")]
-    if let Some(first) = haystack.first_chunk::<16>() {
-        use std::arch::x86_64::{_mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8};
-        // SAFETY: SSE2 is part of every x86-64 CPU; the load reads the 16 bytes of `first`.
-        let found = unsafe {
-            let v = _mm_loadu_si128(first.as_ptr().cast());
-            let eq = |n: u8| _mm_cmpeq_epi8(v, _mm_set1_epi8(n as i8));
-            _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(eq(a), eq(b)), eq(c)))
-        };
-        return match found {
-            0 => memchr::memchr3(a, b, c, &haystack[16..]).map(|k| k + 16),
-            mask => Some(mask.trailing_zeros() as usize),
-        };
-    }
-    memchr::memchr3(a, b, c, haystack)
-}
-
 /// Where the run of plain characters that starts a string's content ends: the first `"`,
 /// `\` or control character (which JSON strings must escape) of `bytes`. One pass of 16
 /// bytes at a time: the runs between the escapes of a nested document are short, and a
@@ -49,23 +27,12 @@ pub(crate) fn memchr3_near(a: u8, b: u8, c: u8, haystack: &[u8]) -> Option<usize
 /// passes and two calls each.
 #[inline]
 fn string_stop(bytes: &[u8]) -> Option<usize> {
-    #[cfg_attr(not(target_arch = "x86_64"), allow(unused_mut))]
     let mut at = 0;
-    #[cfg(target_arch = "x86_64")]
     while let Some(block) = bytes[at..].first_chunk::<16>() {
-        use std::arch::x86_64::{_mm_cmpeq_epi8, _mm_loadu_si128, _mm_max_epu8, _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8};
-        // SAFETY: SSE2 is part of every x86-64 CPU; the load reads the 16 bytes of `block`.
-        let found = unsafe {
-            let v = _mm_loadu_si128(block.as_ptr().cast());
-            let eq = |x, n: u8| _mm_cmpeq_epi8(x, _mm_set1_epi8(n as i8));
-            // A byte below 0x20 is the larger of itself and 0x1F only when it is 0x1F or less.
-            let control = eq(_mm_max_epu8(v, _mm_set1_epi8(0x1F)), 0x1F);
-            _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(eq(v, b'"'), eq(v, b'\\')), control))
-        };
-        if found != 0 {
-            return Some(at + found.trailing_zeros() as usize);
+        match mask16(block, [b'"', b'\\'], true) {
+            0 => at += 16,
+            found => return Some(at + found.trailing_zeros() as usize),
         }
-        at += 16;
     }
     bytes[at..].iter().position(|&b| b == b'"' || b == b'\\' || b < 0x20).map(|k| at + k)
 }
@@ -272,15 +239,12 @@ mod tests {
 
     proptest::proptest! {
         #[test]
-        fn the_byte_searches_find_what_a_plain_search_finds(
+        fn string_stop_finds_what_a_plain_search_finds(
             haystack in proptest::collection::vec(proptest::sample::select(b"ab\"\\\n\x1f\x20\x7f\x80\xff".to_vec()), 0..80),
             skip in 0usize..8,
         ) {
-            // Mostly filler, so the needle is found near, far or not at all.
+            // Mostly filler, so the stop is found near, far or not at all.
             let haystack: Vec<u8> = haystack.iter().enumerate().map(|(i, &b)| if i % 8 < skip { b'x' } else { b }).collect();
-            for (a, b, c) in [(b'"', b'\\', b'\n'), (b'a', b'a', b'a')] {
-                proptest::prop_assert_eq!(memchr3_near(a, b, c, &haystack), memchr::memchr3(a, b, c, &haystack));
-            }
             let stop = haystack.iter().position(|&b| b == b'"' || b == b'\\' || b < 0x20);
             proptest::prop_assert_eq!(string_stop(&haystack), stop);
         }

@@ -23,7 +23,7 @@
 //! too, so memory stays bounded whatever the input; of a broken stretch at most
 //! [`KEEP_ERROR_BYTES`] are kept for quarantine.
 
-use super::json_scan::memchr3_near;
+use super::byte_search::memchr3_near;
 use super::{FileState, ReadError, Unit, UnitBody};
 use crate::io::IoError;
 use bytes::{Bytes, BytesMut};
@@ -720,7 +720,7 @@ impl<R: BufRead> JsonRecords<R> {
                 self.step(window[i]);
                 i += 1;
             }
-            // The next read goes to another buffer: a record still open continues in `current`.
+            // The next read is another window: a record still open continues in `current`.
             self.materialize();
         }
     }

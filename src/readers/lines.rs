@@ -5,6 +5,7 @@
 //! [`LineUnits`] cuts a line-based file into units of whole records (sentences), counting
 //! the records as it goes so each unit knows the index of its first one.
 
+use super::byte_search::mask16;
 use super::{FileState, ReadError, Unit, UnitBody};
 use crate::io::IoError;
 use std::io::Read;
@@ -21,14 +22,14 @@ const READ: usize = 1 << 18;
 /// line cost more to set up than it searched.
 struct Newlines<'a> {
     bytes: &'a [u8],
-    /// Where the block `mask` describes starts, and the newlines of it not yet yielded.
-    base: usize,
-    mask: u32,
+    /// Where the block after the one `mask` describes starts.
     next_block: usize,
+    /// The newlines of the current block not yet yielded.
+    mask: u32,
 }
 
 fn newlines(bytes: &[u8]) -> Newlines<'_> {
-    Newlines { bytes, base: 0, mask: 0, next_block: 0 }
+    Newlines { bytes, next_block: 0, mask: 0 }
 }
 
 impl Iterator for Newlines<'_> {
@@ -36,28 +37,17 @@ impl Iterator for Newlines<'_> {
 
     fn next(&mut self) -> Option<usize> {
         while self.mask == 0 {
-            let at = self.next_block;
-            let block = self.bytes.get(at..).filter(|b| !b.is_empty())?;
-            self.mask = newline_mask(block);
-            self.base = at;
-            self.next_block = at + 16;
+            let block = self.bytes.get(self.next_block..).filter(|b| !b.is_empty())?;
+            self.mask = match block.first_chunk::<16>() {
+                Some(first) => mask16(first, [b'\n'], false),
+                None => block.iter().enumerate().fold(0, |mask, (i, &b)| mask | (u32::from(b == b'\n') << i)),
+            };
+            self.next_block += 16;
         }
         let bit = self.mask.trailing_zeros() as usize;
         self.mask &= self.mask - 1;
-        Some(self.base + bit)
+        Some(self.next_block - 16 + bit)
     }
-}
-
-/// Bit `i` set where byte `i` of the first 16 bytes of `block` (or all, when shorter) is `\n`.
-#[inline]
-fn newline_mask(block: &[u8]) -> u32 {
-    #[cfg(target_arch = "x86_64")]
-    if let Some(first) = block.first_chunk::<16>() {
-        use std::arch::x86_64::{_mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_set1_epi8};
-        // SAFETY: SSE2 is part of every x86-64 CPU; the load reads the 16 bytes of `first`.
-        return unsafe { _mm_movemask_epi8(_mm_cmpeq_epi8(_mm_loadu_si128(first.as_ptr().cast()), _mm_set1_epi8(b'\n' as i8))) } as u32;
-    }
-    block.iter().take(16).enumerate().fold(0, |mask, (i, &b)| mask | (u32::from(b == b'\n') << i))
 }
 
 /// One line, without its `\n` (and `\r`), as text or, when it is not UTF-8, as bytes.

@@ -14,6 +14,7 @@
 //! ([`mentions::Stitcher`]). Readers are chosen by [`for_format`].
 
 pub mod b2nerd;
+mod byte_search;
 pub mod crossner;
 pub mod iepile;
 pub mod json_scan;
@@ -590,7 +591,7 @@ mod tests {
             return; // no mkfifo here: nothing to check
         }
         // Opening a pipe without a writer would block: refusing it must not open it.
-        let err = expand_inputs(&|_| true, &[fifo.clone()], &mut Counts::new("ingest")).unwrap_err().to_string();
+        let err = expand_inputs(&|_| true, &[fifo], &mut Counts::new("ingest")).unwrap_err().to_string();
         assert!(err.contains("in.json") && err.contains("not a regular file"), "{err}");
     }
 
