@@ -120,6 +120,15 @@ fn strings<'a>(values: impl Iterator<Item = &'a str> + Clone) -> ArrayRef {
     Arc::new(b.finish())
 }
 
+/// A nullable string column of `values`; all nulls (most readers set no archetype,
+/// identifier or layer) without a value-by-value build.
+fn optional_strings<'a>(values: impl Iterator<Item = Option<&'a str>> + Clone) -> ArrayRef {
+    if values.clone().all(|v| v.is_none()) {
+        return Arc::new(StringArray::new_null(values.count()));
+    }
+    Arc::new(StringArray::from_iter(values))
+}
+
 /// The `entities` column of `samples`, in one pass over the entities (the largest list).
 fn entities_column(samples: &[Sample]) -> Result<ArrayRef, ArrowError> {
     let all = || samples.iter().flat_map(|s| &s.entities);
@@ -127,24 +136,20 @@ fn entities_column(samples: &[Sample]) -> Result<ArrayRef, ArrowError> {
     let (mut start, mut end) = (Vec::with_capacity(n), Vec::with_capacity(n));
     let sized = |bytes: usize| StringBuilder::with_capacity(n, bytes);
     let (mut label, mut text) = (sized(all().map(|e| e.label.len()).sum()), sized(all().map(|e| e.text.len()).sum()));
-    let (mut archetype, mut identifier, mut layer) = (sized(0), sized(0), sized(0));
     for e in all() {
         start.push(e.span.start());
         end.push(e.span.end());
         label.append_value(&e.label);
         text.append_value(&e.text);
-        archetype.append_option(e.archetype.as_deref());
-        identifier.append_option(e.identifier.as_deref());
-        layer.append_option(e.layer.as_deref());
     }
     let columns: Vec<ArrayRef> = vec![
         Arc::new(UInt32Array::from(start)),
         Arc::new(UInt32Array::from(end)),
         Arc::new(label.finish()),
         Arc::new(text.finish()),
-        Arc::new(archetype.finish()),
-        Arc::new(identifier.finish()),
-        Arc::new(layer.finish()),
+        optional_strings(all().map(|e| e.archetype.as_deref())),
+        optional_strings(all().map(|e| e.identifier.as_deref())),
+        optional_strings(all().map(|e| e.layer.as_deref())),
     ];
     struct_list(entity_fields(), columns, offsets_by(samples, |s| s.entities.len())?)
 }

@@ -156,14 +156,23 @@ pub fn scan_matches_serde(bytes: &[u8]) -> Result<bool, String> {
     super::json_scan::matches_serde(bytes, scan_envelope)
 }
 
-/// The JSON document held in the string at `s`, unescaped into `doc` and read by `read`.
-fn scan_nested<T>(s: &mut Scan<'_>, doc: &mut String, read: fn(Scan<'_>) -> Option<T>) -> Option<T> {
+/// The JSON document held in the string at `s`, read by `read`: in place when its string
+/// allows ([`Scan::embedded`]), else unescaped into `doc` first.
+fn scan_nested<T>(s: &mut Scan<'_>, doc: &mut String, read: for<'b> fn(&mut Scan<'b>) -> Option<T>) -> Option<T> {
+    let start = s.position();
+    if let Some(value) = s.embedded(read) {
+        return Some(value);
+    }
+    s.rewind(start);
     doc.clear();
     s.string_into(doc)?;
-    read(Scan::new(doc))
+    let mut inner = Scan::new(doc);
+    let value = read(&mut inner)?;
+    inner.end()?;
+    Some(value)
 }
 
-fn scan_instruction(mut s: Scan<'_>) -> Option<Instruction> {
+fn scan_instruction(s: &mut Scan<'_>) -> Option<Instruction> {
     let (mut prompt, mut schema, mut input) = (None, None, None);
     s.object(|key, s| match key {
         "instruction" => set_once(&mut prompt, s.skip_string()?),
@@ -171,17 +180,15 @@ fn scan_instruction(mut s: Scan<'_>) -> Option<Instruction> {
         "input" => set_once(&mut input, s.string()?.into_owned()),
         _ => None,
     })?;
-    s.end()?;
     Some(Instruction { schema: schema.unwrap_or_default(), input: input? })
 }
 
-fn scan_output(mut s: Scan<'_>) -> Option<Output> {
+fn scan_output(s: &mut Scan<'_>) -> Option<Output> {
     let mut lists = Vec::new();
     s.object(|key, s| {
         lists.push((key.to_string(), s.strings()?));
         Some(())
     })?;
-    s.end()?;
     Some(Output(lists))
 }
 

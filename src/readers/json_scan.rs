@@ -9,6 +9,11 @@
 //! which decides and words every error. So the scanner never accepts a document serde_json
 //! would reject, and never reads one differently (the readers' tests and the `json_scan`
 //! fuzz target compare the two).
+//!
+//! A document held in a string (IEPile's `instruction` and `output`) is read in place when
+//! the only escapes of that string are its quotes (`\"`), as they nearly always are: then
+//! its own strings hold no escape at all, and reading it straight from the record takes one
+//! pass instead of unescaping it into a buffer and scanning that ([`Scan::embedded`]).
 
 use super::byte_search::mask16;
 use std::borrow::Cow;
@@ -18,6 +23,9 @@ use std::borrow::Cow;
 pub struct Scan<'a> {
     text: &'a str,
     at: usize,
+    /// Reading a document held in a string of `text`, in place: its quotes are `\"`, and a
+    /// bare `"` (the end of the holding string) ends it.
+    embedded: bool,
 }
 
 /// Where the run of plain characters that starts a string's content ends: the first `"`,
@@ -56,7 +64,7 @@ fn unescape(code: u8) -> Option<char> {
 impl<'a> Scan<'a> {
     /// A scanner at the start of `text`.
     pub fn new(text: &'a str) -> Scan<'a> {
-        Scan { text, at: 0 }
+        Scan { text, at: 0, embedded: false }
     }
 
     /// A scanner over `bytes`, if they are UTF-8 (serde_json refuses invalid UTF-8 in any
@@ -69,18 +77,36 @@ impl<'a> Scan<'a> {
         self.text.as_bytes()
     }
 
-    /// The next byte after JSON whitespace, not consumed.
+    /// The next byte after JSON whitespace, not consumed. An embedded document reads `\"`
+    /// as `"` and ends at a bare `"`; its only whitespace is the space (the others would be
+    /// escaped in the holding string, and any other escape is a `\` no caller expects).
     fn peek(&mut self) -> Option<u8> {
         let bytes = self.bytes();
+        if self.embedded {
+            while bytes.get(self.at) == Some(&b' ') {
+                self.at += 1;
+            }
+            return match *bytes.get(self.at)? {
+                b'"' => None,
+                b'\\' if bytes.get(self.at + 1) == Some(&b'"') => Some(b'"'),
+                b => Some(b),
+            };
+        }
         while let Some(b' ' | b'\t' | b'\n' | b'\r') = bytes.get(self.at) {
             self.at += 1;
         }
         bytes.get(self.at).copied()
     }
 
+    /// How many bytes a quote takes: `\"` in an embedded document.
+    fn quote_len(&self) -> usize {
+        if self.embedded { 2 } else { 1 }
+    }
+
     /// Consumes `byte` (after whitespace), or refuses.
     fn expect(&mut self, byte: u8) -> Option<()> {
-        (self.peek()? == byte).then(|| self.at += 1)
+        let len = if byte == b'"' { self.quote_len() } else { 1 };
+        (self.peek()? == byte).then(|| self.at += len)
     }
 
     /// The end of the document: only whitespace may follow.
@@ -93,11 +119,45 @@ impl<'a> Scan<'a> {
         self.expect(b'"')?;
         let start = self.at;
         let end = start + string_stop(&self.bytes()[start..])?;
-        if self.bytes()[end] != b'"' {
+        let closes = match self.embedded {
+            false => self.bytes()[end] == b'"',
+            true => self.bytes()[end] == b'\\' && self.bytes().get(end + 1) == Some(&b'"'),
+        };
+        if !closes {
             return None;
         }
-        self.at = end + 1;
+        self.at = end + self.quote_len();
         Some(&self.text[start..end])
+    }
+
+    /// Reads with `read` the JSON document held in the string at the cursor, in place, when
+    /// that string's only escapes are its quotes; then the document's own strings hold no
+    /// escape and read as [`Scan::plain_string`]s, borrowed from the record. `None` when
+    /// the string is not of that kind or `read` refuses the document (the cursor is then
+    /// anywhere: the caller rewinds and unescapes instead, see [`Scan::position`]).
+    pub fn embedded<T>(&mut self, read: impl FnOnce(&mut Scan<'a>) -> Option<T>) -> Option<T> {
+        if self.embedded {
+            return None;
+        }
+        self.expect(b'"')?;
+        let mut inner = Scan { text: self.text, at: self.at, embedded: true };
+        let value = read(&mut inner)?;
+        // Only spaces may follow the document, up to the quote that closes its string.
+        if inner.peek().is_some() || self.bytes().get(inner.at) != Some(&b'"') {
+            return None;
+        }
+        self.at = inner.at + 1;
+        Some(value)
+    }
+
+    /// Where the cursor is, for [`Scan::rewind`].
+    pub fn position(&self) -> usize {
+        self.at
+    }
+
+    /// Puts the cursor back to a [`Scan::position`].
+    pub fn rewind(&mut self, position: usize) {
+        self.at = position;
     }
 
     /// A string, borrowed when it holds no escape.
@@ -123,6 +183,11 @@ impl<'a> Scan<'a> {
     }
 
     fn string_content(&mut self, mut out: Option<&mut String>) -> Option<()> {
+        if self.embedded {
+            let s = self.plain_string()?;
+            out.into_iter().for_each(|out| out.push_str(s));
+            return Some(());
+        }
         self.expect(b'"')?;
         loop {
             let start = self.at;
@@ -286,6 +351,39 @@ mod tests {
                 Some(v) => assert_eq!(Some(v), serde, "{doc}"),
                 None => assert!(serde.is_none(), "refused a valid document: {doc}"),
             }
+        }
+    }
+
+    /// The list of strings held in the string `record` (a JSON string literal), read in
+    /// place; the cursor after it when read.
+    fn embedded_strings(record: &str) -> Option<(Vec<String>, usize)> {
+        let mut scan = Scan::new(record);
+        let list = scan.embedded(|s| s.strings())?;
+        Some((list, scan.position()))
+    }
+
+    #[test]
+    fn a_document_in_a_string_reads_in_place_when_its_only_escapes_are_quotes() {
+        // Read in place, as unescaping and then scanning would read them.
+        for record in [r#""[\"a\", \"人物\"]""#, r#"" [ \"a b\" ,\"\" ] ""#, r#""[]""#] {
+            let (list, end) = embedded_strings(record).unwrap_or_else(|| panic!("refused {record}"));
+            let unescaped: String = serde_json::from_str(record).unwrap();
+            assert_eq!(Some(list), strings_of(&unescaped), "{record}");
+            assert_eq!(end, record.len(), "{record}");
+        }
+        // Any other escape, raw whitespace other than spaces, a bare quote or trailing
+        // text: left to the unescaping path (which decides whether the document is valid).
+        for record in [
+            r#""[\"a\\n\"]""#,
+            r#""[\"a\"]\n""#,
+            r#""[\"\u0041\"]""#,
+            "\"[\\\"a\\\"]\t\"",
+            r#""[\"a\"] x""#,
+            r#""[\"a"]""#,
+            r#""[\"a\"]"#,
+            r#""[\"a\", 1]""#,
+        ] {
+            assert_eq!(embedded_strings(record), None, "{record}");
         }
     }
 
