@@ -150,13 +150,8 @@ impl Sentence {
         }
         let start_byte = self.text.len() as u32;
         let start = self.tokens.last().map_or(0, |t| t.start + t.chars + 1);
-        let ascii = token.is_ascii();
-        let chars = if ascii { token.len() } else { token.chars().count() } as u32;
-        self.spaced_token |= if ascii {
-            token.bytes().any(|b| b.is_ascii_whitespace())
-        } else {
-            token.contains(char::is_whitespace)
-        };
+        let (chars, spaced) = measure(token);
+        self.spaced_token |= spaced;
         self.text.push_str(token);
         self.tokens.push(Token { bytes: (start_byte, self.text.len() as u32), start, chars });
         let tag = match tag {
@@ -202,6 +197,22 @@ impl Sentence {
         }
         (entities, repaired)
     }
+}
+
+/// A token's length in code points and whether it holds whitespace. An ASCII token (nearly
+/// all) is measured in one pass that looks for bytes at or below the space, and only a token
+/// with such a byte is searched for whitespace.
+fn measure(token: &str) -> (u32, bool) {
+    let bytes = token.as_bytes();
+    let (mut any_high, mut any_low) = (false, false);
+    for &b in bytes {
+        any_high |= b >= 0x80;
+        any_low |= b <= b' ';
+    }
+    if any_high {
+        return (token.chars().count() as u32, token.contains(char::is_whitespace));
+    }
+    (bytes.len() as u32, any_low && bytes.iter().any(u8::is_ascii_whitespace))
 }
 
 /// True for a line that ends a sentence: blank, or a `-DOCSTART-` line. Units are cut
@@ -352,6 +363,16 @@ impl Reader for CrossnerReader {
 mod tests {
     use super::*;
     use crate::readers::{LangPolicy, VecSink};
+
+    proptest::proptest! {
+        #[test]
+        fn a_token_measures_as_its_code_points_and_whitespace(token in "[a-z \t\x0b\x0c\x00-\x1fé人\u{a0}\u{2003}]{0,24}") {
+            let ascii = token.is_ascii();
+            let chars = if ascii { token.len() } else { token.chars().count() } as u32;
+            let spaced = if ascii { token.bytes().any(|b| b.is_ascii_whitespace()) } else { token.contains(char::is_whitespace) };
+            proptest::prop_assert_eq!(measure(&token), (chars, spaced));
+        }
+    }
 
     fn read_as(reader: &CrossnerReader, path: &str, input: &[u8], unit_bytes: usize) -> VecSink {
         let file = reader.file_state(Path::new(path));
