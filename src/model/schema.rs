@@ -120,36 +120,34 @@ fn strings<'a>(values: impl Iterator<Item = &'a str> + Clone) -> ArrayRef {
     Arc::new(b.finish())
 }
 
-/// A nullable string column of `values`; all nulls (most readers set no archetype,
-/// identifier or layer) without a value-by-value build.
-fn optional_strings<'a>(values: impl Iterator<Item = Option<&'a str>> + Clone) -> ArrayRef {
-    if values.clone().all(|v| v.is_none()) {
-        return Arc::new(StringArray::new_null(values.count()));
-    }
-    Arc::new(StringArray::from_iter(values))
-}
-
-/// The `entities` column of `samples`, in one pass over the entities (the largest list).
+/// The `entities` column of `samples`. Entities lie apart (a vector per sample), so they
+/// are visited twice in all: once to size the columns, once to fill them. Most readers set
+/// no archetype, identifier or layer: those columns are then all nulls, built as such.
 fn entities_column(samples: &[Sample]) -> Result<ArrayRef, ArrowError> {
     let all = || samples.iter().flat_map(|s| &s.entities);
-    let n = all().count();
+    let (n, label_bytes, text_bytes, optional) = all().fold((0, 0, 0, false), |(n, label, text, optional), e| {
+        let has_optional = e.archetype.is_some() || e.identifier.is_some() || e.layer.is_some();
+        (n + 1, label + e.label.len(), text + e.text.len(), optional || has_optional)
+    });
     let (mut start, mut end) = (Vec::with_capacity(n), Vec::with_capacity(n));
-    let sized = |bytes: usize| StringBuilder::with_capacity(n, bytes);
-    let (mut label, mut text) = (sized(all().map(|e| e.label.len()).sum()), sized(all().map(|e| e.text.len()).sum()));
+    let (mut label, mut text) = (StringBuilder::with_capacity(n, label_bytes), StringBuilder::with_capacity(n, text_bytes));
     for e in all() {
         start.push(e.span.start());
         end.push(e.span.end());
         label.append_value(&e.label);
         text.append_value(&e.text);
     }
+    let optional_column = |value: fn(&Entity) -> Option<&str>| -> ArrayRef {
+        if optional { Arc::new(StringArray::from_iter(all().map(value))) } else { Arc::new(StringArray::new_null(n)) }
+    };
     let columns: Vec<ArrayRef> = vec![
         Arc::new(UInt32Array::from(start)),
         Arc::new(UInt32Array::from(end)),
         Arc::new(label.finish()),
         Arc::new(text.finish()),
-        optional_strings(all().map(|e| e.archetype.as_deref())),
-        optional_strings(all().map(|e| e.identifier.as_deref())),
-        optional_strings(all().map(|e| e.layer.as_deref())),
+        optional_column(|e| e.archetype.as_deref()),
+        optional_column(|e| e.identifier.as_deref()),
+        optional_column(|e| e.layer.as_deref()),
     ];
     struct_list(entity_fields(), columns, offsets_by(samples, |s| s.entities.len())?)
 }
