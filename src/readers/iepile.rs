@@ -159,11 +159,9 @@ pub fn scan_matches_serde(bytes: &[u8]) -> Result<bool, String> {
 /// The JSON document held in the string at `s`, read by `read`: in place when its string
 /// allows ([`Scan::embedded`]), else unescaped into `doc` first.
 fn scan_nested<T>(s: &mut Scan<'_>, doc: &mut String, read: for<'b> fn(&mut Scan<'b>) -> Option<T>) -> Option<T> {
-    let start = s.position();
     if let Some(value) = s.embedded(read) {
         return Some(value);
     }
-    s.rewind(start);
     doc.clear();
     s.string_into(doc)?;
     let mut inner = Scan::new(doc);
