@@ -74,12 +74,10 @@ pub struct Vectors {
     data: Vec<f32>,
 }
 
-/// Rows per parallel task of [`Vectors::normalised`]: enough to amortise a task.
-const NORMALISE_ROWS_PER_TASK: usize = 1024;
-
-/// Scales `v` to unit length (the norm summed in f64), or says why it cannot be: a
-/// non-finite value or only zeros. A refused vector is left as it was.
-fn scale_to_unit(v: &mut [f32]) -> Result<(), String> {
+/// The length of `v` (summed in f64), or why `v` cannot be scaled to unit length: a
+/// non-finite value or only zeros.
+#[inline(always)]
+fn unit_norm(v: &[f32]) -> Result<f64, String> {
     let norm = sum_of_squares(v).sqrt();
     if !norm.is_finite()
         && let Some(pos) = v.iter().position(|x| !x.is_finite()) {
@@ -88,8 +86,44 @@ fn scale_to_unit(v: &mut [f32]) -> Result<(), String> {
     if norm == 0.0 || !norm.is_finite() {
         return Err("is all zeros".into());
     }
+    Ok(norm)
+}
+
+/// Scales `v` to unit length, or says why it cannot be ([`unit_norm`]); a refused vector
+/// is left as it was.
+fn scale_to_unit(v: &mut [f32]) -> Result<(), String> {
+    let norm = unit_norm(v)?;
     v.iter_mut().for_each(|x| *x = (f64::from(*x) / norm) as f32);
     Ok(())
+}
+
+/// Writes `v` scaled to unit length into `out`, with the bits [`scale_to_unit`] gives; false
+/// (and `out` untouched) when `v` cannot be scaled. Meant for vectors on their way from
+/// a decoded page into memory ([`crate::table::vectors::read_float_vectors_with`]).
+pub fn scale_into(v: &[f32], out: &mut [f32]) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx512f") {
+        // SAFETY: the CPU supports AVX-512F, checked just above.
+        return unsafe { scale_into_avx512(v, out) };
+    }
+    scale_into_portable(v, out)
+}
+
+/// [`scale_into`] compiled for AVX-512: eight lanes of f64 sums and divisions per
+/// instruction, the same operations in the same order, so the same bits.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+fn scale_into_avx512(v: &[f32], out: &mut [f32]) -> bool {
+    scale_into_portable(v, out)
+}
+
+#[inline(always)]
+fn scale_into_portable(v: &[f32], out: &mut [f32]) -> bool {
+    let Ok(norm) = unit_norm(v) else { return false };
+    for (o, x) in out.iter_mut().zip(v) {
+        *o = (f64::from(*x) / norm) as f32;
+    }
+    true
 }
 
 /// Σ x² in f64, in eight lanes so that the additions vectorise (a NaN or infinity makes
@@ -120,28 +154,30 @@ pub struct BadRow {
 impl Vectors {
     /// Wraps `data` (rows of `dim`), scaling the rows listed in `used` to unit length; a
     /// used row holding a non-finite value or only zeros is refused (the first such row in
-    /// `used` order). Other rows are left as they are and must not be used.
-    ///
-    /// Rows are scaled in parallel, each on its own, so the result does not depend on the
-    /// thread count.
+    /// `used` order). Other rows are left as they are and must not be used. For vectors
+    /// already in memory; the stage scales them as it reads them ([`Vectors::from_scaled`]).
     pub fn normalised(dim: usize, mut data: Vec<f32>, used: impl IntoIterator<Item = usize>) -> Result<Vectors, BadRow> {
         let used: Vec<usize> = used.into_iter().collect();
-        if dim == 0 {
-            return Ok(Vectors { dim, data });
+        let mut refused = Vec::new();
+        if let Some(rows) = data.len().checked_div(dim) {
+            let mut scaled = vec![false; rows];
+            for &row in &used {
+                if !std::mem::replace(&mut scaled[row], true) && scale_to_unit(&mut data[row * dim..(row + 1) * dim]).is_err() {
+                    refused.push(row);
+                }
+            }
         }
-        let mut wanted = vec![false; data.len() / dim];
-        used.iter().for_each(|&row| wanted[row] = true);
-        let any_bad = data
-            .par_chunks_mut(dim)
-            .zip(wanted.par_iter())
-            .with_min_len(NORMALISE_ROWS_PER_TASK)
-            .filter(|(_, wanted)| **wanted)
-            .map(|(v, _)| scale_to_unit(v).is_err())
-            .reduce(|| false, |a, b| a || b);
-        if any_bad {
-            // A refused row is left untouched, so the first one in `used` order is found again.
-            let first = used.iter().find_map(|&row| scale_to_unit(&mut data[row * dim..(row + 1) * dim]).err().map(|problem| BadRow { row, problem }));
-            return Err(first.unwrap_or(BadRow { row: 0, problem: "is not a unit-scalable vector".into() }));
+        refused.sort_unstable();
+        Vectors::from_scaled(dim, data, &refused, &used)
+    }
+
+    /// Wraps `data` (rows of `dim`) whose rows [`scale_into`] wrote as they were read;
+    /// `refused` (sorted) lists the rows it refused, which hold their values as read. A used
+    /// row among them is an error (the first in `used` order); unused ones do not matter.
+    pub fn from_scaled(dim: usize, data: Vec<f32>, refused: &[usize], used: &[usize]) -> Result<Vectors, BadRow> {
+        if let Some(&row) = used.iter().find(|row| refused.binary_search(row).is_ok()) {
+            let problem = unit_norm(&data[row * dim..(row + 1) * dim]).err().unwrap_or_else(|| "is not a unit-scalable vector".into());
+            return Err(BadRow { row, problem });
         }
         Ok(Vectors { dim, data })
     }
@@ -347,12 +383,121 @@ fn max_dots_avx2(rows: &[f32], dim: usize, xs: &[&[f32]], best: &mut [f32]) {
     max_dots_portable(rows, dim, xs, best)
 }
 
-/// [`max_dots_portable`] compiled for AVX-512: one register holds all [`LANES`] lanes; the
-/// same fused multiply-adds, so the bits are those of the other builds.
+/// [`max_dots_portable`] for AVX-512: each pass over four rows serves four vectors at once
+/// ([`avx512::dots_4x4`]), sixteen independent sums that keep both fused multiply-add units
+/// busy where four would leave them waiting on each add's latency. Every row and vector is
+/// summed with the same fused multiply-adds in the same lanes and order, so the bits are
+/// those of the other builds.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,fma")]
 fn max_dots_avx512(rows: &[f32], dim: usize, xs: &[&[f32]], best: &mut [f32]) {
-    max_dots_portable(rows, dim, xs, best)
+    best.fill(f32::NEG_INFINITY);
+    if dim == 0 {
+        return;
+    }
+    let quads = rows.chunks_exact(4 * dim);
+    let rest = quads.remainder();
+    for q in quads {
+        let four = [&q[..dim], &q[dim..2 * dim], &q[2 * dim..3 * dim], &q[3 * dim..]];
+        let mut k = 0;
+        while k + 4 <= xs.len() && xs[k..k + 4].iter().all(|x| x.len() == dim) {
+            let group = [xs[k], xs[k + 1], xs[k + 2], xs[k + 3]];
+            // SAFETY: AVX-512F is enabled here; every row and vector holds `dim` values.
+            let sums = unsafe { avx512::dots_4x4(four, group, dim) };
+            for (s, best) in sums.iter().zip(&mut best[k..k + 4]) {
+                *best = best.max(s[0]).max(s[1]).max(s[2]).max(s[3]);
+            }
+            k += 4;
+        }
+        for (x, best) in xs[k..].iter().zip(&mut best[k..]) {
+            let s = dot4(four[0], four[1], four[2], four[3], x);
+            *best = best.max(s[0]).max(s[1]).max(s[2]).max(s[3]);
+        }
+    }
+    for r in rest.chunks_exact(dim) {
+        for (x, best) in xs.iter().zip(best.iter_mut()) {
+            *best = best.max(dot(r, x));
+        }
+    }
+}
+
+/// The AVX-512 block of [`max_dots_avx512`], written with intrinsics: the compiler does not
+/// keep sixteen arrays of lanes in registers when they are written as plain loops.
+#[cfg(target_arch = "x86_64")]
+mod avx512 {
+    use super::LANES;
+    use std::arch::x86_64::*;
+
+    /// The dot products of four rows with four vectors (`sums[vector][row]`), each in the
+    /// lanes, order and reduction tree of [`super::dot`]; the last `dim % 16` values go
+    /// through masked loads and masked fused multiply-adds that leave the other lanes as
+    /// they are, as the portable tail does.
+    ///
+    /// # Safety
+    /// The CPU must support AVX-512F, and every row and vector must hold at least `dim`
+    /// values.
+    #[target_feature(enable = "avx512f,fma")]
+    pub(super) unsafe fn dots_4x4(rows: [&[f32]; 4], xs: [&[f32]; 4], dim: usize) -> [[f32; 4]; 4] {
+        let mut acc = [[_mm512_setzero_ps(); 4]; 4];
+        let full = dim / LANES * LANES;
+        let mut off = 0;
+        while off < full {
+            // SAFETY: `off + 16 <= dim`, within every slice.
+            let r = unsafe { [0, 1, 2, 3].map(|i| _mm512_loadu_ps(rows[i].as_ptr().add(off))) };
+            for (j, x) in xs.iter().enumerate() {
+                // SAFETY: as above.
+                let x = unsafe { _mm512_loadu_ps(x.as_ptr().add(off)) };
+                for i in 0..4 {
+                    acc[j][i] = _mm512_fmadd_ps(r[i], x, acc[j][i]);
+                }
+            }
+            off += LANES;
+        }
+        if full < dim {
+            let mask: __mmask16 = (1u16 << (dim - full)) - 1;
+            // SAFETY: masked-off lanes are not read; the others lie below `dim`.
+            let r = unsafe { [0, 1, 2, 3].map(|i| _mm512_maskz_loadu_ps(mask, rows[i].as_ptr().add(full))) };
+            for (j, x) in xs.iter().enumerate() {
+                // SAFETY: as above.
+                let x = unsafe { _mm512_maskz_loadu_ps(mask, x.as_ptr().add(full)) };
+                for i in 0..4 {
+                    acc[j][i] = _mm512_mask3_fmadd_ps(r[i], x, acc[j][i], mask);
+                }
+            }
+        }
+        reduce_4x4(acc)
+    }
+
+    /// [`super::reduce`] of each of sixteen registers, all at once: every step of the tree
+    /// (lane `l` plus lane `l + 8`, then `+ 4`, `+ 2`, `+ 1`) adds the same lanes as the
+    /// scalar tree, only gathered from two registers into one so that each addition serves
+    /// two or more sums. Sixteen scalar trees cost as much as the products of a short row.
+    #[target_feature(enable = "avx512f")]
+    fn reduce_4x4(acc: [[__m512; 4]; 4]) -> [[f32; 4]; 4] {
+        // v[4j + i]: vector j against row i.
+        let v: [__m512; 16] = std::array::from_fn(|k| acc[k / 4][k % 4]);
+        // Lanes 0–7 plus lanes 8–15: register k holds v[2k] then v[2k + 1], eight lanes each.
+        let s1: [__m512; 8] = std::array::from_fn(|k| {
+            let (a, b) = (v[2 * k], v[2 * k + 1]);
+            _mm512_add_ps(_mm512_shuffle_f32x4::<0x44>(a, b), _mm512_shuffle_f32x4::<0xEE>(a, b))
+        });
+        // Lanes 0–3 plus 4–7: register m holds v[4m .. 4m + 4], four lanes each.
+        let s2: [__m512; 4] = std::array::from_fn(|m| {
+            let (p, q) = (s1[2 * m], s1[2 * m + 1]);
+            _mm512_add_ps(_mm512_shuffle_f32x4::<0x88>(p, q), _mm512_shuffle_f32x4::<0xDD>(p, q))
+        });
+        // Lanes 0–1 plus 2–3: block i of register t holds v[8t + i], then v[8t + 4 + i].
+        let s3: [__m512; 2] = std::array::from_fn(|t| {
+            let (u, w) = (s2[2 * t], s2[2 * t + 1]);
+            _mm512_add_ps(_mm512_shuffle_ps::<0x44>(u, w), _mm512_shuffle_ps::<0xEE>(u, w))
+        });
+        // Lane 0 plus lane 1: lane 4i + k holds v[4k + i], vector k against row i.
+        let s4 = _mm512_add_ps(_mm512_shuffle_ps::<0x88>(s3[0], s3[1]), _mm512_shuffle_ps::<0xDD>(s3[0], s3[1]));
+        let mut lanes = [0.0f32; LANES];
+        // SAFETY: `lanes` holds sixteen floats.
+        unsafe { _mm512_storeu_ps(lanes.as_mut_ptr(), s4) };
+        std::array::from_fn(|j| std::array::from_fn(|i| lanes[4 * i + j]))
+    }
 }
 
 /// For each `xs[k]`, the largest dot product with the rows (of `dim`) of `rows` into
@@ -533,8 +678,6 @@ impl<D: Draws> Context<'_, D> {
                 verdicts.push(Seen::Judged(verdict));
             }
         }
-        // The copies served the scans; the summary reads the members' rows of `vectors`.
-        pool.vectors = Vec::new();
         (label, pool, verdicts)
     }
 
@@ -673,9 +816,12 @@ pub fn prune<D: Draws>(
             .into_par_iter()
             .map(|(dataset, members)| {
                 let order = visiting_order(candidates, draws, members);
-                let result = ctx.run_dataset(dataset, &order);
+                let mut result = ctx.run_dataset(dataset, &order);
                 progress.advance(order.len() as u64);
                 let rows = summarise(&ctx, &result);
+                // The pools' copies of their vectors served the scans and the summary; at
+                // corpus scale they would add up to most of the vectors again.
+                result.pools.values_mut().chain([&mut result.negatives]).for_each(|p| p.vectors = Vec::new());
                 (result, rows)
             })
             .collect();
@@ -732,8 +878,8 @@ fn summarise<D: Draws>(ctx: &Context<'_, D>, result: &DatasetResult) -> Vec<Pool
                 raw: members.len(),
                 kept,
                 pool: pool.members.len(),
-                pool_similarity: mean_pairwise(ctx.candidates, ctx.vectors, &pool.members),
-                random_similarity: mean_pairwise(ctx.candidates, ctx.vectors, &baseline),
+                pool_similarity: mean_pairwise(pool.vectors.chunks_exact(ctx.vectors.dim())),
+                random_similarity: mean_pairwise(baseline.iter().filter_map(|&i| ctx.candidates[i].row).map(|r| ctx.vectors.row(r))),
             }
         })
         .collect()
@@ -746,23 +892,39 @@ fn random_pick(candidates: &[Candidate], members: &[usize], n: usize, key: impl 
     keyed.into_iter().take(n).map(|(_, i)| i).collect()
 }
 
-/// Mean cosine over all pairs of the members' unit vectors, (‖Σx‖² − n) / (n(n − 1)):
-/// linear in n instead of quadratic. `None` under two members.
-pub fn mean_pairwise(candidates: &[Candidate], vectors: &Vectors, members: &[usize]) -> Option<f64> {
-    let rows: Vec<usize> = members.iter().filter_map(|&i| candidates[i].row).collect();
+/// Mean cosine over all pairs of unit vectors, (‖Σx‖² − Σ‖x‖²) / (n(n − 1)): linear in n
+/// instead of quadratic. `None` under two vectors. A pool's vectors come from its own
+/// contiguous copy, the random pick's from rows scattered over the whole table, each a
+/// wait on memory unless it is asked for a few rows ahead.
+pub fn mean_pairwise<'a>(rows: impl Iterator<Item = &'a [f32]>) -> Option<f64> {
+    /// Rows asked for ahead of the one being summed.
+    const AHEAD: usize = 4;
+    let rows: Vec<&[f32]> = rows.collect();
     let n = rows.len();
     if n < 2 {
         return None;
     }
-    let mut sum = vec![0.0f64; vectors.dim()];
+    let mut sum = vec![0.0f64; rows[0].len()];
     let mut norms = 0.0f64;
-    for row in rows {
-        let v = vectors.row(row);
+    for (k, v) in rows.iter().enumerate() {
+        if let Some(next) = rows.get(k + AHEAD) {
+            prefetch(next);
+        }
         norms += sum_of_squares(v);
-        sum.iter_mut().zip(v).for_each(|(s, &x)| *s += f64::from(x));
+        sum.iter_mut().zip(v.iter()).for_each(|(s, &x)| *s += f64::from(x));
     }
     let total: f64 = sum.iter().map(|s| s * s).sum();
     Some((total - norms) / (n as f64 * (n as f64 - 1.0)))
+}
+
+/// Asks the CPU to bring `v` into its caches; only a hint, never a fault.
+fn prefetch(v: &[f32]) {
+    #[cfg(target_arch = "x86_64")]
+    for line in v.chunks(16) {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        // SAFETY: a prefetch reads nothing the program sees and cannot fault.
+        unsafe { _mm_prefetch::<_MM_HINT_T0>(line.as_ptr().cast()) };
+    }
 }
 
 #[cfg(test)]
@@ -938,11 +1100,12 @@ mod tests {
             }
             #[cfg(target_arch = "x86_64")]
             if std::arch::is_x86_feature_detected!("avx512f") && std::arch::is_x86_feature_detected!("fma") {
-                let (y, z) = (v(7), v(8));
-                let mut best = [0.0; 3];
+                let five = [v(7), v(8), v(9), v(10), v(11)];
+                let five: Vec<&[f32]> = five.iter().map(Vec::as_slice).collect();
+                let mut best = [0.0; 5];
                 // SAFETY: checked just above.
-                unsafe { max_dots_avx512(&rows, dim, &[&y, &x, &z], &mut best) };
-                assert_eq!(best.to_vec(), portable(&[&y, &x, &z]), "AVX-512 gives the same bits");
+                unsafe { max_dots_avx512(&rows, dim, &five, &mut best) };
+                assert_eq!(best.to_vec(), portable(&five), "AVX-512 gives the same bits, four vectors at a time and one alone");
             }
             let single = rows.chunks(dim).map(|r| dot(r, &x)).fold(f32::NEG_INFINITY, f32::max);
             assert_eq!(max_dot(&rows, &x), single, "four rows at a time sum each row like one");
@@ -968,7 +1131,7 @@ mod tests {
         // Rows 0 (NaN) and 2 (zeros) are both bad; row 2 comes first in `used`.
         let bad = Vectors::normalised(1, vec![f32::NAN, 1.0, 0.0], [2, 1, 0]).unwrap_err();
         assert_eq!(bad, BadRow { row: 2, problem: "is all zeros".into() });
-        // Enough rows for several parallel tasks; every other row unused (and left as is).
+        // Every other row unused (and left as is).
         let draws = Hashed { seed: 5 };
         let data: Vec<f32> = (0..3 * 5000u64).map(|j| unit(draws.bits(&[&j.to_le_bytes()])) as f32 + 0.01).collect();
         let v = Vectors::normalised(3, data.clone(), (0..5000).step_by(2)).unwrap();

@@ -22,6 +22,7 @@ pub use algorithm::{Candidate, Decision, Draws, Hashed, Names, PoolSummary, Prun
 pub use error::PruneError;
 pub use params::{Missing, PruneParams, Rule, Strategy, ValidPruneParams};
 
+use algorithm::scale_into;
 use crate::embed::stage::{DIM_KEY, WHAT_KEY};
 use crate::io::{side_path, write_atomic};
 use crate::model::schema::{batch_to_samples, samples_schema, samples_to_batch};
@@ -30,7 +31,7 @@ use crate::progress::Progress;
 use crate::provenance::Provenance;
 use crate::report::Counts;
 use crate::table::side::{index_by_id, join};
-use crate::table::vectors::read_float_vectors;
+use crate::table::vectors::read_float_vectors_with;
 use crate::table::{commit_all, BatchWriter, TableReader};
 use arrow_array::builder::{BooleanBuilder, Float32Builder, ListBuilder, StringBuilder};
 use arrow_array::{ArrayRef, BooleanArray, RecordBatch};
@@ -161,7 +162,7 @@ pub fn prune_tables(
 pub fn load(inputs: &[PathBuf], emb: &[PathBuf], missing: Missing) -> Result<Loaded, PruneError> {
     let (samples, embeddings) = rayon::join(|| read_candidates(inputs), || read_all_embeddings(emb));
     let (mut candidates, names) = samples?;
-    let (ids, dim, values) = embeddings?;
+    let Embeddings { ids, dim, values, refused } = embeddings?;
     let emb_name = emb.first().cloned().unwrap_or_default();
     let index = index_by_id(&emb_name, &ids)?;
     let joined = join(&index, candidates.iter().map(|c| c.id.as_str()));
@@ -174,7 +175,7 @@ pub fn load(inputs: &[PathBuf], emb: &[PathBuf], missing: Missing) -> Result<Loa
     }
     let used: Vec<usize> = joined.rows.iter().flatten().copied().collect();
     let unused_embeddings = ids.len() - used.len();
-    let vectors = Vectors::normalised(dim, values, used).map_err(|bad| PruneError::BadVector {
+    let vectors = Vectors::from_scaled(dim, values, &refused, &used).map_err(|bad| PruneError::BadVector {
         path: emb_name.clone(),
         id: ids[bad.row].clone(),
         row: bad.row,
@@ -205,12 +206,24 @@ fn candidate(s: &Sample, names: &mut Names) -> Candidate {
     Candidate { id: s.id.clone(), dataset: names.intern(&s.dataset), labels, row: None }
 }
 
-/// The ids, vector length and values of every embeddings table, concatenated; they must
-/// hold text embeddings of one length. Tables are streamed batch by batch into one
-/// preallocated buffer: at corpus scale the vectors are most of the memory.
-fn read_all_embeddings(emb: &[PathBuf]) -> Result<(Vec<String>, usize, Vec<f32>), PruneError> {
+/// The embeddings tables of a run, concatenated.
+struct Embeddings {
+    ids: Vec<String>,
+    /// The vector length, the same in every table.
+    dim: usize,
+    /// The vectors, row after row, scaled to unit length.
+    values: Vec<f32>,
+    /// The rows that could not be scaled (sorted), left as read.
+    refused: Vec<usize>,
+}
+
+/// Every embeddings table, concatenated; the tables must hold text embeddings of one
+/// length. Tables are streamed page by page into one buffer: at corpus scale the vectors
+/// are most of the memory.
+fn read_all_embeddings(emb: &[PathBuf]) -> Result<Embeddings, PruneError> {
     let mut ids = Vec::new();
     let mut values = Vec::new();
+    let mut refused = Vec::new();
     let mut first: Option<(PathBuf, usize)> = None;
     for path in emb {
         let dim = embeddings_dim(path)?;
@@ -221,13 +234,13 @@ fn read_all_embeddings(emb: &[PathBuf]) -> Result<(Vec<String>, usize, Vec<f32>)
             Some(_) => {}
             None => first = Some((path.clone(), dim)),
         }
-        read_vectors(path, dim, &mut ids, &mut values)?;
+        refused.extend(read_vectors(path, dim, &mut ids, &mut values)?);
     }
     let dim = match first {
         Some((_, dim)) => dim,
         None => return Err(PruneError::Embed(crate::embed::EmbedError::Shape("no embeddings table given".into()))),
     };
-    Ok((ids, dim, values))
+    Ok(Embeddings { ids, dim, values, refused })
 }
 
 /// The vector length an embeddings table declares; refuses tables that are not text
@@ -243,12 +256,23 @@ fn embeddings_dim(path: &Path) -> Result<usize, PruneError> {
     })
 }
 
-/// Appends the ids and vectors of one embeddings table of vectors of `dim`.
+/// Appends the ids and unit vectors of one embeddings table of vectors of `dim`; returns
+/// the rows (counted over all tables) whose vectors could not be scaled, sorted.
 ///
 /// The ids are read through Arrow; the vectors, most of the stage's input bytes, page by
-/// page in parallel straight into one buffer ([`read_float_vectors`]), beside the ids.
-fn read_vectors(path: &Path, dim: usize, ids: &mut Vec<String>, values: &mut Vec<f32>) -> Result<(), PruneError> {
-    let (table_ids, vectors) = rayon::join(|| read_ids(path), || read_float_vectors(path, "embedding", dim));
+/// page in parallel straight into one buffer ([`read_float_vectors_with`]), beside the ids,
+/// each scaled on its way there.
+fn read_vectors(path: &Path, dim: usize, ids: &mut Vec<String>, values: &mut Vec<f32>) -> Result<Vec<usize>, PruneError> {
+    let first_row = ids.len();
+    let refused = std::sync::Mutex::new(Vec::new());
+    let scale = |row: usize, decoded: &[f32], out: &mut [f32]| {
+        let scaled = scale_into(decoded, out);
+        if !scaled {
+            refused.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(first_row + row);
+        }
+        scaled
+    };
+    let (table_ids, vectors) = rayon::join(|| read_ids(path), || read_float_vectors_with(path, "embedding", dim, &scale));
     let (table_ids, vectors) = (table_ids?, vectors?);
     ids.extend(table_ids);
     if values.is_empty() {
@@ -256,7 +280,9 @@ fn read_vectors(path: &Path, dim: usize, ids: &mut Vec<String>, values: &mut Vec
     } else {
         values.extend_from_slice(&vectors);
     }
-    Ok(())
+    let mut refused = refused.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
+    refused.sort_unstable();
+    Ok(refused)
 }
 
 /// The `id` column of an embeddings table, which must hold no nulls.

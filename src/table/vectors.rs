@@ -34,6 +34,23 @@ const WINDOW_BYTES: usize = 32 << 20;
 /// nerprep and pyarrow write it, or a plain list) with exactly `dim` non-null values in
 /// every row; anything else is a [`TableError::Layout`] naming the row.
 pub fn read_float_vectors(path: &Path, column: &str, dim: usize) -> Result<Vec<f32>, TableError> {
+    read_float_vectors_with(path, column, dim, &|_, decoded, out| {
+        out.copy_from_slice(decoded);
+        true
+    })
+}
+
+/// What [`read_float_vectors_with`] does with each vector: `finish(row, decoded, out)` writes
+/// the vector of file row `row` into `out`, transformed as the caller wants it, or returns
+/// false to have it copied as it is.
+pub type FinishRow<'a> = dyn Fn(usize, &[f32], &mut [f32]) -> bool + Sync + 'a;
+
+/// [`read_float_vectors`], with each vector passed through `finish` on its way into the
+/// output, on the decoding threads, while its page is still in the cache: a transformation
+/// every vector needs (scaling to unit length) then costs no pass over memory of its own.
+/// A vector that a page boundary cuts (no known writer does that) is finished when its
+/// row group has been read.
+pub fn read_float_vectors_with(path: &Path, column: &str, dim: usize, finish: &FinishRow<'_>) -> Result<Vec<f32>, TableError> {
     let parquet = |source| TableError::Parquet { path: path.to_path_buf(), source };
     let layout = |message: String| TableError::Layout { path: path.to_path_buf(), message };
     if dim == 0 {
@@ -56,7 +73,7 @@ pub fn read_float_vectors(path: &Path, column: &str, dim: usize) -> Result<Vec<f
         let (chunk, tail) = std::mem::take(&mut rest).split_at_mut(values);
         rest = tail;
         let pages = reader.get_row_group(group).and_then(|g| g.get_column_page_reader(leaf)).map_err(parquet)?;
-        let shape = Shape { descr: &descr, column, dim, first_row };
+        let shape = Shape { descr: &descr, column, dim, first_row, finish };
         read_chunk(pages, &shape, chunk).map_err(|e| match e {
             ChunkError::Parquet(source) => parquet(source),
             ChunkError::Shape(message) => layout(message),
@@ -90,8 +107,10 @@ struct Shape<'a> {
     descr: &'a ColumnDescPtr,
     column: &'a str,
     dim: usize,
-    /// The file row of the chunk's first row, for messages.
+    /// The file row of the chunk's first row.
     first_row: usize,
+    /// What to do with each vector on its way into the output.
+    finish: &'a FinishRow<'a>,
 }
 
 impl Shape<'_> {
@@ -123,7 +142,7 @@ struct PageJob<'a> {
 /// Fills `chunk` from the pages of one column chunk: a window of pages is read while the
 /// previous one is decoded.
 fn read_chunk(mut pages: Box<dyn PageReader>, shape: &Shape<'_>, chunk: &mut [f32]) -> Result<(), ChunkError> {
-    let mut next = Window { dictionary: None, start: 0, rest: chunk };
+    let mut next = Window { dictionary: None, start: 0, rest: chunk, cut_rows: Vec::new() };
     let mut window = next.read(&mut *pages, shape)?;
     while !window.is_empty() {
         let (decoded, read) = rayon::join(
@@ -136,7 +155,28 @@ fn read_chunk(mut pages: Box<dyn PageReader>, shape: &Shape<'_>, chunk: &mut [f3
     if !next.rest.is_empty() {
         return Err(shape.at(next.start, &format!("the column chunk ends {} values short", next.rest.len())));
     }
+    let cut_rows = std::mem::take(&mut next.cut_rows);
+    drop(next);
+    finish_cut_rows(chunk, &cut_rows, shape);
     Ok(())
+}
+
+/// Finishes the rows of `chunk` that page boundaries cut, which the pages copied as they
+/// were.
+fn finish_cut_rows(chunk: &mut [f32], cut_rows: &[usize], shape: &Shape<'_>) {
+    let dim = shape.dim;
+    let mut decoded = Vec::with_capacity(dim);
+    for (k, &row) in cut_rows.iter().enumerate() {
+        if k > 0 && cut_rows[k - 1] == row {
+            continue;
+        }
+        let out = &mut chunk[row * dim..(row + 1) * dim];
+        decoded.clear();
+        decoded.extend_from_slice(out);
+        if !(shape.finish)(shape.first_row + row, &decoded, out) {
+            out.copy_from_slice(&decoded);
+        }
+    }
 }
 
 /// Where the next window of pages goes.
@@ -146,6 +186,8 @@ struct Window<'a> {
     start: usize,
     /// The part of the chunk no page has claimed yet.
     rest: &'a mut [f32],
+    /// Rows of the chunk that a page starts inside, in order.
+    cut_rows: Vec<usize>,
 }
 
 impl<'a> Window<'a> {
@@ -165,6 +207,9 @@ impl<'a> Window<'a> {
             }
             let (out, rest) = std::mem::take(&mut self.rest).split_at_mut(levels);
             self.rest = rest;
+            if !self.start.is_multiple_of(shape.dim) {
+                self.cut_rows.push(self.start / shape.dim);
+            }
             bytes += page.buffer().len();
             jobs.push(PageJob { dictionary: self.dictionary.clone(), page, start: self.start, out });
             self.start += levels;
@@ -193,9 +238,27 @@ fn decode_page(job: PageJob<'_>, shape: &Shape<'_>) -> Result<(), ChunkError> {
             return Err(shape.at(job.start + j, "a null, empty or partly null vector"));
         }
         check_row_starts(rep, job.start, shape)?;
-        job.out.copy_from_slice(values);
+        finish_rows(values, job.out, job.start, shape);
         Ok(())
     })
+}
+
+/// Writes a page's `decoded` values into `out`, which starts at the chunk's value `start`:
+/// each whole row through the caller's `finish`, the ends of rows the page shares with its
+/// neighbours as they are (see [`finish_cut_rows`]).
+fn finish_rows(decoded: &[f32], out: &mut [f32], start: usize, shape: &Shape<'_>) {
+    let dim = shape.dim;
+    let head = ((dim - start % dim) % dim).min(out.len());
+    let whole = (out.len() - head) / dim * dim;
+    let first_row = shape.first_row + (start + head) / dim;
+    out[..head].copy_from_slice(&decoded[..head]);
+    let rows = decoded[head..head + whole].chunks_exact(dim).zip(out[head..head + whole].chunks_exact_mut(dim));
+    for (k, (decoded, out)) in rows.enumerate() {
+        if !(shape.finish)(first_row + k, decoded, out) {
+            out.copy_from_slice(decoded);
+        }
+    }
+    out[head + whole..].copy_from_slice(&decoded[head + whole..]);
 }
 
 /// A thread's decode buffers, kept from page to page: fresh megabyte buffers for every
@@ -307,6 +370,42 @@ mod tests {
             b.append(true);
         }
         Arc::new(b.finish())
+    }
+
+    /// Pages cut at any value: every row is finished exactly once, the whole ones by their
+    /// page and the cut ones after the chunk, each with its file row.
+    #[test]
+    fn every_row_is_finished_once_wherever_the_pages_cut_it() {
+        let schema = parquet::schema::parser::parse_message_type(
+            "message m { required group embedding (LIST) { repeated group list { required float element; } } }",
+        )
+        .unwrap();
+        let descr = SchemaDescriptor::new(Arc::new(schema)).column(0);
+        let (dim, rows, first_row) = (3, 6, 10);
+        let decoded: Vec<f32> = (0..rows * dim).map(|v| v as f32).collect();
+        for cuts in [vec![0, 18], vec![0, 4, 9, 18], vec![0, 1, 2, 3, 18], vec![0, 6, 7, 8, 12, 17, 18]] {
+            let seen = std::sync::Mutex::new(Vec::new());
+            let finish = |row: usize, decoded: &[f32], out: &mut [f32]| {
+                seen.lock().unwrap().push(row);
+                out.iter_mut().zip(decoded).for_each(|(o, d)| *o = d * 2.0);
+                row != 12
+            };
+            let shape = Shape { descr: &descr, column: "embedding", dim, first_row, finish: &finish };
+            let mut chunk = vec![0.0; rows * dim];
+            let mut cut_rows = Vec::new();
+            for w in cuts.windows(2) {
+                finish_rows(&decoded[w[0]..w[1]], &mut chunk[w[0]..w[1]], w[0], &shape);
+                if w[0] % dim != 0 {
+                    cut_rows.push(w[0] / dim);
+                }
+            }
+            finish_cut_rows(&mut chunk, &cut_rows, &shape);
+            let mut seen = seen.into_inner().unwrap();
+            seen.sort_unstable();
+            assert_eq!(seen, (first_row..first_row + rows).collect::<Vec<_>>(), "pages cut at {cuts:?}");
+            let want: Vec<f32> = decoded.iter().enumerate().map(|(v, d)| if v / dim == 2 { *d } else { d * 2.0 }).collect();
+            assert_eq!(chunk, want, "a refused row is copied as it is; pages cut at {cuts:?}");
+        }
     }
 
     #[test]
