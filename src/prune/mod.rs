@@ -378,7 +378,8 @@ fn write_decisions(
     provenance: Provenance,
 ) -> Result<crate::table::ClosedTable, PruneError> {
     let schema = decisions_schema();
-    let mut writer = BatchWriter::create(path, schema.clone(), &BTreeMap::new())?;
+    // Ids and similarities are (nearly) all distinct.
+    let mut writer = BatchWriter::create_with_distinct(path, schema.clone(), &BTreeMap::new(), &[crate::table::side::KEY, "max_similarity"])?;
     for (cands, decs) in loaded.candidates.chunks(crate::table::BATCH_ROWS).zip(decisions.chunks(crate::table::BATCH_ROWS)) {
         let batch = decisions_batch(&schema, &loaded.names, cands, decs)
             .map_err(|e| PruneError::Arrow { path: path.to_path_buf(), source: e })?;

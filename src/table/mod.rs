@@ -430,7 +430,18 @@ impl BatchWriter {
         schema: SchemaRef,
         metadata: &BTreeMap<String, String>,
     ) -> Result<Self, TableError> {
-        let props = writer_properties(&schema, metadata, &[]);
+        Self::create_with_distinct(path, schema, metadata, &[])
+    }
+
+    /// [`BatchWriter::create`], with no dictionary for the `distinct` columns (Parquet
+    /// paths, as in [`TableRow::distinct_columns`]): their values (nearly) never repeat.
+    pub fn create_with_distinct(
+        path: impl AsRef<Path>,
+        schema: SchemaRef,
+        metadata: &BTreeMap<String, String>,
+        distinct: &[&str],
+    ) -> Result<Self, TableError> {
+        let props = writer_properties(&schema, metadata, distinct);
         Self::with_properties(path, schema, props)
     }
 
