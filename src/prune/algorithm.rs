@@ -89,17 +89,9 @@ fn unit_norm(v: &[f32]) -> Result<f64, String> {
     Ok(norm)
 }
 
-/// Scales `v` to unit length, or says why it cannot be ([`unit_norm`]); a refused vector
-/// is left as it was.
-fn scale_to_unit(v: &mut [f32]) -> Result<(), String> {
-    let norm = unit_norm(v)?;
-    v.iter_mut().for_each(|x| *x = (f64::from(*x) / norm) as f32);
-    Ok(())
-}
-
-/// Writes `v` scaled to unit length into `out`, with the bits [`scale_to_unit`] gives; false
-/// (and `out` untouched) when `v` cannot be scaled. Meant for vectors on their way from
-/// a decoded page into memory ([`crate::table::vectors::read_float_vectors_with`]).
+/// Writes `v` scaled to unit length into `out` (each value divided by [`unit_norm`] in
+/// f64); false (and `out` untouched) when `v` cannot be scaled. Meant for vectors on their
+/// way from a decoded page into memory ([`crate::table::vectors::read_float_vectors_with`]).
 pub fn scale_into(v: &[f32], out: &mut [f32]) -> bool {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx512f") {
@@ -162,8 +154,12 @@ impl Vectors {
         if let Some(rows) = data.len().checked_div(dim) {
             let mut scaled = vec![false; rows];
             for &row in &used {
-                if !std::mem::replace(&mut scaled[row], true) && scale_to_unit(&mut data[row * dim..(row + 1) * dim]).is_err() {
-                    refused.push(row);
+                if !std::mem::replace(&mut scaled[row], true) {
+                    let v = &mut data[row * dim..(row + 1) * dim];
+                    let raw = v.to_vec();
+                    if !scale_into(&raw, v) {
+                        refused.push(row);
+                    }
                 }
             }
         }
@@ -318,12 +314,35 @@ fn max_dots_portable(rows: &[f32], dim: usize, xs: &[&[f32]], best: &mut [f32]) 
     let quads = rows.chunks_exact(4 * dim);
     let rest = quads.remainder();
     for q in quads {
-        let (a, b, c, d) = (&q[..dim], &q[dim..2 * dim], &q[2 * dim..3 * dim], &q[3 * dim..]);
-        for (x, best) in xs.iter().zip(best.iter_mut()) {
-            let s = dot4(a, b, c, d, x);
-            *best = best.max(s[0]).max(s[1]).max(s[2]).max(s[3]);
-        }
+        quad_maxima(four_rows(q, dim), xs, best);
     }
+    rest_maxima(rest, dim, xs, best);
+}
+
+/// A block of four rows as the four rows.
+#[inline(always)]
+fn four_rows(q: &[f32], dim: usize) -> [&[f32]; 4] {
+    [&q[..dim], &q[dim..2 * dim], &q[2 * dim..3 * dim], &q[3 * dim..]]
+}
+
+/// Each `best[k]` raised to the largest dot product of `xs[k]` with the four rows.
+#[inline(always)]
+fn quad_maxima(four: [&[f32]; 4], xs: &[&[f32]], best: &mut [f32]) {
+    for (x, best) in xs.iter().zip(best.iter_mut()) {
+        raise(best, dot4(four[0], four[1], four[2], four[3], x));
+    }
+}
+
+/// `best` raised to the largest of four products, taken in row order.
+#[inline(always)]
+fn raise(best: &mut f32, s: [f32; 4]) {
+    *best = best.max(s[0]).max(s[1]).max(s[2]).max(s[3]);
+}
+
+/// Each `best[k]` raised to the dot products of `xs[k]` with the rows (fewer than four) of
+/// `rest`.
+#[inline(always)]
+fn rest_maxima(rest: &[f32], dim: usize, xs: &[&[f32]], best: &mut [f32]) {
     for r in rest.chunks_exact(dim) {
         for (x, best) in xs.iter().zip(best.iter_mut()) {
             *best = best.max(dot(r, x));
@@ -398,27 +417,20 @@ fn max_dots_avx512(rows: &[f32], dim: usize, xs: &[&[f32]], best: &mut [f32]) {
     let quads = rows.chunks_exact(4 * dim);
     let rest = quads.remainder();
     for q in quads {
-        let four = [&q[..dim], &q[dim..2 * dim], &q[2 * dim..3 * dim], &q[3 * dim..]];
+        let four = four_rows(q, dim);
         let mut k = 0;
         while k + 4 <= xs.len() && xs[k..k + 4].iter().all(|x| x.len() == dim) {
             let group = [xs[k], xs[k + 1], xs[k + 2], xs[k + 3]];
             // SAFETY: AVX-512F is enabled here; every row and vector holds `dim` values.
             let sums = unsafe { avx512::dots_4x4(four, group, dim) };
-            for (s, best) in sums.iter().zip(&mut best[k..k + 4]) {
-                *best = best.max(s[0]).max(s[1]).max(s[2]).max(s[3]);
+            for (s, best) in sums.into_iter().zip(&mut best[k..k + 4]) {
+                raise(best, s);
             }
             k += 4;
         }
-        for (x, best) in xs[k..].iter().zip(&mut best[k..]) {
-            let s = dot4(four[0], four[1], four[2], four[3], x);
-            *best = best.max(s[0]).max(s[1]).max(s[2]).max(s[3]);
-        }
+        quad_maxima(four, &xs[k..], &mut best[k..]);
     }
-    for r in rest.chunks_exact(dim) {
-        for (x, best) in xs.iter().zip(best.iter_mut()) {
-            *best = best.max(dot(r, x));
-        }
-    }
+    rest_maxima(rest, dim, xs, best);
 }
 
 /// The AVX-512 block of [`max_dots_avx512`], written with intrinsics: the compiler does not

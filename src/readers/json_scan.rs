@@ -278,7 +278,6 @@ pub fn set_once<T>(slot: &mut Option<T>, value: T) -> Option<()> {
 mod tests {
     use super::*;
 
-
     fn strings_of(doc: &str) -> Option<Vec<String>> {
         let mut scan = Scan::new(doc);
         let out = scan.strings()?;

@@ -114,6 +114,14 @@ struct Shape<'a> {
 }
 
 impl Shape<'_> {
+    /// Writes the vector of file row `row` into `out` through the caller's hook, or as it
+    /// was decoded when the hook refuses it.
+    fn finish_row(&self, row: usize, decoded: &[f32], out: &mut [f32]) {
+        if !(self.finish)(row, decoded, out) {
+            out.copy_from_slice(decoded);
+        }
+    }
+
     /// A message about the row holding the chunk's value `value`.
     fn at(&self, value: usize, what: &str) -> ChunkError {
         ChunkError::Shape(format!("column `{}`, row {}: {what}", self.column, self.first_row + value / self.dim))
@@ -173,9 +181,7 @@ fn finish_cut_rows(chunk: &mut [f32], cut_rows: &[usize], shape: &Shape<'_>) {
         let out = &mut chunk[row * dim..(row + 1) * dim];
         decoded.clear();
         decoded.extend_from_slice(out);
-        if !(shape.finish)(shape.first_row + row, &decoded, out) {
-            out.copy_from_slice(&decoded);
-        }
+        shape.finish_row(shape.first_row + row, &decoded, out);
     }
 }
 
@@ -254,9 +260,7 @@ fn finish_rows(decoded: &[f32], out: &mut [f32], start: usize, shape: &Shape<'_>
     out[..head].copy_from_slice(&decoded[..head]);
     let rows = decoded[head..head + whole].chunks_exact(dim).zip(out[head..head + whole].chunks_exact_mut(dim));
     for (k, (decoded, out)) in rows.enumerate() {
-        if !(shape.finish)(first_row + k, decoded, out) {
-            out.copy_from_slice(decoded);
-        }
+        shape.finish_row(first_row + k, decoded, out);
     }
     out[head + whole..].copy_from_slice(&decoded[head + whole..]);
 }
